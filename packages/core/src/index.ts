@@ -1,0 +1,16 @@
+/**
+ * `@aekit/core`: the autoencoder variant contract and registry, data sets, normalisation,
+ * metrics, the run manifest and the error catalogue. It imports neither TensorFlow.js nor
+ * ONNX Runtime, and runs in Node and in browsers; file access lives in `@aekit/core/node`.
+ *
+ * @packageDocumentation
+ */
+export * from './dataset.js';
+export * from './errors.js';
+export * from './manifest.js';
+export * from './metrics.js';
+export * from './normalization.js';
+export * from './options.js';
+export * from './random.js';
+export * from './registry.js';
+export * from './variant.js';

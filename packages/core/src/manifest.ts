@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const normalizationSchema = z.object({
+  kind: z.enum(['none', 'unit', 'minmax', 'standard']),
+  scale: z.union([z.number(), z.array(z.number())]),
+  offset: z.union([z.number(), z.array(z.number())]),
+});
+
+/** Where the training data came from, enough to load it again (and its test split). */
+export const dataSourceSchema = z.object({
+  /** Built-in name (`mnist`, `fashion-mnist`) or a file path. */
+  source: z.string(),
+  dataDir: z.string().optional(),
+  limit: z.number().int().positive().optional(),
+  validationSplit: z.number().min(0).lt(1),
+  normalize: z.enum(['none', 'unit', 'minmax', 'standard']),
+  /** sha256 of the training samples as read (before normalisation). */
+  fingerprint: z.string(),
+  trainCount: z.number().int().nonnegative(),
+  validationCount: z.number().int().nonnegative(),
+});
+
+/** Summary of one epoch, one line of metrics.jsonl. */
+export const epochMetricsSchema = z
+  .object({
+    epoch: z.number().int().positive(),
+    loss: z.number(),
+    valLoss: z.number().optional(),
+    seconds: z.number(),
+    samplesPerSecond: z.number(),
+  })
+  .catchall(z.number());
+
+/** The run manifest: everything needed to reload, evaluate, export and serve a run. */
+export const manifestSchema = z.object({
+  format: z.literal('aekit-run/1'),
+  variant: z.string(),
+  /** The variant's validated options. */
+  options: z.record(z.string(), z.unknown()),
+  training: z.object({
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    optimizer: z.string(),
+    learningRate: z.number().positive(),
+    seed: z.number().int(),
+    backend: z.string(),
+    earlyStoppingPatience: z.number().int().nonnegative().optional(),
+  }),
+  inputShape: z.array(z.number().int().positive()),
+  codingShape: z.array(z.number().int().positive()),
+  normalization: normalizationSchema,
+  data: dataSourceSchema,
+  /** Model files, relative to the run directory, by network name (encoder, decoder, …). */
+  networks: z.record(z.string(), z.string()),
+  status: z.enum(['running', 'completed', 'stopped-early', 'failed']),
+  epochsCompleted: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), z.number()).optional(),
+  versions: z.record(z.string(), z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** The run manifest (manifest.json). */
+export type RunManifest = z.infer<typeof manifestSchema>;
+/** One line of metrics.jsonl. */
+export type EpochMetrics = z.infer<typeof epochMetricsSchema>;
+/** The data description inside a manifest. */
+export type DataSource = z.infer<typeof dataSourceSchema>;

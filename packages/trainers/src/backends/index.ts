@@ -1,0 +1,125 @@
+import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { installFastWasmMatMul } from './wasm-matmul.js';
+import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
+
+/** The backend names a user can ask for. */
+export const BACKEND_NAMES = Object.freeze(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const);
+
+/** A backend a user can ask for. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** What {@link selectBackend} started. */
+export interface BackendInfo {
+  /** The aekit name (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
+  readonly name: Exclude<BackendName, 'auto'>;
+  /** The tfjs backend name (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
+  readonly tfjsName: string;
+  /** Human details: device, adapter, package. */
+  readonly detail: string;
+}
+
+interface BackendEntry {
+  readonly tfjsName: string;
+  /** Registers the tfjs backend; throws `BackendUnavailable` when it cannot. */
+  readonly load: (forAuto: boolean) => Promise<string>;
+}
+
+async function loadTensorflow(): Promise<string> {
+  const failures: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      return pkg;
+    } catch (err) {
+      failures.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw aekitError('BackendUnavailable', 'tensorflow', `neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${failures.join('; ')}).`);
+}
+
+/** The backends, by aekit name; `load` is lazy so nothing heavy is imported up front. */
+const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = Object.freeze({
+  wasm: {
+    tfjsName: 'wasm',
+    load: async () => {
+      await import('@tensorflow/tfjs-backend-wasm');
+      installFastWasmMatMul();
+      return 'WebAssembly (XNNPACK), single thread in Node';
+    },
+  },
+  cpu: {
+    tfjsName: 'cpu',
+    load: async () => {
+      await import('@tensorflow/tfjs-backend-cpu');
+      return 'plain JavaScript';
+    },
+  },
+  webgpu: {
+    tfjsName: 'webgpu',
+    load: async (forAuto) => {
+      const adapter = await installNodeWebGpu();
+      if (forAuto && adapter.software) {
+        uninstallNodeWebGpu();
+        throw aekitError('BackendUnavailable', 'webgpu', `the only adapter is a software one (${adapter.architecture || adapter.description}), slower than wasm.`);
+      }
+      try {
+        await import('@tensorflow/tfjs-backend-webgpu');
+      } catch (err) {
+        uninstallNodeWebGpu();
+        throw aekitErrorWithCause(err, 'BackendUnavailable', 'webgpu', '@tensorflow/tfjs-backend-webgpu is not installed.');
+      }
+      return `WebGPU on ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ')}`;
+    },
+  },
+  tensorflow: { tfjsName: 'tensorflow', load: loadTensorflow },
+});
+
+/** The order `auto` tries, fastest first. */
+const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+async function start(name: Exclude<BackendName, 'auto'>, forAuto: boolean): Promise<BackendInfo> {
+  const entry = BACKENDS[name];
+  const detail = await entry.load(forAuto);
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(entry.tfjsName);
+  } catch (err) {
+    throw aekitErrorWithCause(err, 'BackendUnavailable', name, (err as Error).message);
+  }
+  if (!ok) throw aekitError('BackendUnavailable', name, `tfjs could not initialise the "${entry.tfjsName}" backend.`);
+  await tf.ready();
+  return { name, tfjsName: entry.tfjsName, detail };
+}
+
+/**
+ * Starts the backend `name` and makes it tfjs's current one. `auto` tries, in order:
+ * TensorFlow native (tfjs-node-gpu, then tfjs-node, if the user installed one), WebGPU on a
+ * hardware adapter, wasm, cpu; when every one fails the error lists each failure.
+ */
+export async function selectBackend(name: string = 'auto'): Promise<BackendInfo> {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw aekitError('UnknownBackend', name, BACKEND_NAMES);
+  }
+  if (name !== 'auto') return start(name as Exclude<BackendName, 'auto'>, false);
+  const failures: string[] = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      return await start(candidate, true);
+    } catch (err) {
+      failures.push(`${candidate}: ${err instanceof AekitError ? err.message : String(err)}`);
+    }
+  }
+  throw aekitError('NoBackend', failures);
+}
+
+/**
+ * Releases what the current backend holds that would keep Node alive (the WebGPU device).
+ * Call it when training is over in a process that should exit.
+ */
+export function releaseBackend(): void {
+  if (tf.getBackend() === 'webgpu') {
+    tf.removeBackend('webgpu');
+    uninstallNodeWebGpu();
+  }
+}

@@ -1,0 +1,59 @@
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  registerKernel,
+  type TensorInfo,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+
+type DisposableBackend = { disposeData(dataId: object): boolean };
+
+let installed = false;
+
+/**
+ * Makes dense-layer training on the wasm backend take XNNPACK's fast path.
+ *
+ * tfjs-backend-wasm hands a product to XNNPACK only when neither operand is transposed;
+ * otherwise it runs a scalar loop about ten times slower. Backpropagation through a dense
+ * layer is made of transposed products (dW = xᵀ·dy, dx = dy·Wᵀ), so this replaces the
+ * wasm `BatchMatMul` and `_FusedMatMul` kernels with: transpose the operand explicitly
+ * (a cheap copy), then call the original kernel untransposed. Results are unchanged.
+ */
+export function installFastWasmMatMul(): void {
+  if (installed) return;
+  const transpose = getKernel('Transpose', 'wasm');
+  if (!transpose) return;
+  for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
+    const original = getKernel(kernelName, 'wasm');
+    if (!original) continue;
+    const kernelFunc: KernelFunc = (args) => {
+      const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+      const inputs = args.inputs as Record<string, TensorInfo>;
+      if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args);
+      const backend = args.backend as unknown as DisposableBackend;
+      const made: TensorInfo[] = [];
+      const flip = (t: TensorInfo): TensorInfo => {
+        const rank = t.shape.length;
+        const perm = [...Array(rank).keys()];
+        perm[rank - 1] = rank - 2;
+        perm[rank - 2] = rank - 1;
+        const out = transpose.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as TensorInfo;
+        made.push(out);
+        return out;
+      };
+      const a = attrs.transposeA ? flip(inputs.a!) : inputs.a!;
+      const b = attrs.transposeB ? flip(inputs.b!) : inputs.b!;
+      const result = original.kernelFunc({
+        ...args,
+        inputs: { ...inputs, a, b },
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      });
+      for (const t of made) backend.disposeData(t.dataId);
+      return result;
+    };
+    unregisterKernel(kernelName, 'wasm');
+    registerKernel({ ...original, kernelFunc } as KernelConfig);
+  }
+  installed = true;
+}

@@ -1,0 +1,48 @@
+import type { Batch, Dataset } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AutoencoderModel } from '../plugin.js';
+
+/** A batch as a tensor of shape `[size, ...sampleShape]`. */
+export function toBatchTensor(batch: Batch, sampleShape: readonly number[]): tf.Tensor {
+  return tf.tensor(batch.x, [batch.size, ...sampleShape]);
+}
+
+/** Mean training loss of `model` over `data` in inference mode. */
+export async function evaluateLoss(
+  model: AutoencoderModel,
+  data: Dataset,
+  sampleShape: readonly number[],
+  batchSize = 512,
+): Promise<number> {
+  let total: tf.Tensor = tf.scalar(0);
+  for (const b of data.batches(batchSize)) {
+    const next = tf.tidy(() => tf.add(total, tf.mul(model.loss(toBatchTensor(b, sampleShape), false), b.size)));
+    total.dispose();
+    total = next;
+  }
+  const sum = (await total.data())[0]!;
+  total.dispose();
+  return sum / Math.max(1, data.count);
+}
+
+/** Runs `fn` on `data` in batches and gathers the outputs into one array. */
+export async function mapBatches(
+  data: Dataset,
+  sampleShape: readonly number[],
+  fn: (x: tf.Tensor) => tf.Tensor,
+  batchSize = 512,
+): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for (const b of data.batches(batchSize)) {
+    const out = tf.tidy(() => fn(toBatchTensor(b, sampleShape)));
+    parts.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  const result = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    result.set(p, offset);
+    offset += p.length;
+  }
+  return result;
+}

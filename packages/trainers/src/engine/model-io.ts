@@ -1,0 +1,69 @@
+import { aekitError } from '@aekit/core';
+import type { RunDirectory } from '@aekit/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+/** Folder of network `name` inside a run, relative to the run root. */
+export const networkDir = (name: string): string => `model/${name}`;
+
+/**
+ * Saves `model` as TensorFlow.js layers artifacts (model.json + weights.bin) in `dir` of the
+ * run, each file written atomically. `tf.loadLayersModel` reads them back.
+ */
+export async function saveNetwork(run: RunDirectory, dir: string, model: LayersModel): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts) throw new Error('tfjs did not hand over the model artifacts');
+  const weightData = tf.io.concatenateArrayBuffers(
+    Array.isArray(artifacts.weightData) ? artifacts.weightData : artifacts.weightData ? [artifacts.weightData] : [],
+  );
+  run.writeFile(`${dir}/weights.bin`, new Uint8Array(weightData));
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version_core}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+  };
+  run.writeFile(`${dir}/model.json`, JSON.stringify(modelJson));
+}
+
+/**
+ * Loads the weights saved in `dir` of the run into `model` (built from the same config),
+ * matching them in order and checking every shape.
+ */
+export function loadNetworkWeights(run: RunDirectory, dir: string, model: LayersModel): void {
+  const json = JSON.parse(run.readFile(`${dir}/model.json`).toString('utf8')) as {
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const data = run.readFile(`${dir}/weights.bin`);
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const named = tf.io.decodeWeights(buffer, specs);
+  const tensors = specs.map((s) => named[s.name]!);
+  try {
+    setWeightsChecked(model, tensors, `${run.root}/${dir}`);
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+/** `model.setWeights(tensors)` after checking count and shapes, with a typed error. */
+export function setWeightsChecked(model: LayersModel, tensors: tf.Tensor[], where: string): void {
+  const expected = model.weights;
+  if (expected.length !== tensors.length) {
+    throw aekitError('CheckpointMismatch', `${where} holds ${tensors.length} weight arrays, network "${model.name}" has ${expected.length}.`);
+  }
+  expected.forEach((w, i) => {
+    const got = tensors[i]!.shape;
+    if (got.join('x') !== w.shape.join('x')) {
+      throw aekitError('CheckpointMismatch', `${where}: weight ${i} (${w.name}) has shape [${got}], network "${model.name}" expects [${w.shape}].`);
+    }
+  });
+  model.setWeights(tensors);
+}

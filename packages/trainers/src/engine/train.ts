@@ -1,0 +1,218 @@
+import {
+  aekitError,
+  type EpochMetrics,
+  formatIssues,
+  getVariant,
+  isAekitError,
+  parseVariantOptions,
+  type RunManifest,
+} from '@aekit/core';
+import { RunDirectory } from '@aekit/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../backends/index.js';
+import { drawRunFigures } from '../figures/index.js';
+import { type AutoencoderModel, asTfjsPlugin } from '../plugin.js';
+import { registerBuiltinVariants } from '../register-all.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './config.js';
+import { loadRunData } from './data.js';
+import type { TrainListener } from './events.js';
+import { evaluateLoss, toBatchTensor } from './loss.js';
+import { networkDir, saveNetwork } from './model-io.js';
+import { createOptimizer, OPTIMIZERS } from './optimizers.js';
+import { packageVersions } from './versions.js';
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  /** Absolute path of the run directory. */
+  readonly run: string;
+  readonly manifest: RunManifest;
+  readonly metrics: readonly EpochMetrics[];
+}
+
+function resolveOptions(input: TrainOptions): ResolvedTrainOptions {
+  const parsed = trainOptionsSchema.safeParse(input);
+  if (!parsed.success) throw aekitError('InvalidTrainingOptions', formatIssues(parsed.error));
+  return parsed.data;
+}
+
+function trainableVariables(model: AutoencoderModel): tf.Variable[] {
+  const seen = new Set<tf.Variable>();
+  for (const net of Object.values(model.networks)) {
+    for (const w of net.trainableWeights) seen.add(w.read() as tf.Variable);
+  }
+  return [...seen];
+}
+
+/**
+ * Trains a variant and writes its run directory: manifest.json, metrics.jsonl (one line per
+ * epoch), checkpoints/last.ckpt (every epoch), model/ (tfjs layers artifacts of each
+ * network) and figures/. With `resume`, continues from the last checkpoint of `out` and
+ * ends where an uninterrupted run with the same seed would.
+ */
+export async function train(input: TrainOptions, listener: TrainListener = () => {}): Promise<TrainResult> {
+  registerBuiltinVariants();
+  const opts = resolveOptions(input);
+  const run = new RunDirectory(opts.out);
+  let previous: RunManifest | undefined;
+  if (opts.resume) {
+    if (!run.exists()) throw aekitError('NothingToResume', run.root);
+    previous = run.readManifest();
+  }
+  const plugin = asTfjsPlugin(getVariant(previous?.variant ?? opts.variant));
+  const config = parseVariantOptions(plugin, previous?.options ?? opts.options);
+  const data = loadRunData(opts, previous);
+  if (data.train.count < 1) throw aekitError('EmptyDataset', 'The training split is empty.');
+  const training: RunManifest['training'] = {
+    epochs: opts.epochs,
+    batchSize: previous?.training.batchSize ?? opts.batchSize,
+    optimizer: previous?.training.optimizer ?? opts.optimizer,
+    learningRate:
+      previous?.training.learningRate ?? opts.learningRate ?? OPTIMIZERS[opts.optimizer].defaultLearningRate,
+    seed: previous?.training.seed ?? opts.seed,
+    backend: opts.backend,
+    ...(opts.patience > 0 ? { earlyStoppingPatience: opts.patience } : {}),
+  };
+  const backend = await selectBackend(opts.backend);
+  if (!opts.resume) run.create(opts.overwrite);
+
+  const inputShape = [...data.train.sampleShape];
+  const model = plugin.trainer.build({ config, inputShape, seed: training.seed });
+  const optimizer = createOptimizer(training.optimizer, training.learningRate);
+  const variables = trainableVariables(model);
+  const networkEntries = Object.entries(model.networks);
+  const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map((d) => d ?? 1);
+  const now = new Date().toISOString();
+  const manifest: RunManifest = {
+    format: 'aekit-run/1',
+    variant: plugin.name,
+    options: config as Record<string, unknown>,
+    training: { ...training, backend: backend.name },
+    inputShape,
+    codingShape,
+    normalization: data.train.normalization as RunManifest['normalization'],
+    data: data.source,
+    networks: Object.fromEntries(networkEntries.map(([name]) => [name, networkDir(name)])),
+    status: 'running',
+    epochsCompleted: 0,
+    versions: packageVersions(),
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+  };
+
+  let metrics: EpochMetrics[] = [];
+  let startEpoch = 1;
+  let bestValLoss: number | null = null;
+  let epochsWithoutImprovement = 0;
+  try {
+    if (previous) {
+      const state = await readCheckpoint(run, model.networks, optimizer);
+      startEpoch = state.epoch + 1;
+      bestValLoss = state.bestValLoss;
+      epochsWithoutImprovement = state.epochsWithoutImprovement;
+      metrics = run.readMetrics().filter((m) => m.epoch <= state.epoch);
+      manifest.epochsCompleted = state.epoch;
+    }
+    run.writeManifest(manifest);
+    const batches = data.train.batchCount(training.batchSize);
+    listener({
+      type: 'start',
+      backend: backend.name,
+      detail: backend.detail,
+      trainCount: data.train.count,
+      validationCount: data.validation.count,
+      batchesPerEpoch: batches,
+      startEpoch,
+      epochs: training.epochs,
+    });
+
+    let stoppedEarly = false;
+    for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
+      listener({ type: 'epoch-start', epoch, epochs: training.epochs });
+      const started = performance.now();
+      let lossSum: tf.Tensor = tf.scalar(0);
+      let samples = 0;
+      let batch = 0;
+      let lastRead = 0;
+      let lastLoss: number | undefined;
+      for (const b of data.train.batches(training.batchSize, { shuffle: true, seed: training.seed, epoch })) {
+        const x = toBatchTensor(b, inputShape);
+        const cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
+        x.dispose();
+        const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
+        lossSum.dispose();
+        lossSum = next;
+        samples += b.size;
+        batch++;
+        const t = performance.now();
+        // Reading a value waits for the device; do it a few times a second, not every batch.
+        if (t - lastRead > 250 || batch === batches) {
+          lastLoss = (await cost.data())[0];
+          lastRead = t;
+        }
+        cost.dispose();
+        listener({ type: 'batch', epoch, batch, batches, samples, loss: lastLoss, samplesPerSecond: samples / ((t - started) / 1000) });
+      }
+      const loss = (await lossSum.data())[0]! / samples;
+      lossSum.dispose();
+      const seconds = (performance.now() - started) / 1000;
+      if (!Number.isFinite(loss)) {
+        throw aekitError('InvalidTrainingOptions', `  training diverged at epoch ${epoch} (loss ${loss}); lower --lr or change --optimizer.`);
+      }
+      const valLoss = data.validation.count > 0 ? await evaluateLoss(model, data.validation, inputShape) : undefined;
+      let improved = false;
+      if (valLoss !== undefined && (bestValLoss === null || valLoss < bestValLoss - opts.minDelta)) {
+        bestValLoss = valLoss;
+        epochsWithoutImprovement = 0;
+        improved = true;
+      } else {
+        epochsWithoutImprovement++;
+      }
+      const line: EpochMetrics = {
+        epoch,
+        loss,
+        ...(valLoss !== undefined ? { valLoss } : {}),
+        seconds,
+        samplesPerSecond: samples / seconds,
+      };
+      metrics.push(line);
+      run.writeMetrics(metrics);
+      await writeCheckpoint(run, { epoch, bestValLoss, epochsWithoutImprovement }, model.networks, optimizer);
+      manifest.epochsCompleted = epoch;
+      manifest.updatedAt = new Date().toISOString();
+      run.writeManifest(manifest);
+      listener({ type: 'epoch-end', epoch, epochs: training.epochs, loss, valLoss, seconds, samplesPerSecond: samples / seconds, improved });
+      if (opts.patience > 0 && valLoss !== undefined && epochsWithoutImprovement >= opts.patience) {
+        stoppedEarly = true;
+        listener({ type: 'early-stop', epoch, bestValLoss: bestValLoss ?? valLoss });
+        break;
+      }
+    }
+
+    for (const [name, net] of networkEntries) await saveNetwork(run, networkDir(name), net);
+    const last = metrics[metrics.length - 1];
+    manifest.status = stoppedEarly ? 'stopped-early' : 'completed';
+    manifest.metrics = {
+      ...(last ? { loss: last.loss } : {}),
+      ...(last?.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
+      ...(bestValLoss !== null ? { bestValLoss } : {}),
+    };
+    manifest.updatedAt = new Date().toISOString();
+    run.writeManifest(manifest);
+    if (opts.figures) {
+      const paths = await drawRunFigures(run, manifest, model, data.validation, metrics);
+      listener({ type: 'figures', paths });
+    }
+    listener({ type: 'done', run: run.root, epochsCompleted: manifest.epochsCompleted });
+    return { run: run.root, manifest, metrics };
+  } catch (err) {
+    if (!isAekitError(err) && run.exists()) {
+      manifest.status = 'failed';
+      run.writeManifest(manifest);
+    }
+    throw err;
+  } finally {
+    optimizer.dispose();
+    for (const [, net] of networkEntries) net.dispose();
+  }
+}

@@ -1,0 +1,103 @@
+import {
+  aekitError,
+  getVariant,
+  meanSquaredError,
+  parseVariantOptions,
+  reconstructionMetric,
+  tile,
+} from '@aekit/core';
+import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
+import { selectBackend } from './backends/index.js';
+import { loadRunData } from './engine/data.js';
+import { mapBatches } from './engine/loss.js';
+import { loadNetworkWeights } from './engine/model-io.js';
+import { type AutoencoderModel, asTfjsPlugin } from './plugin.js';
+import { registerBuiltinVariants } from './register-all.js';
+
+/** Reconstruction quality of a run on held-out data, next to the mean-image baseline. */
+export interface EvaluationReport {
+  readonly run: string;
+  readonly variant: string;
+  /** `test` for data sets with a test split, else the run's validation split. */
+  readonly split: 'test' | 'validation';
+  readonly samples: number;
+  /** The variant's reconstruction loss (`bce` or `mse`). */
+  readonly lossName: string;
+  readonly loss: number;
+  readonly mse: number;
+  /** Predicting the mean training sample for every input. */
+  readonly baseline: { readonly loss: number; readonly mse: number };
+  /** `mse / baseline.mse`: below 1 the model beats the baseline. */
+  readonly mseRatio: number;
+}
+
+/** Options of {@link evaluateRun}. */
+export interface EvaluateOptions {
+  readonly backend?: string;
+  /** Folder of a built-in data set's files, if not where training found them. */
+  readonly dataDir?: string;
+}
+
+/** Rebuilds a run's model and loads its saved weights (model/). */
+export function loadRunModel(run: RunDirectory): { model: AutoencoderModel; manifest: ReturnType<RunDirectory['readManifest']> } {
+  registerBuiltinVariants();
+  const manifest = run.readManifest();
+  const plugin = asTfjsPlugin(getVariant(manifest.variant));
+  const config = parseVariantOptions(plugin, manifest.options);
+  const model = plugin.trainer.build({ config, inputShape: manifest.inputShape, seed: manifest.training.seed });
+  for (const [name, net] of Object.entries(model.networks)) {
+    const dir = manifest.networks[name];
+    if (!dir) throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
+    loadNetworkWeights(run, dir, net);
+  }
+  return { model, manifest };
+}
+
+/**
+ * Evaluates a finished run: reconstruction loss and MSE on the test split (or the
+ * validation split for data without one), and the same for the mean-image baseline.
+ */
+export async function evaluateRun(dir: string, options: EvaluateOptions = {}): Promise<EvaluationReport> {
+  const run = new RunDirectory(dir);
+  const manifest = run.readManifest();
+  if (manifest.data.source.startsWith('memory:')) {
+    throw aekitError('InvalidArgument', `Run "${run.root}" was trained on in-memory data, which cannot be reloaded for evaluation.`);
+  }
+  await selectBackend(options.backend ?? 'auto');
+  const { model } = loadRunModel(run);
+  try {
+    const dataDir = options.dataDir ?? manifest.data.dataDir;
+    const spec = {
+      data: manifest.data.source,
+      validationSplit: manifest.data.validationSplit,
+      normalize: manifest.data.normalize,
+      seed: manifest.training.seed,
+      ...(dataDir ? { dataDir } : {}),
+      ...(manifest.data.limit ? { limit: manifest.data.limit } : {}),
+    };
+    const { train, validation } = loadRunData(spec, { ...manifest, data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) } });
+    const hasTest = manifest.data.source in BUILTIN_DATASETS;
+    const heldOut = hasTest
+      ? loadDataset({ source: manifest.data.source, split: 'test', normalization: manifest.normalization, ...(dataDir ? { dataDir } : {}) }).dataset
+      : validation;
+    if (heldOut.count === 0) throw aekitError('EmptyDataset', `Run "${run.root}" has no held-out samples to evaluate on (validation split 0).`);
+    const outputs = await mapBatches(heldOut, manifest.inputShape, (x) => model.reconstruct(x));
+    const metric = reconstructionMetric(model.reconstructionLoss);
+    const baseline = tile(train.mean(), heldOut.count);
+    const mse = meanSquaredError(heldOut.x, outputs);
+    const baselineMse = meanSquaredError(heldOut.x, baseline);
+    return {
+      run: run.root,
+      variant: manifest.variant,
+      split: hasTest ? 'test' : 'validation',
+      samples: heldOut.count,
+      lossName: model.reconstructionLoss,
+      loss: metric(heldOut.x, outputs),
+      mse,
+      baseline: { loss: metric(heldOut.x, baseline), mse: baselineMse },
+      mseRatio: mse / baselineMse,
+    };
+  } finally {
+    for (const net of Object.values(model.networks)) net.dispose();
+  }
+}

@@ -1,0 +1,45 @@
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+
+/** One point of a line chart. */
+export interface SeriesPoint {
+  readonly x: number;
+  readonly y: number;
+  readonly series: string;
+}
+
+/** Options of {@link lineChartPng}. */
+export interface LineChartOptions {
+  readonly title: string;
+  readonly xTitle: string;
+  readonly yTitle: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/**
+ * A line chart (one line per series) as PNG: specified with Vega-Lite, rendered to SVG by
+ * Vega, rasterised by resvg.
+ */
+export async function lineChartPng(points: readonly SeriesPoint[], options: LineChartOptions): Promise<Buffer> {
+  const spec: vegaLite.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    width: options.width ?? 480,
+    height: options.height ?? 280,
+    background: 'white',
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: options.xTitle, axis: { tickMinStep: 1 } },
+      y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  return Buffer.from(png);
+}

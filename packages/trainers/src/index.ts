@@ -1,0 +1,27 @@
+/**
+ * `@aekit/trainers`: the TensorFlow.js training engine and the built-in variant plugins.
+ *
+ * Importing this module registers the built-in variants in `@aekit/core`'s registry.
+ *
+ * @packageDocumentation
+ */
+import { registerBuiltinVariants } from './register-all.js';
+
+registerBuiltinVariants();
+
+export { BACKEND_NAMES, type BackendInfo, type BackendName, releaseBackend, selectBackend } from './backends/index.js';
+export { installFastWasmMatMul } from './backends/wasm-matmul.js';
+export { readCheckpoint, writeCheckpoint, type CheckpointState } from './engine/checkpoint.js';
+export { type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './engine/config.js';
+export type { TrainEvent, TrainListener } from './engine/events.js';
+export { evaluateLoss, mapBatches, toBatchTensor } from './engine/loss.js';
+export { loadNetworkWeights, saveNetwork } from './engine/model-io.js';
+export { createOptimizer, OPTIMIZERS, type OptimizerName } from './engine/optimizers.js';
+export { type TrainResult, train } from './engine/train.js';
+export { type EvaluateOptions, type EvaluationReport, evaluateRun, loadRunModel } from './evaluate.js';
+export { drawRunFigures, imageGrid, lineChartPng } from './figures/index.js';
+export * from './layers.js';
+export * from './plugin.js';
+export { builtinVariants, registerBuiltinVariants } from './register-all.js';
+export { linearVariant } from './variants/linear/index.js';
+export { stackedVariant } from './variants/stacked/index.js';

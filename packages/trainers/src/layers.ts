@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+
+/** Activations a dense layer may use. */
+export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
+/** Weight initialisers by name; `auto` picks the one that suits the activation. */
+export const INITIALIZERS = ['auto', 'glorot-uniform', 'glorot-normal', 'he-normal', 'he-uniform', 'lecun-normal', 'lecun-uniform'] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
+
+/** The reconstruction losses a dense decoder may train with. */
+export const LOSSES = ['bce', 'mse'] as const;
+
+/** Zod fields shared by dense variants. */
+export const denseOptionFields = {
+  activation: z.enum(ACTIVATIONS).default('selu').describe('activation of the hidden layers'),
+  initializer: z.enum(INITIALIZERS).default('auto').describe('weight initialiser (auto: lecun-normal for selu, he-normal for relu/elu, glorot-uniform otherwise)'),
+  l2: z.number().min(0).default(0).describe('L2 penalty on every kernel, added to the loss'),
+};
+
+/** A seeded initialiser for a layer using `activation`. */
+export function initializer(name: InitializerName, activation: ActivationName, seed: number): ReturnType<typeof tfl.initializers.glorotUniform> {
+  const resolved: Exclude<InitializerName, 'auto'> =
+    name !== 'auto'
+      ? name
+      : activation === 'selu'
+        ? 'lecun-normal'
+        : activation === 'relu' || activation === 'elu'
+          ? 'he-normal'
+          : 'glorot-uniform';
+  const make = {
+    'glorot-uniform': tfl.initializers.glorotUniform,
+    'glorot-normal': tfl.initializers.glorotNormal,
+    'he-normal': tfl.initializers.heNormal,
+    'he-uniform': tfl.initializers.heUniform,
+    'lecun-normal': tfl.initializers.leCunNormal,
+    'lecun-uniform': tfl.initializers.leCunUniform,
+  }[resolved];
+  return make({ seed });
+}
+
+/** Sum of squares of every kernel of `models`, times `l2` (zero when `l2` is 0). */
+export function l2Penalty(models: readonly tfl.LayersModel[], l2: number): tf.Scalar {
+  if (l2 === 0) return tf.scalar(0);
+  const kernels = models.flatMap((m) => m.trainableWeights.filter((w) => w.name.endsWith('kernel')));
+  return tf.mul(l2, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
+}
+
+/** Binary cross-entropy with Keras's clipping, averaged over every value. */
+export function binaryCrossEntropy(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
+  const eps = 1e-7;
+  const p = tf.clipByValue(output, eps, 1 - eps);
+  const ll = tf.add(tf.mul(target, tf.log(p)), tf.mul(tf.sub(1, target), tf.log(tf.sub(1, p))));
+  return tf.neg(tf.mean(ll)) as tf.Scalar;
+}
+
+/** Mean squared error, averaged over every value. */
+export function meanSquaredError(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.squaredDifference(target, output));
+}
+
+/** The reconstruction loss function by name. */
+export function reconstructionLossFn(name: (typeof LOSSES)[number]): (t: tf.Tensor, o: tf.Tensor) => tf.Scalar {
+  return name === 'bce' ? binaryCrossEntropy : meanSquaredError;
+}
+
+/** Flattens samples of any shape to `[batch, features]`. */
+export function flatten(x: tf.Tensor): tf.Tensor2D {
+  return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0]!, -1]);
+}

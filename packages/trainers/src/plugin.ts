@@ -1,0 +1,69 @@
+import {
+  defineVariant,
+  type ReconstructionLoss,
+  type VariantOptionsSchema,
+  type VariantPlugin,
+} from '@aekit/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { z } from 'zod';
+
+/** What a variant's `build` receives. */
+export interface BuildContext<C> {
+  /** The validated variant options. */
+  readonly config: C;
+  /** Shape of one input sample, e.g. `[28, 28, 1]`. */
+  readonly inputShape: readonly number[];
+  /** Seed for every initialiser and random op of the model. */
+  readonly seed: number;
+}
+
+/**
+ * A built autoencoder: its networks and how to compute its training loss.
+ * `networks.encoder` maps inputs to codings, `networks.decoder` codings to reconstructions;
+ * other entries are extra networks (a discriminator, …) that are saved and restored too.
+ */
+export interface AutoencoderModel {
+  readonly networks: { readonly encoder: LayersModel; readonly decoder: LayersModel } & Readonly<
+    Record<string, LayersModel>
+  >;
+  /** The loss reported as "reconstruction loss" by evaluation. */
+  readonly reconstructionLoss: ReconstructionLoss;
+  /**
+   * The scalar training loss of batch `x` (reconstruction plus constraint terms), computed
+   * eagerly; the engine calls it inside `tf.tidy` while recording gradients.
+   */
+  loss(x: tf.Tensor, training: boolean): tf.Scalar;
+  /** Reconstructions of `x` at inference time. */
+  reconstruct(x: tf.Tensor): tf.Tensor;
+  /** Codings of `x` at inference time. */
+  encode(x: tf.Tensor): tf.Tensor;
+}
+
+/** The TensorFlow.js half of a variant plugin. */
+export interface TfjsTrainer<C> {
+  /** Builds fresh networks (seeded). */
+  build(context: BuildContext<C>): AutoencoderModel;
+}
+
+/** A variant plugin whose trainer runs on TensorFlow.js. */
+export type TfjsVariantPlugin<S extends VariantOptionsSchema = VariantOptionsSchema> = VariantPlugin<
+  S,
+  TfjsTrainer<z.output<S>>
+>;
+
+/** Declares a TensorFlow.js variant plugin, with its config type inferred from the schema. */
+export function defineTfjsVariant<S extends VariantOptionsSchema>(
+  plugin: TfjsVariantPlugin<S>,
+): TfjsVariantPlugin<S> {
+  return defineVariant(plugin);
+}
+
+/** Narrows a registry entry to a TensorFlow.js plugin, or explains why it is not one. */
+export function asTfjsPlugin(plugin: VariantPlugin): TfjsVariantPlugin {
+  const trainer = plugin.trainer as Partial<TfjsTrainer<unknown>> | undefined;
+  if (!trainer || typeof trainer.build !== 'function') {
+    throw new TypeError(`Variant "${plugin.name}" has no TensorFlow.js trainer (trainer.build).`);
+  }
+  return plugin as TfjsVariantPlugin;
+}

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ActivationName, InitializerName } from '../layers.js';
+import { initializer } from '../layers.js';
+
+/** One dense layer of a stack. */
+export interface DenseSpec {
+  readonly units: number;
+  readonly activation: ActivationName;
+}
+
+/** Options of {@link denseStack}. */
+export interface DenseStackOptions {
+  readonly name: string;
+  readonly inputShape: readonly number[];
+  readonly layers: readonly DenseSpec[];
+  /** Reshape the output to this shape (a decoder giving back images). */
+  readonly outputShape?: readonly number[];
+  readonly initializer: InitializerName;
+  readonly seed: number;
+}
+
+/**
+ * A sequential model: flatten the input, then dense layers, optionally reshaped at the end.
+ * Layers are named `<name>_dense_<i>` so saved models read clearly; each initialiser gets
+ * its own seed derived from `seed`.
+ */
+export function denseStack(options: DenseStackOptions): tfl.Sequential {
+  const model = tfl.sequential({ name: options.name });
+  const rank = options.inputShape.length;
+  if (rank > 1) {
+    model.add(tfl.layers.flatten({ inputShape: [...options.inputShape], name: `${options.name}_flatten` }));
+  }
+  options.layers.forEach((spec, i) => {
+    model.add(
+      tfl.layers.dense({
+        units: spec.units,
+        activation: spec.activation,
+        kernelInitializer: initializer(options.initializer, spec.activation, options.seed * 1000 + i),
+        biasInitializer: 'zeros',
+        name: `${options.name}_dense_${i + 1}`,
+        ...(i === 0 && rank <= 1 ? { inputShape: [...options.inputShape] } : {}),
+      }),
+    );
+  });
+  if (options.outputShape && options.outputShape.length > 1) {
+    model.add(tfl.layers.reshape({ targetShape: [...options.outputShape], name: `${options.name}_reshape` }));
+  }
+  return model;
+}
+
+/** Number of values in a sample of `shape`. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Applies a model eagerly (not symbolically) and returns a tensor. */
+export function run(model: tfl.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor {
+  return model.apply(x, { training }) as tf.Tensor;
+}
