@@ -25,9 +25,10 @@ interface BackendEntry {
   readonly load: (forAuto: boolean) => Promise<string>;
 }
 
-async function loadTensorflow(): Promise<string> {
+/** Loads the first of `packages` that imports (each registers the `tensorflow` backend). */
+async function loadTensorflow(packages: readonly string[]): Promise<string> {
   const failures: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+  for (const pkg of packages) {
     try {
       await import(pkg);
       return pkg;
@@ -35,7 +36,7 @@ async function loadTensorflow(): Promise<string> {
       failures.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  throw aekitError('BackendUnavailable', 'tensorflow', `neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${failures.join('; ')}).`);
+  throw aekitError('BackendUnavailable', 'tensorflow', `${packages.join(' and ')} could not be loaded (${failures.join('; ')}).`);
 }
 
 /** The backends, by aekit name; `load` is lazy so nothing heavy is imported up front. */
@@ -72,14 +73,26 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
       return `WebGPU on ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ')}`;
     },
   },
-  tensorflow: { tfjsName: 'tensorflow', load: loadTensorflow },
+  tensorflow: {
+    tfjsName: 'tensorflow',
+    load: () => loadTensorflow(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']),
+  },
 });
 
-/** The order `auto` tries, fastest first. */
-const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** `auto` tries TensorFlow with CUDA first, plain TensorFlow only after WebGPU. */
+const TENSORFLOW_GPU: BackendEntry = { tfjsName: 'tensorflow', load: () => loadTensorflow(['@tensorflow/tfjs-node-gpu']) };
+const TENSORFLOW_CPU: BackendEntry = { tfjsName: 'tensorflow', load: () => loadTensorflow(['@tensorflow/tfjs-node']) };
 
-async function start(name: Exclude<BackendName, 'auto'>, forAuto: boolean): Promise<BackendInfo> {
-  const entry = BACKENDS[name];
+/** The order `auto` tries, fastest first. */
+const AUTO_ORDER: readonly (readonly [Exclude<BackendName, 'auto'>, BackendEntry])[] = [
+  ['tensorflow', TENSORFLOW_GPU],
+  ['webgpu', BACKENDS.webgpu],
+  ['tensorflow', TENSORFLOW_CPU],
+  ['wasm', BACKENDS.wasm],
+  ['cpu', BACKENDS.cpu],
+];
+
+async function start(name: Exclude<BackendName, 'auto'>, entry: BackendEntry, forAuto: boolean): Promise<BackendInfo> {
   const detail = await entry.load(forAuto);
   let ok: boolean;
   try {
@@ -94,18 +107,21 @@ async function start(name: Exclude<BackendName, 'auto'>, forAuto: boolean): Prom
 
 /**
  * Starts the backend `name` and makes it tfjs's current one. `auto` tries, in order:
- * TensorFlow native (tfjs-node-gpu, then tfjs-node, if the user installed one), WebGPU on a
- * hardware adapter, wasm, cpu; when every one fails the error lists each failure.
+ * tfjs-node-gpu (if the user installed it), WebGPU on a hardware adapter, tfjs-node (if
+ * installed), wasm, cpu; when every one fails the error lists each failure.
  */
 export async function selectBackend(name: string = 'auto'): Promise<BackendInfo> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw aekitError('UnknownBackend', name, BACKEND_NAMES);
   }
-  if (name !== 'auto') return start(name as Exclude<BackendName, 'auto'>, false);
+  if (name !== 'auto') {
+    const fixed = name as Exclude<BackendName, 'auto'>;
+    return start(fixed, BACKENDS[fixed], false);
+  }
   const failures: string[] = [];
-  for (const candidate of AUTO_ORDER) {
+  for (const [candidate, entry] of AUTO_ORDER) {
     try {
-      return await start(candidate, true);
+      return await start(candidate, entry, true);
     } catch (err) {
       failures.push(`${candidate}: ${err instanceof AekitError ? err.message : String(err)}`);
     }
@@ -118,8 +134,5 @@ export async function selectBackend(name: string = 'auto'): Promise<BackendInfo>
  * Call it when training is over in a process that should exit.
  */
 export function releaseBackend(): void {
-  if (tf.getBackend() === 'webgpu') {
-    tf.removeBackend('webgpu');
-    uninstallNodeWebGpu();
-  }
+  uninstallNodeWebGpu();
 }

@@ -47,6 +47,8 @@ export async function writeCheckpoint(
   for (const { name, tensor } of await optimizer.getWeights()) {
     entries.push({ group: 'optimizer', name, shape: [...tensor.shape] });
     values.push(Float32Array.from(await tensor.data()));
+    // getWeights returns the optimiser's own variables plus a fresh iteration-count tensor.
+    if (!(tensor instanceof tf.Variable)) tensor.dispose();
   }
   const header = new TextEncoder().encode(JSON.stringify({ state, tensors: entries } satisfies Header));
   const total = values.reduce((n, v) => n + v.length, 0);

@@ -34,7 +34,7 @@ export function loadRunData(
   } else {
     const dataDir = src ? src.dataDir : opts.dataDir;
     const loaded = loadDataset({
-      source: src ? src.source : opts.data,
+      source: src ? src.source : (opts.data as string),
       split: 'train',
       ...(dataDir ? { dataDir } : {}),
       ...(limit ? { limit } : {}),
@@ -53,7 +53,7 @@ export function loadRunData(
     train,
     validation,
     source: {
-      source: src ? src.source : opts.data instanceof Dataset ? `memory:${opts.data.name}` : opts.data,
+      source: src ? src.source : opts.data instanceof Dataset ? `memory:${opts.data.name}` : String(opts.data),
       ...(dataDir ? { dataDir } : {}),
       ...(limit ? { limit } : {}),
       validationSplit,

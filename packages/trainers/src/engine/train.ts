@@ -59,12 +59,15 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
     if (!run.exists()) throw aekitError('NothingToResume', run.root);
     previous = run.readManifest();
   }
-  const plugin = asTfjsPlugin(getVariant(previous?.variant ?? opts.variant));
+  const variantName = previous?.variant ?? opts.variant;
+  if (!variantName) throw aekitError('InvalidTrainingOptions', '  variant: required when not resuming a run.');
+  if (!previous && opts.data === undefined) throw aekitError('InvalidTrainingOptions', '  data: required when not resuming a run.');
+  const plugin = asTfjsPlugin(getVariant(variantName));
   const config = parseVariantOptions(plugin, previous?.options ?? opts.options);
   const data = loadRunData(opts, previous);
   if (data.train.count < 1) throw aekitError('EmptyDataset', 'The training split is empty.');
   const training: RunManifest['training'] = {
-    epochs: opts.epochs,
+    epochs: opts.epochs ?? previous?.training.epochs ?? 10,
     batchSize: previous?.training.batchSize ?? opts.batchSize,
     optimizer: previous?.training.optimizer ?? opts.optimizer,
     learningRate:
