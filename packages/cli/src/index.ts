@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
-export { createProgram, main } from './program.js';
-export { type Output, processOutput, reportError } from './output.js';
+
 export { toTrainOptions, variantOptionFlags } from './commands/train.js';
+export { type Output, processOutput, reportError } from './output.js';
+export { createProgram, main } from './program.js';

@@ -25,9 +25,12 @@ export function reportError(error: unknown, output: Output): number {
     return 1;
   }
   const e = error as Error;
-  output.err(`internal error: ${e?.stack ?? String(error)}\nThis is a bug in aekit; please report it with the command you ran.`);
+  output.err(
+    `internal error: ${e?.stack ?? String(error)}\nThis is a bug in aekit; please report it with the command you ran.`,
+  );
   return 70;
 }
 
 /** A number with `digits` significant digits. */
-export const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+export const fmt = (v: number, digits = 4): string =>
+  Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v);

@@ -10,29 +10,64 @@ const VERSION = '0.1.0';
 /** Builds the `aekit` command tree. Commands write through `output`. */
 export function createProgram(output: Output = processOutput): Command {
   const program = new Command('aekit')
-    .description('Train, evaluate and inspect autoencoders: every classic variant, from PCA to VAEs.')
+    .description(
+      'Train, evaluate and inspect autoencoders: every classic variant, from PCA to VAEs.',
+    )
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError()
-    .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) })
+    .configureOutput({
+      writeOut: (s) => output.out(s.trimEnd()),
+      writeErr: (s) => output.err(s.trimEnd()),
+    })
     .exitOverride();
 
   const trainCmd = program
     .command('train')
-    .description('Train an autoencoder variant and write its run directory (manifest, metrics, checkpoints, model, figures).')
+    .description(
+      'Train an autoencoder variant and write its run directory (manifest, metrics, checkpoints, model, figures).',
+    )
     .option('--variant <name>', 'variant to train (see `aekit variants`)')
-    .option('--data <name|file>', 'built-in data set (mnist, fashion-mnist) or an .idx[.gz], .npy or .csv file', 'mnist')
-    .option('--data-dir <dir>', "folder with a built-in data set's IDX files, if not in the default place")
+    .option(
+      '--data <name|file>',
+      'built-in data set (mnist, fashion-mnist) or an .idx[.gz], .npy or .csv file',
+      'mnist',
+    )
+    .option(
+      '--data-dir <dir>',
+      "folder with a built-in data set's IDX files, if not in the default place",
+    )
     .option('--limit <n>', 'use only the first N training samples')
-    .option('--validation-split <f>', 'fraction of the training samples held out for validation', '0.1')
-    .addOption(new Option('--normalize <kind>', 'input normalisation').choices(['auto', 'none', 'unit', 'minmax', 'standard']).default('auto'))
+    .option(
+      '--validation-split <f>',
+      'fraction of the training samples held out for validation',
+      '0.1',
+    )
+    .addOption(
+      new Option('--normalize <kind>', 'input normalisation')
+        .choices(['auto', 'none', 'unit', 'minmax', 'standard'])
+        .default('auto'),
+    )
     .option('--epochs <n>', 'epochs to train (with --resume: the total to reach)')
     .option('--batch-size <n>', 'samples per batch', '32')
-    .addOption(new Option('--optimizer <name>', 'optimiser').choices(Object.keys(OPTIMIZERS)).default('adam'))
-    .option('--lr <rate>', 'learning rate (default: 0.001 for adam and rmsprop, 0.01 for sgd and momentum)')
+    .addOption(
+      new Option('--optimizer <name>', 'optimiser')
+        .choices(Object.keys(OPTIMIZERS))
+        .default('adam'),
+    )
+    .option(
+      '--lr <rate>',
+      'learning rate (default: 0.001 for adam and rmsprop, 0.01 for sgd and momentum)',
+    )
     .option('--seed <n>', 'random seed: same seed, same run', '42')
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'))
-    .option('--patience <n>', 'early stopping: stop after N epochs without validation improvement (0: off)', '0')
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
+    )
+    .option(
+      '--patience <n>',
+      'early stopping: stop after N epochs without validation improvement (0: off)',
+      '0',
+    )
     .option('--min-delta <d>', 'early stopping: smallest improvement that counts', '0')
     .requiredOption('--out <dir>', 'run directory to write')
     .option('--resume', 'continue the run in --out from its last checkpoint')
@@ -40,23 +75,38 @@ export function createProgram(output: Output = processOutput): Command {
     .option('--no-figures', 'skip figures/reconstructions.png and figures/loss.png');
   const flags = variantOptionFlags();
   for (const [flag, { info, variants }] of flags) {
-    const def = info.default !== undefined ? `; default ${Array.isArray(info.default) ? info.default.join(',') : String(info.default)}` : '';
+    const def =
+      info.default !== undefined
+        ? `; default ${Array.isArray(info.default) ? info.default.join(',') : String(info.default)}`
+        : '';
     const choices = info.choices ? ` (${info.choices.join('|')})` : '';
     // Each variant validates its own values (two variants may accept different choices).
-    trainCmd.addOption(new Option(`--${flag} <${info.type}>`, `[${variants.join(', ')}] ${info.description}${choices}${def}`));
+    trainCmd.addOption(
+      new Option(
+        `--${flag} <${info.type}>`,
+        `[${variants.join(', ')}] ${info.description}${choices}${def}`,
+      ),
+    );
   }
   trainCmd
-    .addHelpText('after', '\nExample:\n  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked')
+    .addHelpText(
+      'after',
+      '\nExample:\n  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked',
+    )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       await trainCommand(opts, output);
     });
 
   program
     .command('eval')
-    .description('Evaluate a run on held-out data: reconstruction loss and MSE, next to the mean-image baseline.')
+    .description(
+      'Evaluate a run on held-out data: reconstruction loss and MSE, next to the mean-image baseline.',
+    )
     .argument('<run>', 'run directory written by `aekit train`')
     .option('--json', 'print the report as JSON')
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'))
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
+    )
     .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
     .action(async (run: string, opts: { json?: boolean; backend?: string; dataDir?: string }) => {
       await evalCommand(run, opts, output);
@@ -75,7 +125,10 @@ export function createProgram(output: Output = processOutput): Command {
 }
 
 /** Runs the CLI on `argv` (without the node and script entries); resolves to the exit code. */
-export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  output: Output = processOutput,
+): Promise<number> {
   const program = createProgram(output);
   try {
     await program.parseAsync([...argv], { from: 'user' });

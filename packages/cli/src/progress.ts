@@ -45,7 +45,9 @@ export function progressReporter(output: Output): (event: TrainEvent) => void {
         );
         break;
       case 'early-stop':
-        output.err(`Stopped early after epoch ${event.epoch}: no validation improvement (best ${fmt(event.bestValLoss)}).`);
+        output.err(
+          `Stopped early after epoch ${event.epoch}: no validation improvement (best ${fmt(event.bestValLoss)}).`,
+        );
         break;
       case 'figures':
       case 'done':

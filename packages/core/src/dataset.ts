@@ -113,7 +113,10 @@ export class Dataset {
    */
   split(fraction: number, seed: number): { train: Dataset; validation: Dataset } {
     if (!(fraction >= 0 && fraction < 1)) {
-      throw aekitError('InvalidArgument', `The validation split must be in [0, 1), got ${fraction}.`);
+      throw aekitError(
+        'InvalidArgument',
+        `The validation split must be in [0, 1), got ${fraction}.`,
+      );
     }
     const nVal = Math.round(this.count * fraction);
     if (this.count - nVal < 1 || (fraction > 0 && nVal < 1)) {
@@ -134,7 +137,10 @@ export class Dataset {
   /** Batches of `batchSize` samples; the order is seeded by `seed` and `epoch` when shuffled. */
   *batches(batchSize: number, options: BatchOptions = {}): Generator<Batch> {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw aekitError('InvalidArgument', `The batch size must be a positive integer, got ${batchSize}.`);
+      throw aekitError(
+        'InvalidArgument',
+        `The batch size must be a positive integer, got ${batchSize}.`,
+      );
     }
     const f = this.featureCount;
     const order = options.shuffle
@@ -145,7 +151,11 @@ export class Dataset {
       if (options.dropLast && size < batchSize) return;
       if (!order) {
         const labels = this.labels?.subarray(start, start + size);
-        yield { x: this.x.subarray(start * f, (start + size) * f), size, ...(labels ? { labels } : {}) };
+        yield {
+          x: this.x.subarray(start * f, (start + size) * f),
+          size,
+          ...(labels ? { labels } : {}),
+        };
         continue;
       }
       const x = new Float32Array(size * f);

@@ -36,8 +36,7 @@ export const AekitErrors = Object.freeze({
   DuplicateVariant: entry({
     name: 'DuplicateVariant',
     title: 'Variant registered twice.',
-    message: (name: string) =>
-      `A different plugin is already registered under the name "${name}".`,
+    message: (name: string) => `A different plugin is already registered under the name "${name}".`,
     hint: 'Give the new plugin a different name, or unregister the old one first.',
   }),
   InvalidVariantOptions: entry({
@@ -113,7 +112,8 @@ export const AekitErrors = Object.freeze({
   InvalidManifest: entry({
     name: 'InvalidManifest',
     title: 'Run manifest is not valid.',
-    message: (path: string, details: string) => `${path} does not match the run format:\n${details}`,
+    message: (path: string, details: string) =>
+      `${path} does not match the run format:\n${details}`,
     hint: 'The run was written by another version of aekit or edited by hand; train it again.',
   }),
   NothingToResume: entry({
@@ -164,9 +164,8 @@ export const AekitErrors = Object.freeze({
 /** The name of an error in the catalogue. */
 export type AekitErrorName = keyof typeof AekitErrors;
 
-type ArgsOf<N extends AekitErrorName> = (typeof AekitErrors)[N] extends ErrorData<infer A>
-  ? A
-  : never;
+type ArgsOf<N extends AekitErrorName> =
+  (typeof AekitErrors)[N] extends ErrorData<infer A> ? A : never;
 
 /**
  * The one error type aekit throws for anything a user can cause.
@@ -195,10 +194,7 @@ export class AekitError extends Error {
 }
 
 /** Builds the catalogue error `name` from the details of this occurrence. */
-export function aekitError<N extends AekitErrorName>(
-  name: N,
-  ...args: ArgsOf<N>
-): AekitError {
+export function aekitError<N extends AekitErrorName>(name: N, ...args: ArgsOf<N>): AekitError {
   const data = AekitErrors[name] as unknown as ErrorData<ArgsOf<N>>;
   const hint = typeof data.hint === 'function' ? data.hint(...args) : data.hint;
   return new AekitError(name, data.message(...args), data.title, hint);

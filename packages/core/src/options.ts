@@ -85,8 +85,11 @@ function coerce(value: string, type: string): unknown {
 export function formatIssues(error: z.ZodError, asFlags = true): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      const where = path ? (asFlags ? `--${toFlag(path)}` : path) : 'options';
+      const [head, ...rest] = issue.path.map(String);
+      const name = head === undefined ? 'options' : asFlags ? `--${toFlag(head)}` : head;
+      const where = rest.length
+        ? `${name} (item ${rest.map((r) => (/^\d+$/.test(r) ? Number(r) + 1 : r)).join('.')})`
+        : name;
       return `  ${where}: ${issue.message}`;
     })
     .join('\n');

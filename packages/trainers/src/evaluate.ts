@@ -39,15 +39,23 @@ export interface EvaluateOptions {
 }
 
 /** Rebuilds a run's model and loads its saved weights (model/). */
-export function loadRunModel(run: RunDirectory): { model: AutoencoderModel; manifest: ReturnType<RunDirectory['readManifest']> } {
+export function loadRunModel(run: RunDirectory): {
+  model: AutoencoderModel;
+  manifest: ReturnType<RunDirectory['readManifest']>;
+} {
   registerBuiltinVariants();
   const manifest = run.readManifest();
   const plugin = asTfjsPlugin(getVariant(manifest.variant));
   const config = parseVariantOptions(plugin, manifest.options);
-  const model = plugin.trainer.build({ config, inputShape: manifest.inputShape, seed: manifest.training.seed });
+  const model = plugin.trainer.build({
+    config,
+    inputShape: manifest.inputShape,
+    seed: manifest.training.seed,
+  });
   for (const [name, net] of Object.entries(model.networks)) {
     const dir = manifest.networks[name];
-    if (!dir) throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
+    if (!dir)
+      throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
     loadNetworkWeights(run, dir, net);
   }
   return { model, manifest };
@@ -57,11 +65,17 @@ export function loadRunModel(run: RunDirectory): { model: AutoencoderModel; mani
  * Evaluates a finished run: reconstruction loss and MSE on the test split (or the
  * validation split for data without one), and the same for the mean-image baseline.
  */
-export async function evaluateRun(dir: string, options: EvaluateOptions = {}): Promise<EvaluationReport> {
+export async function evaluateRun(
+  dir: string,
+  options: EvaluateOptions = {},
+): Promise<EvaluationReport> {
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
   if (manifest.data.source.startsWith('memory:')) {
-    throw aekitError('InvalidArgument', `Run "${run.root}" was trained on in-memory data, which cannot be reloaded for evaluation.`);
+    throw aekitError(
+      'InvalidArgument',
+      `Run "${run.root}" was trained on in-memory data, which cannot be reloaded for evaluation.`,
+    );
   }
   await selectBackend(options.backend ?? 'auto');
   const { model } = loadRunModel(run);
@@ -75,12 +89,24 @@ export async function evaluateRun(dir: string, options: EvaluateOptions = {}): P
       ...(dataDir ? { dataDir } : {}),
       ...(manifest.data.limit ? { limit: manifest.data.limit } : {}),
     };
-    const { train, validation } = loadRunData(spec, { ...manifest, data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) } });
+    const { train, validation } = loadRunData(spec, {
+      ...manifest,
+      data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) },
+    });
     const hasTest = manifest.data.source in BUILTIN_DATASETS;
     const heldOut = hasTest
-      ? loadDataset({ source: manifest.data.source, split: 'test', normalization: manifest.normalization, ...(dataDir ? { dataDir } : {}) }).dataset
+      ? loadDataset({
+          source: manifest.data.source,
+          split: 'test',
+          normalization: manifest.normalization,
+          ...(dataDir ? { dataDir } : {}),
+        }).dataset
       : validation;
-    if (heldOut.count === 0) throw aekitError('EmptyDataset', `Run "${run.root}" has no held-out samples to evaluate on (validation split 0).`);
+    if (heldOut.count === 0)
+      throw aekitError(
+        'EmptyDataset',
+        `Run "${run.root}" has no held-out samples to evaluate on (validation split 0).`,
+      );
     const outputs = await mapBatches(heldOut, manifest.inputShape, (x) => model.reconstruct(x));
     const metric = reconstructionMetric(model.reconstructionLoss);
     const baseline = tile(train.mean(), heldOut.count);

@@ -9,16 +9,31 @@ import { registerBuiltinVariants } from './register-all.js';
 
 registerBuiltinVariants();
 
-export { BACKEND_NAMES, type BackendInfo, type BackendName, releaseBackend, selectBackend } from './backends/index.js';
+export {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  releaseBackend,
+  selectBackend,
+} from './backends/index.js';
 export { installFastWasmMatMul } from './backends/wasm-matmul.js';
-export { readCheckpoint, writeCheckpoint, type CheckpointState } from './engine/checkpoint.js';
-export { type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './engine/config.js';
+export { type CheckpointState, readCheckpoint, writeCheckpoint } from './engine/checkpoint.js';
+export {
+  type ResolvedTrainOptions,
+  type TrainOptions,
+  trainOptionsSchema,
+} from './engine/config.js';
 export type { TrainEvent, TrainListener } from './engine/events.js';
 export { evaluateLoss, mapBatches, toBatchTensor } from './engine/loss.js';
 export { loadNetworkWeights, saveNetwork } from './engine/model-io.js';
 export { createOptimizer, OPTIMIZERS, type OptimizerName } from './engine/optimizers.js';
 export { type TrainResult, train } from './engine/train.js';
-export { type EvaluateOptions, type EvaluationReport, evaluateRun, loadRunModel } from './evaluate.js';
+export {
+  type EvaluateOptions,
+  type EvaluationReport,
+  evaluateRun,
+  loadRunModel,
+} from './evaluate.js';
 export { drawRunFigures, imageGrid, lineChartPng } from './figures/index.js';
 export * from './layers.js';
 export * from './plugin.js';

@@ -7,7 +7,15 @@ export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] 
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Weight initialisers by name; `auto` picks the one that suits the activation. */
-export const INITIALIZERS = ['auto', 'glorot-uniform', 'glorot-normal', 'he-normal', 'he-uniform', 'lecun-normal', 'lecun-uniform'] as const;
+export const INITIALIZERS = [
+  'auto',
+  'glorot-uniform',
+  'glorot-normal',
+  'he-normal',
+  'he-uniform',
+  'lecun-normal',
+  'lecun-uniform',
+] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** The reconstruction losses a dense decoder may train with. */
@@ -16,12 +24,21 @@ export const LOSSES = ['bce', 'mse'] as const;
 /** Zod fields shared by dense variants. */
 export const denseOptionFields = {
   activation: z.enum(ACTIVATIONS).default('selu').describe('activation of the hidden layers'),
-  initializer: z.enum(INITIALIZERS).default('auto').describe('weight initialiser (auto: lecun-normal for selu, he-normal for relu/elu, glorot-uniform otherwise)'),
+  initializer: z
+    .enum(INITIALIZERS)
+    .default('auto')
+    .describe(
+      'weight initialiser (auto: lecun-normal for selu, he-normal for relu/elu, glorot-uniform otherwise)',
+    ),
   l2: z.number().min(0).default(0).describe('L2 penalty on every kernel, added to the loss'),
 };
 
 /** A seeded initialiser for a layer using `activation`. */
-export function initializer(name: InitializerName, activation: ActivationName, seed: number): ReturnType<typeof tfl.initializers.glorotUniform> {
+export function initializer(
+  name: InitializerName,
+  activation: ActivationName,
+  seed: number,
+): ReturnType<typeof tfl.initializers.glorotUniform> {
   const resolved: Exclude<InitializerName, 'auto'> =
     name !== 'auto'
       ? name
@@ -44,7 +61,9 @@ export function initializer(name: InitializerName, activation: ActivationName, s
 /** Sum of squares of every kernel of `models`, times `l2` (zero when `l2` is 0). */
 export function l2Penalty(models: readonly tfl.LayersModel[], l2: number): tf.Scalar {
   if (l2 === 0) return tf.scalar(0);
-  const kernels = models.flatMap((m) => m.trainableWeights.filter((w) => w.name.endsWith('kernel')));
+  const kernels = models.flatMap((m) =>
+    m.trainableWeights.filter((w) => w.name.endsWith('kernel')),
+  );
   return tf.mul(l2, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
 }
 
@@ -62,7 +81,9 @@ export function meanSquaredError(target: tf.Tensor, output: tf.Tensor): tf.Scala
 }
 
 /** The reconstruction loss function by name. */
-export function reconstructionLossFn(name: (typeof LOSSES)[number]): (t: tf.Tensor, o: tf.Tensor) => tf.Scalar {
+export function reconstructionLossFn(
+  name: (typeof LOSSES)[number],
+): (t: tf.Tensor, o: tf.Tensor) => tf.Scalar {
   return name === 'bce' ? binaryCrossEntropy : meanSquaredError;
 }
 

@@ -47,10 +47,8 @@ export interface TfjsTrainer<C> {
 }
 
 /** A variant plugin whose trainer runs on TensorFlow.js. */
-export type TfjsVariantPlugin<S extends VariantOptionsSchema = VariantOptionsSchema> = VariantPlugin<
-  S,
-  TfjsTrainer<z.output<S>>
->;
+export type TfjsVariantPlugin<S extends VariantOptionsSchema = VariantOptionsSchema> =
+  VariantPlugin<S, TfjsTrainer<z.output<S>>>;
 
 /** Declares a TensorFlow.js variant plugin, with its config type inferred from the schema. */
 export function defineTfjsVariant<S extends VariantOptionsSchema>(

@@ -9,7 +9,11 @@ export interface EvalCommandOptions {
 }
 
 /** `aekit eval RUN`: held-out reconstruction loss and MSE, next to the mean-image baseline. */
-export async function evalCommand(run: string, options: EvalCommandOptions, output: Output): Promise<void> {
+export async function evalCommand(
+  run: string,
+  options: EvalCommandOptions,
+  output: Output,
+): Promise<void> {
   const report = await evaluateRun(run, {
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
@@ -21,6 +25,8 @@ export async function evalCommand(run: string, options: EvalCommandOptions, outp
   output.out(`${report.variant} run ${report.run}: ${report.samples} ${report.split} samples`);
   output.out(`                     ${report.lossName.padEnd(10)} mse`);
   output.out(`  model              ${fmt(report.loss).padEnd(10)} ${fmt(report.mse)}`);
-  output.out(`  mean-image         ${fmt(report.baseline.loss).padEnd(10)} ${fmt(report.baseline.mse)}`);
+  output.out(
+    `  mean-image         ${fmt(report.baseline.loss).padEnd(10)} ${fmt(report.baseline.mse)}`,
+  );
   output.out(`  model / baseline MSE: ${fmt(report.mseRatio, 3)}`);
 }

@@ -1,6 +1,13 @@
-import { aekitError, describeOptions, fromFlag, getVariant, listVariants, type OptionInfo } from '@aekit/core';
-import { type TrainOptions, train } from '@aekit/trainers';
 import { relative } from 'node:path';
+import {
+  aekitError,
+  describeOptions,
+  fromFlag,
+  getVariant,
+  listVariants,
+  type OptionInfo,
+} from '@aekit/core';
+import { type TrainOptions, train } from '@aekit/trainers';
 import type { Output } from '../output.js';
 import { progressReporter } from '../progress.js';
 
@@ -8,8 +15,25 @@ import { progressReporter } from '../progress.js';
 export type TrainFlags = Record<string, string | boolean | undefined>;
 
 /** The training flags (everything else is a variant option). */
-const NUMERIC = { limit: 'limit', epochs: 'epochs', batchSize: 'batchSize', lr: 'learningRate', seed: 'seed', validationSplit: 'validationSplit', patience: 'patience', minDelta: 'minDelta' } as const;
-const STRINGS = { variant: 'variant', data: 'data', dataDir: 'dataDir', optimizer: 'optimizer', backend: 'backend', normalize: 'normalize', out: 'out' } as const;
+const NUMERIC = {
+  limit: 'limit',
+  epochs: 'epochs',
+  batchSize: 'batchSize',
+  lr: 'learningRate',
+  seed: 'seed',
+  validationSplit: 'validationSplit',
+  patience: 'patience',
+  minDelta: 'minDelta',
+} as const;
+const STRINGS = {
+  variant: 'variant',
+  data: 'data',
+  dataDir: 'dataDir',
+  optimizer: 'optimizer',
+  backend: 'backend',
+  normalize: 'normalize',
+  out: 'out',
+} as const;
 const BOOLEANS = { resume: 'resume', overwrite: 'overwrite', figures: 'figures' } as const;
 
 /** Every variant option flag, once, with the variants that take it (for --help). */
@@ -35,7 +59,10 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
     if (key in NUMERIC) {
       const n = Number(value);
       if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) {
-        throw aekitError('InvalidArgument', `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a number, got "${String(value)}".`);
+        throw aekitError(
+          'InvalidArgument',
+          `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a number, got "${String(value)}".`,
+        );
       }
       options[NUMERIC[key as keyof typeof NUMERIC]] = n;
     } else if (key in STRINGS) {
@@ -47,13 +74,19 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
     }
   }
   if (!options.resume && !options.variant) {
-    throw aekitError('InvalidArgument', 'aekit train needs --variant (see `aekit variants`), or --resume to continue a run.');
+    throw aekitError(
+      'InvalidArgument',
+      'aekit train needs --variant (see `aekit variants`), or --resume to continue a run.',
+    );
   }
   if (options.variant) {
     // Fails early, with the list of variants, before any data is loaded.
     getVariant(String(options.variant));
   }
-  return { ...options, options: Object.fromEntries(Object.entries(variantOptions).map(([k, v]) => [fromFlag(k), v])) } as TrainOptions;
+  return {
+    ...options,
+    options: Object.fromEntries(Object.entries(variantOptions).map(([k, v]) => [fromFlag(k), v])),
+  } as TrainOptions;
 }
 
 /** `aekit train`: trains a variant and writes its run directory. */
@@ -63,7 +96,9 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   const rel = relative(process.cwd(), result.run);
   const where = rel === '' ? '.' : rel.startsWith('..') ? result.run : rel;
   const last = result.metrics[result.metrics.length - 1];
-  output.out(`Run written to ${where}/ (${result.manifest.status}, ${result.manifest.epochsCompleted} epochs${last ? `, loss ${last.loss.toFixed(4)}` : ''})`);
+  output.out(
+    `Run written to ${where}/ (${result.manifest.status}, ${result.manifest.epochsCompleted} epochs${last ? `, loss ${last.loss.toFixed(4)}` : ''})`,
+  );
   output.out(`  figures:    ${where}/figures/reconstructions.png, ${where}/figures/loss.png`);
   output.out(`  model:      ${where}/model/   checkpoint: ${where}/checkpoints/last.ckpt`);
   output.out(`Evaluate it with: aekit eval ${where}`);

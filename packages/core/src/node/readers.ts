@@ -24,19 +24,27 @@ function readBytes(path: string): Uint8Array {
     try {
       return gunzipSync(bytes);
     } catch (err) {
-      throw aekitErrorWithCause(err, 'InvalidDataFile', path, `corrupt gzip data (${(err as Error).message}).`);
+      throw aekitErrorWithCause(
+        err,
+        'InvalidDataFile',
+        path,
+        `corrupt gzip data (${(err as Error).message}).`,
+      );
     }
   }
   return bytes;
 }
 
-const IDX_TYPES: Record<number, { size: number; read: (v: DataView, o: number) => number; integer: boolean }> = {
-  0x08: { size: 1, read: (v, o) => v.getUint8(o), integer: true },
-  0x09: { size: 1, read: (v, o) => v.getInt8(o), integer: true },
-  0x0b: { size: 2, read: (v, o) => v.getInt16(o, false), integer: true },
-  0x0c: { size: 4, read: (v, o) => v.getInt32(o, false), integer: true },
-  0x0d: { size: 4, read: (v, o) => v.getFloat32(o, false), integer: false },
-  0x0e: { size: 8, read: (v, o) => v.getFloat64(o, false), integer: false },
+const IDX_TYPES: Record<
+  number,
+  { size: number; read: (v: DataView, o: number) => number; integer: boolean }
+> = {
+  8: { size: 1, read: (v, o) => v.getUint8(o), integer: true },
+  9: { size: 1, read: (v, o) => v.getInt8(o), integer: true },
+  11: { size: 2, read: (v, o) => v.getInt16(o, false), integer: true },
+  12: { size: 4, read: (v, o) => v.getInt32(o, false), integer: true },
+  13: { size: 4, read: (v, o) => v.getFloat32(o, false), integer: false },
+  14: { size: 8, read: (v, o) => v.getFloat64(o, false), integer: false },
 };
 
 /**
@@ -47,7 +55,8 @@ const IDX_TYPES: Record<number, { size: number; read: (v: DataView, o: number) =
 export function readIdx(path: string): RawArray {
   const bytes = readBytes(path);
   const fail = (reason: string) => aekitError('InvalidDataFile', path, reason);
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw fail('not an IDX file (bad magic number).');
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0)
+    throw fail('not an IDX file (bad magic number).');
   const type = IDX_TYPES[bytes[2]!];
   if (!type) throw fail(`unknown IDX value type 0x${bytes[2]!.toString(16)}.`);
   const rank = bytes[3]!;
@@ -58,7 +67,9 @@ export function readIdx(path: string): RawArray {
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, b) => a * b, 1);
   if (bytes.length !== headerSize + count * type.size) {
-    throw fail(`expected ${count} values of ${type.size} byte(s) for shape [${shape.join(', ')}], found ${bytes.length - headerSize} bytes.`);
+    throw fail(
+      `expected ${count} values of ${type.size} byte(s) for shape [${shape.join(', ')}], found ${bytes.length - headerSize} bytes.`,
+    );
   }
   const data = new Float32Array(count);
   if (type.size === 1 && bytes[2] === 0x08) {
@@ -88,11 +99,23 @@ export function readNpy(path: string): RawArray {
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw fail('unreadable NPY header.');
-  if (fortran === 'True') throw fail('Fortran-order arrays are not supported; save with C order (np.ascontiguousarray).');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (fortran === 'True')
+    throw fail('Fortran-order arrays are not supported; save with C order (np.ascontiguousarray).');
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = bytes.byteOffset + start + headerLength;
-  const kinds: Record<string, { size: number; make: (b: ArrayBuffer, o: number, n: number) => ArrayLike<number | bigint>; integer: boolean }> = {
+  const kinds: Record<
+    string,
+    {
+      size: number;
+      make: (b: ArrayBuffer, o: number, n: number) => ArrayLike<number | bigint>;
+      integer: boolean;
+    }
+  > = {
     '<f4': { size: 4, make: (b, o, n) => new Float32Array(b, o, n), integer: false },
     '<f8': { size: 8, make: (b, o, n) => new Float64Array(b, o, n), integer: false },
     '|u1': { size: 1, make: (b, o, n) => new Uint8Array(b, o, n), integer: true },
@@ -100,9 +123,14 @@ export function readNpy(path: string): RawArray {
     '<i8': { size: 8, make: (b, o, n) => new BigInt64Array(b, o, n), integer: true },
   };
   const kind = kinds[descr];
-  if (!kind) throw fail(`dtype ${descr} is not supported; use float32, float64, uint8, int32 or int64 (little-endian).`);
+  if (!kind)
+    throw fail(
+      `dtype ${descr} is not supported; use float32, float64, uint8, int32 or int64 (little-endian).`,
+    );
   if (bytes.length - (start + headerLength) !== count * kind.size) {
-    throw fail(`expected ${count} values for shape (${shape.join(', ')}), the file is ${bytes.length} bytes.`);
+    throw fail(
+      `expected ${count} values for shape (${shape.join(', ')}), the file is ${bytes.length} bytes.`,
+    );
   }
   // Copy into an aligned buffer: typed views need an offset that is a multiple of the size.
   const aligned = bytes.buffer.slice(offset, offset + count * kind.size) as ArrayBuffer;
@@ -120,7 +148,11 @@ export function readCsv(path: string): RawArray & { header?: string[] } {
   const text = new TextDecoder().decode(readBytes(path));
   let rows: string[][];
   try {
-    rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+    rows = parseCsv(text, {
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: false,
+    }) as string[][];
   } catch (err) {
     throw aekitErrorWithCause(err, 'InvalidDataFile', path, (err as Error).message);
   }
@@ -135,7 +167,11 @@ export function readCsv(path: string): RawArray & { header?: string[] } {
     row.forEach((cell, c) => {
       const v = Number(cell);
       if (!isNumber(cell)) {
-        throw aekitError('InvalidDataFile', path, `row ${r + (header ? 2 : 1)}, column ${c + 1}: "${cell}" is not a number.`);
+        throw aekitError(
+          'InvalidDataFile',
+          path,
+          `row ${r + (header ? 2 : 1)}, column ${c + 1}: "${cell}" is not a number.`,
+        );
       }
       if (!Number.isInteger(v)) integer = false;
       data[r * width + c] = v;
@@ -150,5 +186,9 @@ export function readDataFile(path: string): RawArray {
   if (base.endsWith('.npy')) return readNpy(path);
   if (base.endsWith('.csv')) return readCsv(path);
   if (/(\.idx\d?|-ubyte|\.ubyte)$/.test(base)) return readIdx(path);
-  throw aekitError('InvalidDataFile', path, 'unknown extension; expected .idx, .npy or .csv (optionally .gz).');
+  throw aekitError(
+    'InvalidDataFile',
+    path,
+    'unknown extension; expected .idx, .npy or .csv (optionally .gz).',
+  );
 }

@@ -2,13 +2,21 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { aekitError } from '../errors.js';
-import { type EpochMetrics, epochMetricsSchema, manifestSchema, type RunManifest } from '../manifest.js';
+import {
+  type EpochMetrics,
+  epochMetricsSchema,
+  manifestSchema,
+  type RunManifest,
+} from '../manifest.js';
 import { formatIssues } from '../options.js';
 
 /** Writes `data` to `path` atomically (temporary file + rename), creating folders. */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic.sync(path, typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  writeFileAtomic.sync(
+    path,
+    typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  );
 }
 
 /**
@@ -53,7 +61,8 @@ export class RunDirectory {
         rmSync(this.path(part), { recursive: true, force: true });
       }
     }
-    for (const dir of ['model', 'checkpoints', 'figures']) mkdirSync(this.path(dir), { recursive: true });
+    for (const dir of ['model', 'checkpoints', 'figures'])
+      mkdirSync(this.path(dir), { recursive: true });
   }
 
   /** Validates and writes manifest.json. */
@@ -72,7 +81,8 @@ export class RunDirectory {
       throw aekitError('InvalidManifest', this.manifestPath, (err as Error).message);
     }
     const result = manifestSchema.safeParse(json);
-    if (!result.success) throw aekitError('InvalidManifest', this.manifestPath, formatIssues(result.error, false));
+    if (!result.success)
+      throw aekitError('InvalidManifest', this.manifestPath, formatIssues(result.error, false));
     return result.data;
   }
 

@@ -4,7 +4,13 @@ import { installFastWasmMatMul } from './wasm-matmul.js';
 import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
 
 /** The backend names a user can ask for. */
-export const BACKEND_NAMES = Object.freeze(['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const);
+export const BACKEND_NAMES = Object.freeze([
+  'auto',
+  'wasm',
+  'cpu',
+  'webgpu',
+  'tensorflow',
+] as const);
 
 /** A backend a user can ask for. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -36,7 +42,11 @@ async function loadTensorflow(packages: readonly string[]): Promise<string> {
       failures.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  throw aekitError('BackendUnavailable', 'tensorflow', `${packages.join(' and ')} could not be loaded (${failures.join('; ')}).`);
+  throw aekitError(
+    'BackendUnavailable',
+    'tensorflow',
+    `${packages.join(' and ')} could not be loaded (${failures.join('; ')}).`,
+  );
 }
 
 /** The backends, by aekit name; `load` is lazy so nothing heavy is imported up front. */
@@ -62,13 +72,22 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
       const adapter = await installNodeWebGpu();
       if (forAuto && adapter.software) {
         uninstallNodeWebGpu();
-        throw aekitError('BackendUnavailable', 'webgpu', `the only adapter is a software one (${adapter.architecture || adapter.description}), slower than wasm.`);
+        throw aekitError(
+          'BackendUnavailable',
+          'webgpu',
+          `the only adapter is a software one (${adapter.architecture || adapter.description}), slower than wasm.`,
+        );
       }
       try {
         await import('@tensorflow/tfjs-backend-webgpu');
       } catch (err) {
         uninstallNodeWebGpu();
-        throw aekitErrorWithCause(err, 'BackendUnavailable', 'webgpu', '@tensorflow/tfjs-backend-webgpu is not installed.');
+        throw aekitErrorWithCause(
+          err,
+          'BackendUnavailable',
+          'webgpu',
+          '@tensorflow/tfjs-backend-webgpu is not installed.',
+        );
       }
       return `WebGPU on ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ')}`;
     },
@@ -80,8 +99,14 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
 });
 
 /** `auto` tries TensorFlow with CUDA first, plain TensorFlow only after WebGPU. */
-const TENSORFLOW_GPU: BackendEntry = { tfjsName: 'tensorflow', load: () => loadTensorflow(['@tensorflow/tfjs-node-gpu']) };
-const TENSORFLOW_CPU: BackendEntry = { tfjsName: 'tensorflow', load: () => loadTensorflow(['@tensorflow/tfjs-node']) };
+const TENSORFLOW_GPU: BackendEntry = {
+  tfjsName: 'tensorflow',
+  load: () => loadTensorflow(['@tensorflow/tfjs-node-gpu']),
+};
+const TENSORFLOW_CPU: BackendEntry = {
+  tfjsName: 'tensorflow',
+  load: () => loadTensorflow(['@tensorflow/tfjs-node']),
+};
 
 /** The order `auto` tries, fastest first. */
 const AUTO_ORDER: readonly (readonly [Exclude<BackendName, 'auto'>, BackendEntry])[] = [
@@ -92,7 +117,11 @@ const AUTO_ORDER: readonly (readonly [Exclude<BackendName, 'auto'>, BackendEntry
   ['cpu', BACKENDS.cpu],
 ];
 
-async function start(name: Exclude<BackendName, 'auto'>, entry: BackendEntry, forAuto: boolean): Promise<BackendInfo> {
+async function start(
+  name: Exclude<BackendName, 'auto'>,
+  entry: BackendEntry,
+  forAuto: boolean,
+): Promise<BackendInfo> {
   const detail = await entry.load(forAuto);
   let ok: boolean;
   try {
@@ -100,7 +129,12 @@ async function start(name: Exclude<BackendName, 'auto'>, entry: BackendEntry, fo
   } catch (err) {
     throw aekitErrorWithCause(err, 'BackendUnavailable', name, (err as Error).message);
   }
-  if (!ok) throw aekitError('BackendUnavailable', name, `tfjs could not initialise the "${entry.tfjsName}" backend.`);
+  if (!ok)
+    throw aekitError(
+      'BackendUnavailable',
+      name,
+      `tfjs could not initialise the "${entry.tfjsName}" backend.`,
+    );
   await tf.ready();
   return { name, tfjsName: entry.tfjsName, detail };
 }

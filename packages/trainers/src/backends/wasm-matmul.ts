@@ -38,7 +38,11 @@ export function installFastWasmMatMul(): void {
         const perm = [...Array(rank).keys()];
         perm[rank - 1] = rank - 2;
         perm[rank - 2] = rank - 1;
-        const out = transpose.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as TensorInfo;
+        const out = transpose.kernelFunc({
+          inputs: { x: t },
+          backend,
+          attrs: { perm },
+        }) as TensorInfo;
         made.push(out);
         return out;
       };

@@ -1,7 +1,12 @@
 import { aekitErrorWithCause } from '@aekit/core';
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
   isFallbackAdapter?: boolean;
 }
 
@@ -29,34 +34,54 @@ export async function installNodeWebGpu(): Promise<WebGpuAdapterDescription> {
     try {
       mod = (await import('webgpu')) as unknown as typeof mod;
     } catch (err) {
-      throw aekitErrorWithCause(err, 'BackendUnavailable', 'webgpu', 'the `webgpu` package (Dawn for Node) is not installed.');
+      throw aekitErrorWithCause(
+        err,
+        'BackendUnavailable',
+        'webgpu',
+        'the `webgpu` package (Dawn for Node) is not installed.',
+      );
     }
     Object.assign(globalThis, mod.globals);
     installedGpu = mod.create([]) as typeof installedGpu;
     if (!g.navigator) {
-      Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+      Object.defineProperty(globalThis, 'navigator', {
+        value: {},
+        configurable: true,
+        writable: true,
+      });
     }
     (g.navigator as Record<string, unknown>).gpu = installedGpu;
     // tfjs 4.22 still calls requestAdapterInfo(), which the spec removed in favour of `info`.
-    const adapterProto = (globalThis as unknown as { GPUAdapter?: { prototype: Record<string, unknown> } }).GPUAdapter?.prototype;
+    const adapterProto = (
+      globalThis as unknown as { GPUAdapter?: { prototype: Record<string, unknown> } }
+    ).GPUAdapter?.prototype;
     if (adapterProto && !('requestAdapterInfo' in adapterProto)) {
       adapterProto.requestAdapterInfo = async function (this: GpuAdapterLike) {
         return this.info;
       };
     }
   }
-  const gpu = (g.navigator?.gpu ?? installedGpu) as { requestAdapter(): Promise<GpuAdapterLike | null> };
+  const gpu = (g.navigator?.gpu ?? installedGpu) as {
+    requestAdapter(): Promise<GpuAdapterLike | null>;
+  };
   const adapter = await gpu.requestAdapter();
   if (!adapter) {
     uninstallNodeWebGpu();
-    throw aekitErrorWithCause(undefined, 'BackendUnavailable', 'webgpu', 'no WebGPU adapter was found (no Vulkan driver or GPU).');
+    throw aekitErrorWithCause(
+      undefined,
+      'BackendUnavailable',
+      'webgpu',
+      'no WebGPU adapter was found (no Vulkan driver or GPU).',
+    );
   }
   const info = adapter.info ?? {};
   const description = {
     vendor: info.vendor ?? '',
     architecture: info.architecture ?? '',
     description: info.description ?? '',
-    software: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description}`),
+    software:
+      Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
+      /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description}`),
   };
   return description;
 }

@@ -21,7 +21,15 @@ describe('webgpu backend', () => {
     'trains on WebGPU (SwiftShader) to the same losses and weights as wasm',
     async () => {
       const dir = tempDir();
-      const common = { variant: 'stacked', data: 'mnist', limit: 256, epochs: 2, batchSize: 64, seed: 3, figures: false } as const;
+      const common = {
+        variant: 'stacked',
+        data: 'mnist',
+        limit: 256,
+        epochs: 2,
+        batchSize: 64,
+        seed: 3,
+        figures: false,
+      } as const;
       const events: string[] = [];
       const gpu = await train({ ...common, backend: 'webgpu', out: join(dir, 'gpu') }, (e) => {
         if (e.type === 'start') events.push(`${e.backend}: ${e.detail}`);
@@ -36,7 +44,9 @@ describe('webgpu backend', () => {
       for (let i = 0; i < 2; i++) {
         expect(Math.abs(gpu.metrics[i]!.loss - cpu.metrics[i]!.loss)).toBeLessThan(1e-3);
       }
-      expect(maxAbsDiff(savedWeights(gpu.run, 'decoder'), savedWeights(cpu.run, 'decoder'))).toBeLessThan(1e-3);
+      expect(
+        maxAbsDiff(savedWeights(gpu.run, 'decoder'), savedWeights(cpu.run, 'decoder')),
+      ).toBeLessThan(1e-3);
     },
   );
 });

@@ -50,7 +50,9 @@ export async function writeCheckpoint(
     // getWeights returns the optimiser's own variables plus a fresh iteration-count tensor.
     if (!(tensor instanceof tf.Variable)) tensor.dispose();
   }
-  const header = new TextEncoder().encode(JSON.stringify({ state, tensors: entries } satisfies Header));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ state, tensors: entries } satisfies Header),
+  );
   const total = values.reduce((n, v) => n + v.length, 0);
   const out = new Uint8Array(MAGIC.length + 4 + header.length + total * 4);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -86,9 +88,13 @@ export async function readCheckpoint(
   }
   const headerLength = bytes.readUInt32LE(MAGIC.length);
   const headerStart = MAGIC.length + 4;
-  const header = JSON.parse(bytes.subarray(headerStart, headerStart + headerLength).toString('utf8')) as Header;
+  const header = JSON.parse(
+    bytes.subarray(headerStart, headerStart + headerLength).toString('utf8'),
+  ) as Header;
   const bodyStart = headerStart + headerLength;
-  const body = new Float32Array(bytes.buffer.slice(bytes.byteOffset + bodyStart, bytes.byteOffset + bytes.length));
+  const body = new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset + bodyStart, bytes.byteOffset + bytes.length),
+  );
   let offset = 0;
   const groups = new Map<string, tf.Tensor[]>();
   const named: { name: string; tensor: tf.Tensor }[] = [];
@@ -102,7 +108,11 @@ export async function readCheckpoint(
   try {
     for (const [group, model] of Object.entries(networks)) {
       const tensors = groups.get(group);
-      if (!tensors) throw aekitError('CheckpointMismatch', `${run.checkpointPath} has no weights for network "${group}".`);
+      if (!tensors)
+        throw aekitError(
+          'CheckpointMismatch',
+          `${run.checkpointPath} has no weights for network "${group}".`,
+        );
       setWeightsChecked(model, tensors, run.checkpointPath);
     }
     await optimizer.setWeights(named);

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { aekitError, type DataSource, Dataset, type RunManifest } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
-import { createHash } from 'node:crypto';
 import type { ResolvedTrainOptions } from './config.js';
 
 /** The data a run trains on, split, with how to find it again. */
@@ -11,7 +11,9 @@ export interface RunData {
 }
 
 function hash(data: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }
 
 /**
@@ -20,7 +22,10 @@ function hash(data: Float32Array): string {
  * resuming, the data must have the fingerprint recorded in the manifest.
  */
 export function loadRunData(
-  opts: Pick<ResolvedTrainOptions, 'data' | 'dataDir' | 'limit' | 'validationSplit' | 'normalize' | 'seed'>,
+  opts: Pick<
+    ResolvedTrainOptions,
+    'data' | 'dataDir' | 'limit' | 'validationSplit' | 'normalize' | 'seed'
+  >,
   previous?: RunManifest,
 ): RunData {
   const src = previous?.data;
@@ -44,7 +49,10 @@ export function loadRunData(
     fingerprint = loaded.fingerprint;
   }
   if (src && src.fingerprint !== fingerprint) {
-    throw aekitError('DatasetMismatch', `The data of "${src.source}" changed since the run started (fingerprint ${fingerprint.slice(0, 12)}… instead of ${src.fingerprint.slice(0, 12)}…).`);
+    throw aekitError(
+      'DatasetMismatch',
+      `The data of "${src.source}" changed since the run started (fingerprint ${fingerprint.slice(0, 12)}… instead of ${src.fingerprint.slice(0, 12)}…).`,
+    );
   }
   const seed = previous?.training.seed ?? opts.seed;
   const { train, validation } = full.split(validationSplit, seed);
@@ -53,7 +61,11 @@ export function loadRunData(
     train,
     validation,
     source: {
-      source: src ? src.source : opts.data instanceof Dataset ? `memory:${opts.data.name}` : String(opts.data),
+      source: src
+        ? src.source
+        : opts.data instanceof Dataset
+          ? `memory:${opts.data.name}`
+          : String(opts.data),
       ...(dataDir ? { dataDir } : {}),
       ...(limit ? { limit } : {}),
       validationSplit,

@@ -1,9 +1,35 @@
 /** Events {@link train} reports while it works, for progress bars and logs. */
 export type TrainEvent =
-  | { readonly type: 'start'; readonly backend: string; readonly detail: string; readonly trainCount: number; readonly validationCount: number; readonly batchesPerEpoch: number; readonly startEpoch: number; readonly epochs: number }
+  | {
+      readonly type: 'start';
+      readonly backend: string;
+      readonly detail: string;
+      readonly trainCount: number;
+      readonly validationCount: number;
+      readonly batchesPerEpoch: number;
+      readonly startEpoch: number;
+      readonly epochs: number;
+    }
   | { readonly type: 'epoch-start'; readonly epoch: number; readonly epochs: number }
-  | { readonly type: 'batch'; readonly epoch: number; readonly batch: number; readonly batches: number; readonly samples: number; readonly loss: number | undefined; readonly samplesPerSecond: number }
-  | { readonly type: 'epoch-end'; readonly epoch: number; readonly epochs: number; readonly loss: number; readonly valLoss: number | undefined; readonly seconds: number; readonly samplesPerSecond: number; readonly improved: boolean }
+  | {
+      readonly type: 'batch';
+      readonly epoch: number;
+      readonly batch: number;
+      readonly batches: number;
+      readonly samples: number;
+      readonly loss: number | undefined;
+      readonly samplesPerSecond: number;
+    }
+  | {
+      readonly type: 'epoch-end';
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly loss: number;
+      readonly valLoss: number | undefined;
+      readonly seconds: number;
+      readonly samplesPerSecond: number;
+      readonly improved: boolean;
+    }
   | { readonly type: 'early-stop'; readonly epoch: number; readonly bestValLoss: number }
   | { readonly type: 'figures'; readonly paths: readonly string[] }
   | { readonly type: 'done'; readonly run: string; readonly epochsCompleted: number };

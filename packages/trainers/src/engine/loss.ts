@@ -16,7 +16,9 @@ export async function evaluateLoss(
 ): Promise<number> {
   let total: tf.Tensor = tf.scalar(0);
   for (const b of data.batches(batchSize)) {
-    const next = tf.tidy(() => tf.add(total, tf.mul(model.loss(toBatchTensor(b, sampleShape), false), b.size)));
+    const next = tf.tidy(() =>
+      tf.add(total, tf.mul(model.loss(toBatchTensor(b, sampleShape), false), b.size)),
+    );
     total.dispose();
     total = next;
   }

@@ -8,10 +8,26 @@ describe('memory', () => {
     const dir = tempDir();
     const counts: number[] = [];
     // Warm the backend and kernels up so lazily created constants are not counted as leaks.
-    await train({ variant: 'stacked', data: 'mnist', limit: 128, epochs: 1, out: `${dir}/warm`, backend: 'wasm', figures: false });
+    await train({
+      variant: 'stacked',
+      data: 'mnist',
+      limit: 128,
+      epochs: 1,
+      out: `${dir}/warm`,
+      backend: 'wasm',
+      figures: false,
+    });
     const before = tf.memory().numTensors;
     await train(
-      { variant: 'stacked', data: 'mnist', limit: 512, epochs: 4, batchSize: 50, out: `${dir}/run`, backend: 'wasm' },
+      {
+        variant: 'stacked',
+        data: 'mnist',
+        limit: 512,
+        epochs: 4,
+        batchSize: 50,
+        out: `${dir}/run`,
+        backend: 'wasm',
+      },
       (event) => {
         if (event.type === 'epoch-end') counts.push(tf.memory().numTensors);
       },

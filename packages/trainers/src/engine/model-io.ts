@@ -10,7 +10,11 @@ export const networkDir = (name: string): string => `model/${name}`;
  * Saves `model` as TensorFlow.js layers artifacts (model.json + weights.bin) in `dir` of the
  * run, each file written atomically. `tf.loadLayersModel` reads them back.
  */
-export async function saveNetwork(run: RunDirectory, dir: string, model: LayersModel): Promise<void> {
+export async function saveNetwork(
+  run: RunDirectory,
+  dir: string,
+  model: LayersModel,
+): Promise<void> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -20,7 +24,11 @@ export async function saveNetwork(run: RunDirectory, dir: string, model: LayersM
   );
   if (!artifacts) throw new Error('tfjs did not hand over the model artifacts');
   const weightData = tf.io.concatenateArrayBuffers(
-    Array.isArray(artifacts.weightData) ? artifacts.weightData : artifacts.weightData ? [artifacts.weightData] : [],
+    Array.isArray(artifacts.weightData)
+      ? artifacts.weightData
+      : artifacts.weightData
+        ? [artifacts.weightData]
+        : [],
   );
   run.writeFile(`${dir}/weights.bin`, new Uint8Array(weightData));
   const modelJson = {
@@ -43,7 +51,10 @@ export function loadNetworkWeights(run: RunDirectory, dir: string, model: Layers
   };
   const data = run.readFile(`${dir}/weights.bin`);
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const buffer = data.buffer.slice(
+    data.byteOffset,
+    data.byteOffset + data.byteLength,
+  ) as ArrayBuffer;
   const named = tf.io.decodeWeights(buffer, specs);
   const tensors = specs.map((s) => named[s.name]!);
   try {
@@ -57,12 +68,18 @@ export function loadNetworkWeights(run: RunDirectory, dir: string, model: Layers
 export function setWeightsChecked(model: LayersModel, tensors: tf.Tensor[], where: string): void {
   const expected = model.weights;
   if (expected.length !== tensors.length) {
-    throw aekitError('CheckpointMismatch', `${where} holds ${tensors.length} weight arrays, network "${model.name}" has ${expected.length}.`);
+    throw aekitError(
+      'CheckpointMismatch',
+      `${where} holds ${tensors.length} weight arrays, network "${model.name}" has ${expected.length}.`,
+    );
   }
   expected.forEach((w, i) => {
     const got = tensors[i]!.shape;
     if (got.join('x') !== w.shape.join('x')) {
-      throw aekitError('CheckpointMismatch', `${where}: weight ${i} (${w.name}) has shape [${got}], network "${model.name}" expects [${w.shape}].`);
+      throw aekitError(
+        'CheckpointMismatch',
+        `${where}: weight ${i} (${w.name}) has shape [${got}], network "${model.name}" expects [${w.shape}].`,
+      );
     }
   });
   model.setWeights(tensors);

@@ -16,7 +16,10 @@ export type OptimizerName = keyof typeof OPTIMIZERS;
 export function createOptimizer(name: string, lr?: number): tf.Optimizer {
   const entry = OPTIMIZERS[name as OptimizerName];
   if (!entry) {
-    throw aekitError('InvalidTrainingOptions', `  --optimizer: unknown optimiser "${name}"; choose one of ${Object.keys(OPTIMIZERS).join(', ')}.`);
+    throw aekitError(
+      'InvalidTrainingOptions',
+      `  --optimizer: unknown optimiser "${name}"; choose one of ${Object.keys(OPTIMIZERS).join(', ')}.`,
+    );
   }
   return entry.make(lr ?? entry.defaultLearningRate);
 }

@@ -50,7 +50,10 @@ function trainableVariables(model: AutoencoderModel): tf.Variable[] {
  * network) and figures/. With `resume`, continues from the last checkpoint of `out` and
  * ends where an uninterrupted run with the same seed would.
  */
-export async function train(input: TrainOptions, listener: TrainListener = () => {}): Promise<TrainResult> {
+export async function train(
+  input: TrainOptions,
+  listener: TrainListener = () => {},
+): Promise<TrainResult> {
   registerBuiltinVariants();
   const opts = resolveOptions(input);
   const run = new RunDirectory(opts.out);
@@ -60,8 +63,10 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
     previous = run.readManifest();
   }
   const variantName = previous?.variant ?? opts.variant;
-  if (!variantName) throw aekitError('InvalidTrainingOptions', '  variant: required when not resuming a run.');
-  if (!previous && opts.data === undefined) throw aekitError('InvalidTrainingOptions', '  data: required when not resuming a run.');
+  if (!variantName)
+    throw aekitError('InvalidTrainingOptions', '  variant: required when not resuming a run.');
+  if (!previous && opts.data === undefined)
+    throw aekitError('InvalidTrainingOptions', '  data: required when not resuming a run.');
   const plugin = asTfjsPlugin(getVariant(variantName));
   const config = parseVariantOptions(plugin, previous?.options ?? opts.options);
   const data = loadRunData(opts, previous);
@@ -71,7 +76,9 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
     batchSize: previous?.training.batchSize ?? opts.batchSize,
     optimizer: previous?.training.optimizer ?? opts.optimizer,
     learningRate:
-      previous?.training.learningRate ?? opts.learningRate ?? OPTIMIZERS[opts.optimizer].defaultLearningRate,
+      previous?.training.learningRate ??
+      opts.learningRate ??
+      OPTIMIZERS[opts.optimizer].defaultLearningRate,
     seed: previous?.training.seed ?? opts.seed,
     backend: opts.backend,
     ...(opts.patience > 0 ? { earlyStoppingPatience: opts.patience } : {}),
@@ -84,7 +91,9 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
   const optimizer = createOptimizer(training.optimizer, training.learningRate);
   const variables = trainableVariables(model);
   const networkEntries = Object.entries(model.networks);
-  const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map((d) => d ?? 1);
+  const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map(
+    (d) => d ?? 1,
+  );
   const now = new Date().toISOString();
   const manifest: RunManifest = {
     format: 'aekit-run/1',
@@ -138,7 +147,11 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
       let batch = 0;
       let lastRead = 0;
       let lastLoss: number | undefined;
-      for (const b of data.train.batches(training.batchSize, { shuffle: true, seed: training.seed, epoch })) {
+      for (const b of data.train.batches(training.batchSize, {
+        shuffle: true,
+        seed: training.seed,
+        epoch,
+      })) {
         const x = toBatchTensor(b, inputShape);
         const cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
         x.dispose();
@@ -154,17 +167,34 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
           lastRead = t;
         }
         cost.dispose();
-        listener({ type: 'batch', epoch, batch, batches, samples, loss: lastLoss, samplesPerSecond: samples / ((t - started) / 1000) });
+        listener({
+          type: 'batch',
+          epoch,
+          batch,
+          batches,
+          samples,
+          loss: lastLoss,
+          samplesPerSecond: samples / ((t - started) / 1000),
+        });
       }
       const loss = (await lossSum.data())[0]! / samples;
       lossSum.dispose();
       const seconds = (performance.now() - started) / 1000;
       if (!Number.isFinite(loss)) {
-        throw aekitError('InvalidTrainingOptions', `  training diverged at epoch ${epoch} (loss ${loss}); lower --lr or change --optimizer.`);
+        throw aekitError(
+          'InvalidTrainingOptions',
+          `  training diverged at epoch ${epoch} (loss ${loss}); lower --lr or change --optimizer.`,
+        );
       }
-      const valLoss = data.validation.count > 0 ? await evaluateLoss(model, data.validation, inputShape) : undefined;
+      const valLoss =
+        data.validation.count > 0
+          ? await evaluateLoss(model, data.validation, inputShape)
+          : undefined;
       let improved = false;
-      if (valLoss !== undefined && (bestValLoss === null || valLoss < bestValLoss - opts.minDelta)) {
+      if (
+        valLoss !== undefined &&
+        (bestValLoss === null || valLoss < bestValLoss - opts.minDelta)
+      ) {
         bestValLoss = valLoss;
         epochsWithoutImprovement = 0;
         improved = true;
@@ -180,11 +210,25 @@ export async function train(input: TrainOptions, listener: TrainListener = () =>
       };
       metrics.push(line);
       run.writeMetrics(metrics);
-      await writeCheckpoint(run, { epoch, bestValLoss, epochsWithoutImprovement }, model.networks, optimizer);
+      await writeCheckpoint(
+        run,
+        { epoch, bestValLoss, epochsWithoutImprovement },
+        model.networks,
+        optimizer,
+      );
       manifest.epochsCompleted = epoch;
       manifest.updatedAt = new Date().toISOString();
       run.writeManifest(manifest);
-      listener({ type: 'epoch-end', epoch, epochs: training.epochs, loss, valLoss, seconds, samplesPerSecond: samples / seconds, improved });
+      listener({
+        type: 'epoch-end',
+        epoch,
+        epochs: training.epochs,
+        loss,
+        valLoss,
+        seconds,
+        samplesPerSecond: samples / seconds,
+        improved,
+      });
       if (opts.patience > 0 && valLoss !== undefined && epochsWithoutImprovement >= opts.patience) {
         stoppedEarly = true;
         listener({ type: 'early-stop', epoch, bestValLoss: bestValLoss ?? valLoss });

@@ -22,7 +22,10 @@ export interface LineChartOptions {
  * A line chart (one line per series) as PNG: specified with Vega-Lite, rendered to SVG by
  * Vega, rasterised by resvg.
  */
-export async function lineChartPng(points: readonly SeriesPoint[], options: LineChartOptions): Promise<Buffer> {
+export async function lineChartPng(
+  points: readonly SeriesPoint[],
+  options: LineChartOptions,
+): Promise<Buffer> {
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
@@ -40,6 +43,11 @@ export async function lineChartPng(points: readonly SeriesPoint[], options: Line
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  const png = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  })
+    .render()
+    .asPng();
   return Buffer.from(png);
 }

@@ -16,19 +16,35 @@ export interface ImageGridOptions {
  * Draws rows of samples as a grid image and encodes it as PNG (with pngjs). Each row of
  * `rows` is a list of samples (row-major values); a grey or RGB image per sample.
  */
-export function imageGrid(rows: readonly (readonly Float32Array[])[], options: ImageGridOptions): Buffer {
+export function imageGrid(
+  rows: readonly (readonly Float32Array[])[],
+  options: ImageGridOptions,
+): Buffer {
   const shape = options.sampleShape;
-  const [h, w, c] = shape.length >= 2 ? [shape[0]!, shape[1]!, shape[2] ?? 1] : [1, shape[0] ?? 1, 1];
-  const scale = options.scale ?? (shape.length >= 2 ? Math.max(1, Math.round(84 / Math.max(h, w))) : Math.max(2, Math.round(120 / w)));
+  const [h, w, c] =
+    shape.length >= 2 ? [shape[0]!, shape[1]!, shape[2] ?? 1] : [1, shape[0] ?? 1, 1];
+  const scale =
+    options.scale ??
+    (shape.length >= 2
+      ? Math.max(1, Math.round(84 / Math.max(h, w)))
+      : Math.max(2, Math.round(120 / w)));
   const cellH = shape.length >= 2 ? h * scale : 24;
   const cellW = w * scale;
   const gap = options.gap ?? 2;
   const cols = Math.max(...rows.map((r) => r.length));
-  const png = new PNG({ width: cols * (cellW + gap) + gap, height: rows.length * (cellH + gap) + gap });
+  const png = new PNG({
+    width: cols * (cellW + gap) + gap,
+    height: rows.length * (cellH + gap) + gap,
+  });
   png.data.fill(255);
   let [lo, hi] = options.range ?? [Infinity, -Infinity];
   if (!options.range) {
-    for (const row of rows) for (const s of row) for (const v of s) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (const row of rows)
+      for (const s of row)
+        for (const v of s) {
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
   }
   const span = hi > lo ? hi - lo : 1;
   const grey = (v: number) => Math.max(0, Math.min(255, Math.round(((v - lo) / span) * 255)));
@@ -42,7 +58,10 @@ export function imageGrid(rows: readonly (readonly Float32Array[])[], options: I
           const sx = Math.floor(x / scale);
           const base = (sy * w + sx) * c;
           const o = ((y0 + y) * png.width + (x0 + x)) * 4;
-          const rgb = c === 3 ? [sample[base]!, sample[base + 1]!, sample[base + 2]!] : [sample[base]!, sample[base]!, sample[base]!];
+          const rgb =
+            c === 3
+              ? [sample[base]!, sample[base + 1]!, sample[base + 2]!]
+              : [sample[base]!, sample[base]!, sample[base]!];
           png.data[o] = grey(rgb[0]!);
           png.data[o + 1] = grey(rgb[1]!);
           png.data[o + 2] = grey(rgb[2]!);

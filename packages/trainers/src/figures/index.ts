@@ -1,7 +1,7 @@
 import type { Dataset, EpochMetrics, RunManifest } from '@aekit/core';
 import type { RunDirectory } from '@aekit/core/node';
-import type { AutoencoderModel } from '../plugin.js';
 import { mapBatches } from '../engine/loss.js';
+import type { AutoencoderModel } from '../plugin.js';
 import { lineChartPng, type SeriesPoint } from './chart.js';
 import { imageGrid } from './image-grid.js';
 
@@ -27,15 +27,22 @@ export async function drawRunFigures(
   if (shown.count > 0) {
     const f = shown.featureCount;
     const recon = await mapBatches(shown, manifest.inputShape, (x) => model.reconstruct(x));
-    const originals = Array.from({ length: shown.count }, (_, i) => shown.x.subarray(i * f, (i + 1) * f));
-    const outputs = Array.from({ length: shown.count }, (_, i) => recon.subarray(i * f, (i + 1) * f));
+    const originals = Array.from({ length: shown.count }, (_, i) =>
+      shown.x.subarray(i * f, (i + 1) * f),
+    );
+    const outputs = Array.from({ length: shown.count }, (_, i) =>
+      recon.subarray(i * f, (i + 1) * f),
+    );
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of shown.x) {
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-    run.writeFile('figures/reconstructions.png', imageGrid([originals, outputs], { sampleShape: manifest.inputShape, range: [lo, hi] }));
+    run.writeFile(
+      'figures/reconstructions.png',
+      imageGrid([originals, outputs], { sampleShape: manifest.inputShape, range: [lo, hi] }),
+    );
     written.push(run.path('figures/reconstructions.png'));
   }
   if (metrics.length > 0) {
@@ -43,7 +50,11 @@ export async function drawRunFigures(
       { x: m.epoch, y: m.loss, series: 'training' },
       ...(m.valLoss !== undefined ? [{ x: m.epoch, y: m.valLoss, series: 'validation' }] : []),
     ]);
-    const png = await lineChartPng(points, { title: `${manifest.variant} autoencoder: loss per epoch`, xTitle: 'epoch', yTitle: 'loss' });
+    const png = await lineChartPng(points, {
+      title: `${manifest.variant} autoencoder: loss per epoch`,
+      xTitle: 'epoch',
+      yTitle: 'loss',
+    });
     run.writeFile('figures/loss.png', png);
     written.push(run.path('figures/loss.png'));
   }

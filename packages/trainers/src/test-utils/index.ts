@@ -13,7 +13,9 @@ export function tempDir(prefix = 'aekit-test-'): string {
 /** The float32 values of a saved network's weights.bin. */
 export function savedWeights(run: string, network: string): Float32Array {
   const bytes = readFileSync(join(run, 'model', network, 'weights.bin'));
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
 }
 
 /** Largest absolute difference between two arrays of the same length. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ActivationName, InitializerName } from '../layers.js';
 import { initializer } from '../layers.js';
@@ -29,14 +29,20 @@ export function denseStack(options: DenseStackOptions): tfl.Sequential {
   const model = tfl.sequential({ name: options.name });
   const rank = options.inputShape.length;
   if (rank > 1) {
-    model.add(tfl.layers.flatten({ inputShape: [...options.inputShape], name: `${options.name}_flatten` }));
+    model.add(
+      tfl.layers.flatten({ inputShape: [...options.inputShape], name: `${options.name}_flatten` }),
+    );
   }
   options.layers.forEach((spec, i) => {
     model.add(
       tfl.layers.dense({
         units: spec.units,
         activation: spec.activation,
-        kernelInitializer: initializer(options.initializer, spec.activation, options.seed * 1000 + i),
+        kernelInitializer: initializer(
+          options.initializer,
+          spec.activation,
+          options.seed * 1000 + i,
+        ),
         biasInitializer: 'zeros',
         name: `${options.name}_dense_${i + 1}`,
         ...(i === 0 && rank <= 1 ? { inputShape: [...options.inputShape] } : {}),
@@ -44,7 +50,12 @@ export function denseStack(options: DenseStackOptions): tfl.Sequential {
     );
   });
   if (options.outputShape && options.outputShape.length > 1) {
-    model.add(tfl.layers.reshape({ targetShape: [...options.outputShape], name: `${options.name}_reshape` }));
+    model.add(
+      tfl.layers.reshape({
+        targetShape: [...options.outputShape],
+        name: `${options.name}_reshape`,
+      }),
+    );
   }
   return model;
 }

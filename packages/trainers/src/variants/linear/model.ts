@@ -7,7 +7,11 @@ import type { LinearConfig } from './spec.js';
  * Linear encoder and decoder trained with MSE: the optimum spans the same subspace as the
  * top principal components of the data (the autoencoder performs PCA).
  */
-export function buildLinear({ config, inputShape, seed }: BuildContext<LinearConfig>): AutoencoderModel {
+export function buildLinear({
+  config,
+  inputShape,
+  seed,
+}: BuildContext<LinearConfig>): AutoencoderModel {
   const features = sizeOf(inputShape);
   const encoder = denseStack({
     name: 'encoder',
@@ -24,7 +28,8 @@ export function buildLinear({ config, inputShape, seed }: BuildContext<LinearCon
     initializer: 'glorot-uniform',
     seed: seed + 1,
   });
-  const reconstruct = (x: tf.Tensor, training = false) => run(decoder, run(encoder, x, training), training);
+  const reconstruct = (x: tf.Tensor, training = false) =>
+    run(decoder, run(encoder, x, training), training);
   return {
     networks: { encoder, decoder },
     reconstructionLoss: 'mse',

@@ -1,10 +1,10 @@
-import { Dataset, createRng } from '@aekit/core';
+import { createRng, Dataset } from '@aekit/core';
+import { RunDirectory } from '@aekit/core/node';
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { loadRunModel } from '../../evaluate.js';
-import { RunDirectory } from '@aekit/core/node';
-import { tempDir } from '../../test-utils/index.js';
 import { train } from '../../engine/train.js';
+import { loadRunModel } from '../../evaluate.js';
+import { tempDir } from '../../test-utils/index.js';
 
 /**
  * The 3-D data set of the book's PCA example: points near a curved 2-D sheet, with noise,
@@ -17,8 +17,8 @@ function threeD(m: number, seed: number): Float32Array {
   const noise = 0.1;
   for (let i = 0; i < m; i++) {
     const angle = rng() * 1.5 * Math.PI - 0.5;
-    const a = Math.cos(angle) + Math.sin(angle) / 2 + noise * gauss() / 2;
-    const b = Math.sin(angle) * 0.7 + noise * gauss() / 2;
+    const a = Math.cos(angle) + Math.sin(angle) / 2 + (noise * gauss()) / 2;
+    const b = Math.sin(angle) * 0.7 + (noise * gauss()) / 2;
     x[i * 3] = a;
     x[i * 3 + 1] = b;
     x[i * 3 + 2] = a * 0.1 + b * 0.3 + noise * gauss();
@@ -30,8 +30,18 @@ function threeD(m: number, seed: number): Float32Array {
 
 /** Principal angles (degrees) between the row spaces of `a` and `b` (k x n each). */
 function principalAngles(a: Matrix, b: Matrix): number[] {
-  const qa = new QrDecomposition(a.transpose()).orthogonalMatrix.subMatrix(0, a.columns - 1, 0, a.rows - 1);
-  const qb = new QrDecomposition(b.transpose()).orthogonalMatrix.subMatrix(0, b.columns - 1, 0, b.rows - 1);
+  const qa = new QrDecomposition(a.transpose()).orthogonalMatrix.subMatrix(
+    0,
+    a.columns - 1,
+    0,
+    a.rows - 1,
+  );
+  const qb = new QrDecomposition(b.transpose()).orthogonalMatrix.subMatrix(
+    0,
+    b.columns - 1,
+    0,
+    b.rows - 1,
+  );
   const cosines = new SingularValueDecomposition(qa.transpose().mmul(qb)).diagonal;
   return cosines.map((c) => (Math.acos(Math.min(1, Math.max(-1, c))) * 180) / Math.PI);
 }
@@ -60,7 +70,9 @@ describe('linear autoencoder', () => {
     const decoderRows = new Matrix(kernel.arraySync() as number[][]);
     for (const net of Object.values(model.networks)) net.dispose();
 
-    const X = new Matrix(Array.from({ length: m }, (_, i) => Array.from(x.subarray(i * 3, i * 3 + 3))));
+    const X = new Matrix(
+      Array.from({ length: m }, (_, i) => Array.from(x.subarray(i * 3, i * 3 + 3))),
+    );
     const svd = new SingularValueDecomposition(X, { autoTranspose: true });
     const pcs = svd.rightSingularVectors.transpose().subMatrix(0, 1, 0, 2); // top two PCs as rows
 

@@ -3,7 +3,12 @@ import { z } from 'zod';
 /** Options of the linear autoencoder. */
 export const linearOptions = z
   .object({
-    codingSize: z.number().int().positive().default(2).describe('number of codings (principal components learned)'),
+    codingSize: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe('number of codings (principal components learned)'),
   })
   .strict();
 

@@ -4,7 +4,11 @@ import { stackedLoss } from './loss.js';
 import type { StackedConfig } from './spec.js';
 
 /** A symmetric dense encoder/decoder: layers [a, b] give input-a-b-a-input. */
-export function buildStacked({ config, inputShape, seed }: BuildContext<StackedConfig>): AutoencoderModel {
+export function buildStacked({
+  config,
+  inputShape,
+  seed,
+}: BuildContext<StackedConfig>): AutoencoderModel {
   const features = sizeOf(inputShape);
   const sizes = config.layers;
   const encoder = denseStack({

@@ -8,9 +8,14 @@ export const stackedOptions = z
       .array(z.number().int().positive())
       .min(1)
       .default([100, 30])
-      .describe('encoder layer sizes, the last is the coding size; 100,30 means 784-100-30-100-784'),
+      .describe(
+        'encoder layer sizes, the last is the coding size; 100,30 means 784-100-30-100-784',
+      ),
     ...denseOptionFields,
-    loss: z.enum(LOSSES).default('bce').describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
+    loss: z
+      .enum(LOSSES)
+      .default('bce')
+      .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
     outputActivation: z
       .enum(['sigmoid', 'linear'])
       .default('sigmoid')
