@@ -1,5 +1,6 @@
 import {
   aekitError,
+  type Dataset,
   type EpochMetrics,
   formatIssues,
   getVariant,
@@ -7,10 +8,10 @@ import {
   parseVariantOptions,
   type RunManifest,
 } from '@aekit/core';
-import { RunDirectory } from '@aekit/core/node';
+import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backends/index.js';
-import { drawRunFigures } from '../figures/index.js';
+import { drawRunFigures, FIGURE_SAMPLES } from '../figures/index.js';
 import { type AutoencoderModel, asTfjsPlugin } from '../plugin.js';
 import { registerBuiltinVariants } from '../register-all.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -34,6 +35,19 @@ function resolveOptions(input: TrainOptions): ResolvedTrainOptions {
   const parsed = trainOptionsSchema.safeParse(input);
   if (!parsed.success) throw aekitError('InvalidTrainingOptions', formatIssues(parsed.error));
   return parsed.data;
+}
+
+/** The samples the figures show: the first test images when the data set has a test split. */
+function figureSamples(manifest: RunManifest, validation: Dataset): Dataset {
+  const { source, dataDir } = manifest.data;
+  if (!(source in BUILTIN_DATASETS)) return validation;
+  return loadDataset({
+    source,
+    split: 'test',
+    limit: FIGURE_SAMPLES,
+    normalization: manifest.normalization,
+    ...(dataDir ? { dataDir } : {}),
+  }).dataset;
 }
 
 function trainableVariables(model: AutoencoderModel): tf.Variable[] {
@@ -247,7 +261,13 @@ export async function train(
     manifest.updatedAt = new Date().toISOString();
     run.writeManifest(manifest);
     if (opts.figures) {
-      const paths = await drawRunFigures(run, manifest, model, data.validation, metrics);
+      const paths = await drawRunFigures(
+        run,
+        manifest,
+        model,
+        figureSamples(manifest, data.validation),
+        metrics,
+      );
       listener({ type: 'figures', paths });
     }
     listener({ type: 'done', run: run.root, epochsCompleted: manifest.epochsCompleted });
