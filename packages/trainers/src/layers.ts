@@ -58,12 +58,10 @@ export function initializer(
   return make({ seed });
 }
 
-/** Sum of squares of every kernel of `models`, times `l2` (zero when `l2` is 0). */
+/** Sum of squares of every kernel (weights of rank 2 and more, not biases) of `models`, times `l2`. */
 export function l2Penalty(models: readonly tfl.LayersModel[], l2: number): tf.Scalar {
-  if (l2 === 0) return tf.scalar(0);
-  const kernels = models.flatMap((m) =>
-    m.trainableWeights.filter((w) => w.name.endsWith('kernel')),
-  );
+  const kernels = models.flatMap((m) => m.trainableWeights.filter((w) => w.shape.length >= 2));
+  if (l2 === 0 || kernels.length === 0) return tf.scalar(0);
   return tf.mul(l2, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
 }
 
