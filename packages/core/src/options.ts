@@ -85,11 +85,12 @@ function coerce(value: string, type: string): unknown {
 export function formatIssues(error: z.ZodError, asFlags = true): string {
   return error.issues
     .map((issue) => {
-      const [head, ...rest] = issue.path.map(String);
-      const name = head === undefined ? 'options' : asFlags ? `--${toFlag(head)}` : head;
-      const where = rest.length
-        ? `${name} (item ${rest.map((r) => (/^\d+$/.test(r) ? Number(r) + 1 : r)).join('.')})`
-        : name;
+      const [head, ...rest] = issue.path;
+      const name = head === undefined ? 'options' : asFlags ? `--${toFlag(String(head))}` : String(head);
+      const where = rest.reduce<string>(
+        (at, key) => (typeof key === 'number' ? `${at} (item ${key + 1})` : `${at}.${String(key)}`),
+        name,
+      );
       return `  ${where}: ${issue.message}`;
     })
     .join('\n');

@@ -24,7 +24,7 @@ export interface LoadDatasetOptions {
   readonly dataDir?: string;
   /** Keep only the first `limit` samples. */
   readonly limit?: number;
-  /** How to normalise: `auto` maps 8-bit data to [0, 1] and leaves the rest alone. */
+  /** How to normalise: `auto` maps files of unsigned 8-bit values (IDX, NPY) to [0, 1] and leaves the rest alone. */
   readonly normalize?: NormalizationKind | 'auto';
   /** Apply this recorded normalisation instead of fitting one (for test data). */
   readonly normalization?: Normalization;
@@ -96,7 +96,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   let raw: Float32Array;
   let shape: number[];
   let labels: Int32Array | undefined;
-  let integer: boolean;
+  let uint8: boolean;
   let hasTestSplit: boolean;
   let name: string;
   if (builtin) {
@@ -108,7 +108,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     const images = readIdx(imagesPath);
     raw = images.data;
     shape = [...images.shape.slice(1), 1];
-    integer = images.integer;
+    uint8 = images.uint8;
     if (labelsPath) labels = Int32Array.from(readIdx(labelsPath).data);
     hasTestSplit = true;
     name = `${options.source}/${split}`;
@@ -125,7 +125,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     const file = readDataFile(options.source);
     raw = file.data;
     shape = file.shape.length > 1 ? [...file.shape.slice(1)] : [1];
-    integer = file.integer;
+    uint8 = file.uint8;
     hasTestSplit = false;
     name = options.source;
   }
@@ -147,8 +147,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     normalization = options.normalization;
   } else {
     let kind = options.normalize ?? 'auto';
-    if (kind === 'auto')
-      kind = integer && values.every((v) => v >= 0 && v <= 255) && builtin ? 'unit' : 'none';
+    if (kind === 'auto') kind = uint8 ? 'unit' : 'none';
     normalization = fitNormalization(values, featureCount, kind);
   }
   applyNormalization(values, featureCount, normalization);

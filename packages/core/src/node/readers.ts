@@ -11,6 +11,8 @@ export interface RawArray {
   readonly shape: readonly number[];
   /** Whether the file stored integers (labels are read from such files). */
   readonly integer: boolean;
+  /** Whether the file stored unsigned 8-bit values (images: `auto` maps them to [0, 1]). */
+  readonly uint8: boolean;
 }
 
 function readBytes(path: string): Uint8Array {
@@ -77,7 +79,7 @@ export function readIdx(path: string): RawArray {
   } else {
     for (let i = 0; i < count; i++) data[i] = type.read(view, headerSize + i * type.size);
   }
-  return { data, shape, integer: type.integer };
+  return { data, shape, integer: type.integer, uint8: bytes[2] === 0x08 };
 }
 
 /**
@@ -137,7 +139,7 @@ export function readNpy(path: string): RawArray {
   const values = kind.make(aligned, 0, count);
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = Number(values[i]);
-  return { data, shape: shape.length ? shape : [1], integer: kind.integer };
+  return { data, shape: shape.length ? shape : [1], integer: kind.integer, uint8: descr === '|u1' };
 }
 
 /**
@@ -177,7 +179,7 @@ export function readCsv(path: string): RawArray & { header?: string[] } {
       data[r * width + c] = v;
     });
   });
-  return { data, shape: [rows.length, width], integer, ...(header ? { header } : {}) };
+  return { data, shape: [rows.length, width], integer, uint8: false, ...(header ? { header } : {}) };
 }
 
 /** Reads any supported data file, by extension (`.idx`, `-ubyte`, `.npy`, `.csv`, optionally `.gz`). */
