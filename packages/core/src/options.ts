@@ -86,7 +86,8 @@ export function formatIssues(error: z.ZodError, asFlags = true): string {
   return error.issues
     .map((issue) => {
       const [head, ...rest] = issue.path;
-      const name = head === undefined ? 'options' : asFlags ? `--${toFlag(String(head))}` : String(head);
+      const name =
+        head === undefined ? 'options' : asFlags ? `--${toFlag(String(head))}` : String(head);
       const where = rest.reduce<string>(
         (at, key) => (typeof key === 'number' ? `${at} (item ${key + 1})` : `${at}.${String(key)}`),
         name,

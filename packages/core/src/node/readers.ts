@@ -179,7 +179,13 @@ export function readCsv(path: string): RawArray & { header?: string[] } {
       data[r * width + c] = v;
     });
   });
-  return { data, shape: [rows.length, width], integer, uint8: false, ...(header ? { header } : {}) };
+  return {
+    data,
+    shape: [rows.length, width],
+    integer,
+    uint8: false,
+    ...(header ? { header } : {}),
+  };
 }
 
 /** Reads any supported data file, by extension (`.idx`, `-ubyte`, `.npy`, `.csv`, optionally `.gz`). */
