@@ -60,6 +60,13 @@ export const AekitErrors = Object.freeze({
     message: (details: string) => `The training options are not valid:\n${details}`,
     hint: 'Run `aekit train --help` for the options and their allowed values.',
   }),
+  TrainingDiverged: entry({
+    name: 'TrainingDiverged',
+    title: 'Training diverged.',
+    message: (epoch: number, loss: number) =>
+      `The training loss became ${loss} during epoch ${epoch}; the weights are no longer usable.`,
+    hint: 'Lower the learning rate (--lr), or use another optimiser (--optimizer adam). The last good epoch is in checkpoints/last.ckpt.',
+  }),
   UnknownDataset: entry({
     name: 'UnknownDataset',
     title: 'Unknown data set.',

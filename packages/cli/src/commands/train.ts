@@ -99,7 +99,9 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   output.out(
     `Run written to ${where}/ (${result.manifest.status}, ${result.manifest.epochsCompleted} epochs${last ? `, loss ${last.loss.toFixed(4)}` : ''})`,
   );
-  output.out(`  figures:    ${where}/figures/reconstructions.png, ${where}/figures/loss.png`);
+  if (options.figures !== false) {
+    output.out(`  figures:    ${where}/figures/reconstructions.png, ${where}/figures/loss.png`);
+  }
   output.out(`  model:      ${where}/model/   checkpoint: ${where}/checkpoints/last.ckpt`);
   output.out(`Evaluate it with: aekit eval ${where}`);
 }

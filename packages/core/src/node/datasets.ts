@@ -92,6 +92,13 @@ function fingerprintOf(data: Float32Array): string {
  */
 export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   const split = options.split ?? 'train';
+  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+    throw aekitError(
+      'InvalidArgument',
+      `--limit must be a positive integer, got ${options.limit}.`,
+    );
+  }
+  const limit = options.limit === undefined ? {} : { limit: options.limit };
   const builtin = BUILTIN_DATASETS[options.source];
   let raw: Float32Array;
   let shape: number[];
@@ -105,11 +112,11 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     const imagesPath = findIdx(dirs, `${prefix}-images-idx3-ubyte`);
     const labelsPath = findIdx(dirs, `${prefix}-labels-idx1-ubyte`);
     if (!imagesPath) throw aekitError('DatasetNotFound', options.source, dirs);
-    const images = readIdx(imagesPath);
+    const images = readIdx(imagesPath, limit);
     raw = images.data;
     shape = [...images.shape.slice(1), 1];
     uint8 = images.uint8;
-    if (labelsPath) labels = Int32Array.from(readIdx(labelsPath).data);
+    if (labelsPath) labels = Int32Array.from(readIdx(labelsPath, limit).data);
     hasTestSplit = true;
     name = `${options.source}/${split}`;
   } else {
@@ -131,12 +138,6 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   }
   const featureCount = shape.reduce((a, b) => a * b, 1);
   if (options.limit !== undefined) {
-    if (!Number.isInteger(options.limit) || options.limit < 1) {
-      throw aekitError(
-        'InvalidArgument',
-        `--limit must be a positive integer, got ${options.limit}.`,
-      );
-    }
     raw = raw.subarray(0, Math.min(raw.length, options.limit * featureCount));
     labels = labels?.subarray(0, raw.length / featureCount);
   }

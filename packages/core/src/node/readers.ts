@@ -54,7 +54,7 @@ const IDX_TYPES: Record<
  * (0, 0, type, rank), `rank` big-endian uint32 dimensions, then the values; it is small
  * enough that a dependency would add more than it saves.
  */
-export function readIdx(path: string): RawArray {
+export function readIdx(path: string, options: { limit?: number } = {}): RawArray {
   const bytes = readBytes(path);
   const fail = (reason: string) => aekitError('InvalidDataFile', path, reason);
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0)
@@ -73,11 +73,16 @@ export function readIdx(path: string): RawArray {
       `expected ${count} values of ${type.size} byte(s) for shape [${shape.join(', ')}], found ${bytes.length - headerSize} bytes.`,
     );
   }
-  const data = new Float32Array(count);
+  // With a limit only the first `limit` items are converted (the header still describes all).
+  const itemSize = count / Math.max(1, shape[0]!);
+  const items = options.limit === undefined ? shape[0]! : Math.min(shape[0]!, options.limit);
+  const kept = items * itemSize;
+  shape[0] = items;
+  const data = new Float32Array(kept);
   if (type.size === 1 && bytes[2] === 0x08) {
-    data.set(bytes.subarray(headerSize));
+    data.set(bytes.subarray(headerSize, headerSize + kept));
   } else {
-    for (let i = 0; i < count; i++) data[i] = type.read(view, headerSize + i * type.size);
+    for (let i = 0; i < kept; i++) data[i] = type.read(view, headerSize + i * type.size);
   }
   return { data, shape, integer: type.integer, uint8: bytes[2] === 0x08 };
 }

@@ -29,6 +29,8 @@ interface BackendEntry {
   readonly tfjsName: string;
   /** Registers the tfjs backend; throws `BackendUnavailable` when it cannot. */
   readonly load: (forAuto: boolean) => Promise<string>;
+  /** Runs once the backend is current. */
+  readonly afterStart?: () => void;
 }
 
 /** Loads the first of `packages` that imports (each registers the `tensorflow` backend). */
@@ -64,6 +66,11 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
     load: async () => {
       await import('@tensorflow/tfjs-backend-cpu');
       return 'plain JavaScript';
+    },
+    // The cpu backend greets Node users once with advice to install tfjs-node; aekit's
+    // `--backend tensorflow` and its error hint already cover that, so the greeting is muted.
+    afterStart: () => {
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
     },
   },
   webgpu: {
@@ -136,6 +143,7 @@ async function start(
       `tfjs could not initialise the "${entry.tfjsName}" backend.`,
     );
   await tf.ready();
+  entry.afterStart?.();
   return { name, tfjsName: entry.tfjsName, detail };
 }
 

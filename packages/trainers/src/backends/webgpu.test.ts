@@ -14,13 +14,13 @@ const available = existsSync(SWIFTSHADER);
 if (available) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
 
 afterAll(() => releaseBackend());
+const dir = tempDir();
 
 describe('webgpu backend', () => {
   // Outside CI a machine without chromium skips this; CI installs chromium and must run it.
   it.skipIf(!available && !process.env.CI)(
     'trains on WebGPU (SwiftShader) to the same losses and weights as wasm',
     async () => {
-      const dir = tempDir();
       const common = {
         variant: 'stacked',
         data: 'mnist',

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils/index.js';
 import { train } from './train.js';
 
+const dir = tempDir();
+
 describe('memory', () => {
   it('keeps the number of live tensors flat across epochs and frees everything at the end', async () => {
-    const dir = tempDir();
     const counts: number[] = [];
     // Warm the backend and kernels up so lazily created constants are not counted as leaks.
     await train({

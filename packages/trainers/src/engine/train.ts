@@ -4,7 +4,6 @@ import {
   type EpochMetrics,
   formatIssues,
   getVariant,
-  isAekitError,
   parseVariantOptions,
   type RunManifest,
 } from '@aekit/core';
@@ -84,6 +83,12 @@ export async function train(
   const plugin = asTfjsPlugin(getVariant(variantName));
   const config = parseVariantOptions(plugin, previous?.options ?? opts.options);
   const data = loadRunData(opts, previous);
+  if (opts.patience > 0 && data.validation.count === 0) {
+    throw aekitError(
+      'InvalidTrainingOptions',
+      '  --patience: early stopping watches the validation loss; give a --validation-split above 0.',
+    );
+  }
   if (data.train.count < 1) throw aekitError('EmptyDataset', 'The training split is empty.');
   const training: RunManifest['training'] = {
     epochs: opts.epochs ?? previous?.training.epochs ?? 10,
@@ -130,6 +135,7 @@ export async function train(
   let startEpoch = 1;
   let bestValLoss: number | null = null;
   let epochsWithoutImprovement = 0;
+  let started = false;
   try {
     if (previous) {
       const state = await readCheckpoint(run, model.networks, optimizer);
@@ -140,6 +146,7 @@ export async function train(
       manifest.epochsCompleted = state.epoch;
     }
     run.writeManifest(manifest);
+    started = true;
     const batches = data.train.batchCount(training.batchSize);
     listener({
       type: 'start',
@@ -167,8 +174,12 @@ export async function train(
         epoch,
       })) {
         const x = toBatchTensor(b, inputShape);
-        const cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
-        x.dispose();
+        let cost: tf.Tensor;
+        try {
+          cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
+        } finally {
+          x.dispose();
+        }
         const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
         lossSum.dispose();
         lossSum = next;
@@ -194,12 +205,7 @@ export async function train(
       const loss = (await lossSum.data())[0]! / samples;
       lossSum.dispose();
       const seconds = (performance.now() - started) / 1000;
-      if (!Number.isFinite(loss)) {
-        throw aekitError(
-          'InvalidTrainingOptions',
-          `  training diverged at epoch ${epoch} (loss ${loss}); lower --lr or change --optimizer.`,
-        );
-      }
+      if (!Number.isFinite(loss)) throw aekitError('TrainingDiverged', epoch, loss);
       const valLoss =
         data.validation.count > 0
           ? await evaluateLoss(model, data.validation, inputShape)
@@ -273,7 +279,7 @@ export async function train(
     listener({ type: 'done', run: run.root, epochsCompleted: manifest.epochsCompleted });
     return { run: run.root, manifest, metrics };
   } catch (err) {
-    if (!isAekitError(err) && run.exists()) {
+    if (started) {
       manifest.status = 'failed';
       run.writeManifest(manifest);
     }

@@ -46,12 +46,14 @@ function principalAngles(a: Matrix, b: Matrix): number[] {
   return cosines.map((c) => (Math.acos(Math.min(1, Math.max(-1, c))) * 180) / Math.PI);
 }
 
+const dir = tempDir();
+
 describe('linear autoencoder', () => {
   it('learns the subspace of the top two principal components (within 2 degrees)', async () => {
     const m = 400;
     const x = threeD(m, 1);
     const data = new Dataset({ x, sampleShape: [3], name: 'pca-3d' });
-    const out = `${tempDir()}/linear`;
+    const out = `${dir}/linear`;
     await train({
       variant: 'linear',
       options: { codingSize: 2 },
