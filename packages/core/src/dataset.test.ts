@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Dataset } from './dataset.js';
-import { AekitError, type AekitErrorName } from './errors.js';
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    expect((err as AekitError).code).toBe(code);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { expectCode } from './test-utils/index.js';
 
 /**
  * `count` samples of shape [2]: sample i is (i, 1000 + i) and has label i % 7 + 100 * i, so

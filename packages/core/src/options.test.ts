@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AekitError, type AekitErrorName } from './errors.js';
 import { describeOptions, fromFlag, parseVariantOptions, toFlag } from './options.js';
+import { expectCode } from './test-utils/index.js';
 import { defineVariant } from './variant.js';
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    expect((err as AekitError).code).toBe(code);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 const schema = z.object({
   hiddenUnits: z

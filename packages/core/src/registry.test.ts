@@ -1,24 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AekitError, type AekitErrorName } from './errors.js';
 import { VariantRegistry } from './registry.js';
+import { expectCode } from './test-utils/index.js';
 import { defineVariant } from './variant.js';
-
-function thrown(fn: () => unknown): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  const err = thrown(fn);
-  expect(err.code).toBe(code);
-  return err;
-}
 
 const plugin = (name: string, units = 32) =>
   defineVariant({

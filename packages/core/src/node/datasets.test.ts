@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AekitError, type AekitErrorName } from '../errors.js';
+import { expectCode } from '../test-utils/index.js';
 import { BUILTIN_DATASETS, loadDataset } from './datasets.js';
 import { readIdx } from './readers.js';
 
@@ -15,17 +15,6 @@ const EXPECTED = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as R
   { shape: number[]; values: number[]; mean?: number[]; std?: number[] }
 >;
 const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    expect((err as AekitError).code).toBe(code);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 const sha256 = (values: Float32Array) =>
   createHash('sha256')

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AekitError, type AekitErrorName } from '../errors.js';
+import { expectCode } from '../test-utils/index.js';
 import { readCsv, readDataFile, readIdx, readNpy } from './readers.js';
 
 /** Fixtures written by packages/core/test/make-fixtures.py, with the values it wrote. */
@@ -20,17 +20,6 @@ const EXPECTED = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as R
   'images' | 'labels' | 'floats' | 'f32' | 'u8' | 'f64' | 'i8' | 'table',
   Expected
 >;
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    expect((err as AekitError).code).toBe(code);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 let tmp: string;
 beforeAll(() => {

@@ -11,20 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AekitError, type AekitErrorName } from '../errors.js';
 import type { EpochMetrics, RunManifest } from '../manifest.js';
+import { expectCode } from '../test-utils/index.js';
 import { RunDirectory, writeAtomic } from './run-dir.js';
-
-function expectCode(fn: () => unknown, code: AekitErrorName): AekitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AekitError);
-    expect((err as AekitError).code).toBe(code);
-    return err as AekitError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 const manifest = (): RunManifest => ({
   format: 'aekit-run/1',
