@@ -39,14 +39,15 @@ describe('webgpu backend', () => {
       expect(gpu.manifest.training.backend).toBe('webgpu');
       expect(events[0]).toMatch(/^webgpu: WebGPU on /);
       expect(gpu.metrics[1]!.loss).toBeLessThan(gpu.metrics[0]!.loss);
-      // Same seed and data: WebGPU's float32 kernels (other summation order, other exp/log)
-      // drift from wasm's by about 1e-5 per step; after 8 Adam steps 1e-3 is ample.
+      // Same seed and data: WebGPU's float32 kernels sum in another order than wasm's; after
+      // 8 Adam steps losses and weights differed by 5e-7 when measured. 1e-4 leaves room for
+      // other drivers while still catching a wrong kernel (those are off by 1e-2 and more).
       for (let i = 0; i < 2; i++) {
-        expect(Math.abs(gpu.metrics[i]!.loss - cpu.metrics[i]!.loss)).toBeLessThan(1e-3);
+        expect(Math.abs(gpu.metrics[i]!.loss - cpu.metrics[i]!.loss)).toBeLessThan(1e-4);
       }
       expect(
         maxAbsDiff(savedWeights(gpu.run, 'decoder'), savedWeights(cpu.run, 'decoder')),
-      ).toBeLessThan(1e-3);
+      ).toBeLessThan(1e-4);
     },
   );
 });
