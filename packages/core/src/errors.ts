@@ -160,6 +160,46 @@ export const AekitErrors = Object.freeze({
       `Every backend failed to start:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
     hint: 'Reinstall @aekit/trainers (it ships the wasm and cpu backends).',
   }),
+  UnsupportedLayer: entry({
+    name: 'UnsupportedLayer',
+    title: 'Layer cannot be exported to ONNX.',
+    message: (layer: string, className: string, supported: readonly string[]) =>
+      `Layer "${layer}" is a ${className}, which the ONNX exporter does not convert. Supported layers: ${list(supported)}.`,
+    hint: 'Use the supported layers in the variant, or add a converter for this layer to @aekit/export.',
+  }),
+  ExportMismatch: entry({
+    name: 'ExportMismatch',
+    title: 'Exported ONNX graph disagrees with the trained model.',
+    message: (graph: string, maxDiff: number, tolerance: number) =>
+      `${graph}: ONNX Runtime and TensorFlow.js outputs differ by up to ${maxDiff} (allowed ${tolerance}); the file was not written.`,
+    hint: 'This is a bug in an exporter converter; please report it with the run directory.',
+  }),
+  ModelLoadFailed: entry({
+    name: 'ModelLoadFailed',
+    title: 'Model cannot be loaded.',
+    message: (source: string, reason: string) => `Cannot load "${source}": ${reason}`,
+    hint: 'Pass a folder or URL holding encoder.onnx and decoder.onnx (from `aekit export`), or the model bytes.',
+  }),
+  InvalidInput: entry({
+    name: 'InvalidInput',
+    title: 'Input does not fit the model.',
+    message: (what: string) => what,
+    hint: 'Check `info` of the loaded model for the shapes it expects; a batch is a multiple of one sample.',
+  }),
+  UnknownDevice: entry({
+    name: 'UnknownDevice',
+    title: 'Unknown device.',
+    message: (device: string, known: readonly string[]) =>
+      `Unsupported device: "${device}". Should be one of: ${list(known)}.`,
+    hint: 'Use device "auto" to pick the best one available.',
+  }),
+  DeviceUnavailable: entry({
+    name: 'DeviceUnavailable',
+    title: 'Device not available.',
+    message: (device: string, reason: string, working: readonly string[]) =>
+      `Device "${device}" cannot run here: ${reason} Devices that work here: ${list(working)}.`,
+    hint: 'Pick one of the devices that work, or "auto".',
+  }),
   InvalidArgument: entry({
     name: 'InvalidArgument',
     title: 'Invalid argument.',
