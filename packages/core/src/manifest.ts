@@ -53,12 +53,44 @@ export const manifestSchema = z.object({
   /** Model files, relative to the run directory, by network name (encoder, decoder, …). */
   networks: z.record(z.string(), z.string()),
   status: z.enum(['running', 'completed', 'stopped-early', 'failed']),
+  /** What `aekit export` wrote (onnx/), once it has run. */
+  onnx: z
+    .object({
+      files: z.array(z.string()),
+      opset: z.number().int().positive(),
+      maxAbsDiff: z.number().nonnegative(),
+      exportedAt: z.string(),
+    })
+    .optional(),
   epochsCompleted: z.number().int().nonnegative(),
   metrics: z.record(z.string(), z.number()).optional(),
   versions: z.record(z.string(), z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+/**
+ * What a runtime needs beside the ONNX files (`onnx/aekit.json`): enough to use the graphs
+ * without the rest of the run directory.
+ */
+export const onnxMetadataSchema = z.object({
+  format: z.literal('aekit-onnx/1'),
+  variant: z.string(),
+  inputShape: z.array(z.number().int().positive()),
+  codingShape: z.array(z.number().int().positive()),
+  normalization: normalizationSchema,
+  outputActivation: z.string().optional(),
+  capabilities: z.array(z.string()),
+  /** ONNX graph files by role (encoder, decoder, autoencoder, …). */
+  graphs: z.record(
+    z.string(),
+    z.object({ file: z.string(), input: z.string(), output: z.string() }),
+  ),
+  aekitVersion: z.string(),
+});
+
+/** The contents of `onnx/aekit.json`. */
+export type OnnxMetadata = z.infer<typeof onnxMetadataSchema>;
 
 /** The run manifest (manifest.json). */
 export type RunManifest = z.infer<typeof manifestSchema>;

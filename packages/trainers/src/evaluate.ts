@@ -1,8 +1,10 @@
 import {
   aekitError,
+  type Dataset,
   getVariant,
   meanSquaredError,
   parseVariantOptions,
+  type RunManifest,
   reconstructionMetric,
   tile,
 } from '@aekit/core';
@@ -61,6 +63,53 @@ export function loadRunModel(run: RunDirectory): {
   return { model, manifest };
 }
 
+/** The data a run is judged on: its training split (for baselines) and held-out samples. */
+export interface EvaluationData {
+  readonly train: Dataset;
+  readonly heldOut: Dataset;
+  /** `test` for data sets with a test split, else the run's validation split. */
+  readonly split: 'test' | 'validation';
+}
+
+/**
+ * Reloads a run's data as recorded in its manifest: the training split and the held-out
+ * samples (the test split of a built-in data set, else the run's validation split).
+ */
+export function loadEvaluationData(
+  manifest: RunManifest,
+  dataDirOverride?: string,
+): EvaluationData {
+  if (manifest.data.source.startsWith('memory:')) {
+    throw aekitError(
+      'InvalidArgument',
+      `The run was trained on in-memory data ("${manifest.data.source}"), which cannot be reloaded.`,
+    );
+  }
+  const dataDir = dataDirOverride ?? manifest.data.dataDir;
+  const spec = {
+    data: manifest.data.source,
+    validationSplit: manifest.data.validationSplit,
+    normalize: manifest.data.normalize,
+    seed: manifest.training.seed,
+    ...(dataDir ? { dataDir } : {}),
+    ...(manifest.data.limit ? { limit: manifest.data.limit } : {}),
+  };
+  const { train, validation } = loadRunData(spec, {
+    ...manifest,
+    data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) },
+  });
+  const hasTest = manifest.data.source in BUILTIN_DATASETS;
+  const heldOut = hasTest
+    ? loadDataset({
+        source: manifest.data.source,
+        split: 'test',
+        normalization: manifest.normalization,
+        ...(dataDir ? { dataDir } : {}),
+      }).dataset
+    : validation;
+  return { train, heldOut, split: hasTest ? 'test' : 'validation' };
+}
+
 /**
  * Evaluates a finished run: reconstruction loss and MSE on the test split (or the
  * validation split for data without one), and the same for the mean-image baseline.
@@ -71,42 +120,16 @@ export async function evaluateRun(
 ): Promise<EvaluationReport> {
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
-  if (manifest.data.source.startsWith('memory:')) {
-    throw aekitError(
-      'InvalidArgument',
-      `Run "${run.root}" was trained on in-memory data, which cannot be reloaded for evaluation.`,
-    );
-  }
   await selectBackend(options.backend ?? 'auto');
   const { model } = loadRunModel(run);
   try {
-    const dataDir = options.dataDir ?? manifest.data.dataDir;
-    const spec = {
-      data: manifest.data.source,
-      validationSplit: manifest.data.validationSplit,
-      normalize: manifest.data.normalize,
-      seed: manifest.training.seed,
-      ...(dataDir ? { dataDir } : {}),
-      ...(manifest.data.limit ? { limit: manifest.data.limit } : {}),
-    };
-    const { train, validation } = loadRunData(spec, {
-      ...manifest,
-      data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) },
-    });
-    const hasTest = manifest.data.source in BUILTIN_DATASETS;
-    const heldOut = hasTest
-      ? loadDataset({
-          source: manifest.data.source,
-          split: 'test',
-          normalization: manifest.normalization,
-          ...(dataDir ? { dataDir } : {}),
-        }).dataset
-      : validation;
-    if (heldOut.count === 0)
+    const { train, heldOut, split } = loadEvaluationData(manifest, options.dataDir);
+    if (heldOut.count === 0) {
       throw aekitError(
         'EmptyDataset',
         `Run "${run.root}" has no held-out samples to evaluate on (validation split 0).`,
       );
+    }
     const outputs = await mapBatches(heldOut, manifest.inputShape, (x) => model.reconstruct(x));
     const metric = reconstructionMetric(model.reconstructionLoss);
     const baseline = tile(train.mean(), heldOut.count);
@@ -115,7 +138,7 @@ export async function evaluateRun(
     return {
       run: run.root,
       variant: manifest.variant,
-      split: hasTest ? 'test' : 'validation',
+      split,
       samples: heldOut.count,
       lossName: model.reconstructionLoss,
       loss: metric(heldOut.x, outputs),

@@ -34,7 +34,7 @@ export {
   evaluateRun,
   loadRunModel,
 } from './evaluate.js';
-export { drawRunFigures, imageGrid, lineChartPng } from './figures/index.js';
+export { drawRunFigures, lineChartPng } from './figures/index.js';
 export * from './layers.js';
 export * from './plugin.js';
 export { builtinVariants, registerBuiltinVariants } from './register-all.js';

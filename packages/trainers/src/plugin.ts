@@ -40,10 +40,36 @@ export interface AutoencoderModel {
   encode(x: tf.Tensor): tf.Tensor;
 }
 
+/** One ONNX graph a variant exposes: a chain of its networks, with stable tensor names. */
+export interface OnnxGraphDescription {
+  /** Role and file stem: `encoder` is written to `onnx/encoder.onnx`. */
+  readonly role: string;
+  /** Networks applied in order, by name in `AutoencoderModel.networks`. */
+  readonly networks: readonly string[];
+  readonly inputName: string;
+  readonly outputName: string;
+}
+
+/** The graphs every autoencoder exposes unless its plugin says otherwise. */
+export const DEFAULT_ONNX_GRAPHS: readonly OnnxGraphDescription[] = Object.freeze([
+  { role: 'encoder', networks: ['encoder'], inputName: 'input', outputName: 'codings' },
+  { role: 'decoder', networks: ['decoder'], inputName: 'codings', outputName: 'reconstruction' },
+  {
+    role: 'autoencoder',
+    networks: ['encoder', 'decoder'],
+    inputName: 'input',
+    outputName: 'reconstruction',
+  },
+]);
+
 /** The TensorFlow.js half of a variant plugin. */
 export interface TfjsTrainer<C> {
   /** Builds fresh networks (seeded). */
   build(context: BuildContext<C>): AutoencoderModel;
+  /** The ONNX graphs to export (default: {@link DEFAULT_ONNX_GRAPHS}). */
+  onnxGraphs?(config: C): readonly OnnxGraphDescription[];
+  /** The activation of the reconstruction, recorded for runtimes (e.g. `sigmoid`). */
+  outputActivation?(config: C): string;
 }
 
 /** A variant plugin whose trainer runs on TensorFlow.js. */

@@ -5,5 +5,7 @@
  * @packageDocumentation
  */
 export * from './datasets.js';
+export * from './png.js';
 export * from './readers.js';
 export * from './run-dir.js';
+export * from './writers.js';

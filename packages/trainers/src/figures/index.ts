@@ -1,12 +1,10 @@
 import type { Dataset, EpochMetrics, RunManifest } from '@aekit/core';
-import type { RunDirectory } from '@aekit/core/node';
+import { imageGrid, type RunDirectory } from '@aekit/core/node';
 import { mapBatches } from '../engine/loss.js';
 import type { AutoencoderModel } from '../plugin.js';
 import { lineChartPng, type SeriesPoint } from './chart.js';
-import { imageGrid } from './image-grid.js';
 
 export { lineChartPng } from './chart.js';
-export { imageGrid } from './image-grid.js';
 
 /** How many samples the reconstruction figure shows. */
 export const FIGURE_SAMPLES = 10;

@@ -10,7 +10,7 @@ export const linearVariant = defineTfjsVariant({
     'A linear encoder and a linear decoder trained with mean squared error. Its codings span the same subspace as the top principal components, so it performs PCA.',
   options: linearOptions,
   capabilities: [],
-  trainer: { build: buildLinear },
+  trainer: { build: buildLinear, outputActivation: () => 'linear' },
 });
 
 export type { LinearConfig } from './spec.js';

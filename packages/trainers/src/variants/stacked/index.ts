@@ -10,7 +10,7 @@ export const stackedVariant = defineTfjsVariant({
     'A symmetric stack of dense layers: the encoder narrows to the codings, the decoder mirrors it back to the input. Sigmoid output and binary cross-entropy suit data in [0, 1].',
   options: stackedOptions,
   capabilities: [],
-  trainer: { build: buildStacked },
+  trainer: { build: buildStacked, outputActivation: (config) => config.outputActivation },
 });
 
 export type { StackedConfig } from './spec.js';

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
+import { aekitError, aekitErrorWithCause } from '../errors.js';
 
 /** Options of {@link imageGrid}. */
 export interface ImageGridOptions {
@@ -71,4 +73,36 @@ export function imageGrid(
     });
   });
   return PNG.sync.write(png);
+}
+
+/**
+ * Reads a PNG image as one sample of `sampleShape` (`[h, w]`, `[h, w, 1]` or `[h, w, 3]`),
+ * with raw 0..255 values: grey samples average the colour channels; alpha is ignored.
+ */
+export function readPngSample(path: string, sampleShape: readonly number[]): Float32Array {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(readFileSync(path));
+  } catch (err) {
+    throw aekitErrorWithCause(
+      err,
+      'InvalidDataFile',
+      path,
+      `not a readable PNG image (${(err as Error).message}).`,
+    );
+  }
+  const [h, w, c] = [sampleShape[0], sampleShape[1], sampleShape[2] ?? 1];
+  if (sampleShape.length < 2 || png.height !== h || png.width !== w || (c !== 1 && c !== 3)) {
+    throw aekitError(
+      'DatasetMismatch',
+      `${path} is ${png.width}x${png.height}; the model takes ${sampleShape.length >= 2 ? `${w}x${h} images with ${c} channel(s)` : `vectors of shape [${sampleShape.join(', ')}]`}.`,
+    );
+  }
+  const out = new Float32Array(h! * w! * c);
+  for (let i = 0; i < h! * w!; i++) {
+    const [r, g, b] = [png.data[i * 4]!, png.data[i * 4 + 1]!, png.data[i * 4 + 2]!];
+    if (c === 1) out[i] = (r + g + b) / 3;
+    else out.set([r, g, b], i * 3);
+  }
+  return out;
 }
