@@ -30,8 +30,10 @@ export { createOptimizer, OPTIMIZERS, type OptimizerName } from './engine/optimi
 export { type TrainResult, train } from './engine/train.js';
 export {
   type EvaluateOptions,
+  type EvaluationData,
   type EvaluationReport,
   evaluateRun,
+  loadEvaluationData,
   loadRunModel,
 } from './evaluate.js';
 export { drawRunFigures, lineChartPng } from './figures/index.js';
