@@ -1,6 +1,8 @@
 import { BACKEND_NAMES, OPTIMIZERS, releaseBackend } from '@aekit/trainers';
 import { Command, Option } from 'commander';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { type InferenceAction, inferCommand } from './commands/infer.js';
 import { trainCommand, variantOptionFlags } from './commands/train.js';
 import { variantsCommand } from './commands/variants.js';
 import { type Output, processOutput, reportError } from './output.js';
@@ -111,6 +113,62 @@ export function createProgram(output: Output = processOutput): Command {
     .action(async (run: string, opts: { json?: boolean; backend?: string; dataDir?: string }) => {
       await evalCommand(run, opts, output);
     });
+
+  program
+    .command('export')
+    .description(
+      'Export a run to ONNX (RUN/onnx/encoder.onnx, decoder.onnx, autoencoder.onnx, aekit.json), checked against the trained model.',
+    )
+    .argument('<run>', 'run directory written by `aekit train`')
+    .option('--opset <n>', 'ONNX opset, 13 to 17', '13')
+    .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .option('--json', 'print the report as JSON')
+    .action(async (run: string, opts: { opset?: string; dataDir?: string; json?: boolean }) => {
+      await exportCommand(run, opts, output);
+    });
+
+  const inference: Record<InferenceAction, string> = {
+    encode: 'Encode samples to codings with the exported encoder.',
+    decode: 'Decode codings to samples with the exported decoder.',
+    reconstruct: 'Reconstruct samples with the exported autoencoder.',
+  };
+  for (const [action, description] of Object.entries(inference) as [InferenceAction, string][]) {
+    program
+      .command(action)
+      .description(
+        `${description} Reads and writes .npy, .csv and .png (one image in, a grid out).`,
+      )
+      .argument(
+        '<model>',
+        'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+      )
+      .requiredOption(
+        '--input <file>',
+        action === 'decode'
+          ? 'codings (.npy or .csv)'
+          : 'samples (.npy, .csv, .idx or one .png image)',
+      )
+      .requiredOption(
+        '--output <file>',
+        action === 'encode'
+          ? 'codings to write (.npy or .csv)'
+          : 'samples to write (.npy, .csv or .png)',
+      )
+      .addOption(
+        new Option('--device <name>', 'where ONNX Runtime runs')
+          .choices(['auto', 'cpu', 'webgpu'])
+          .default('auto'),
+      )
+      .option('--no-normalize', 'inputs are already normalised (and outputs stay normalised)')
+      .action(
+        async (
+          model: string,
+          opts: { input: string; output: string; device?: string; normalize?: boolean },
+        ) => {
+          await inferCommand(action, model, opts, output);
+        },
+      );
+  }
 
   program
     .command('variants')

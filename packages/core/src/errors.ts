@@ -180,6 +180,12 @@ export const AekitErrors = Object.freeze({
     message: (source: string, reason: string) => `Cannot load "${source}": ${reason}`,
     hint: 'Pass a folder or URL holding encoder.onnx and decoder.onnx (from `aekit export`), or the model bytes.',
   }),
+  ModelDisposed: entry({
+    name: 'ModelDisposed',
+    title: 'Model already disposed.',
+    message: (what: string) => `${what} was called after dispose().`,
+    hint: 'Load the model again with loadAutoencoder().',
+  }),
   InvalidInput: entry({
     name: 'InvalidInput',
     title: 'Input does not fit the model.',

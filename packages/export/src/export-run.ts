@@ -1,0 +1,235 @@
+import {
+  aekitError,
+  createRng,
+  type Dataset,
+  getVariant,
+  type OnnxMetadata,
+  parseVariantOptions,
+  type RunManifest,
+} from '@aekit/core';
+import { RunDirectory } from '@aekit/core/node';
+import {
+  asTfjsPlugin,
+  DEFAULT_ONNX_GRAPHS,
+  loadEvaluationData,
+  loadRunModel,
+  type OnnxGraphDescription,
+  selectBackend,
+} from '@aekit/trainers';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { layersToOnnx } from './layers-to-onnx.js';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './onnx-model.js';
+import { runOnnx } from './run-onnx.js';
+
+/** Largest difference allowed between ONNX Runtime and TensorFlow.js outputs. */
+export const EXPORT_TOLERANCE = 1e-5;
+
+/** Options of {@link exportRun}. */
+export interface ExportOptions {
+  readonly opset?: number;
+  /** tfjs backend computing the reference outputs (default `wasm`). */
+  readonly backend?: string;
+  /** How many held-out samples the self-check runs (default 256). */
+  readonly checkSamples?: number;
+  readonly tolerance?: number;
+  /** Folder of the data set's files, if they moved since training. */
+  readonly dataDir?: string;
+}
+
+/** One exported graph. */
+export interface ExportedGraph {
+  readonly role: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Largest |ONNX Runtime − tfjs| over the check samples. */
+  readonly maxAbsDiff: number;
+}
+
+/** What {@link exportRun} did. */
+export interface ExportReport {
+  readonly run: string;
+  readonly dir: string;
+  readonly opset: number;
+  readonly graphs: readonly ExportedGraph[];
+  /** Samples the self-check ran, and where they came from. */
+  readonly samples: number;
+  readonly samplesFrom: 'test' | 'validation' | 'random';
+  readonly maxAbsDiff: number;
+}
+
+const AEKIT_VERSION = '0.1.0';
+
+function checkSamples(
+  manifest: RunManifest,
+  count: number,
+  dataDir?: string,
+): { data: Dataset | undefined; from: ExportReport['samplesFrom'] } {
+  if (manifest.data.source.startsWith('memory:')) return { data: undefined, from: 'random' };
+  const { heldOut, split } = loadEvaluationData(manifest, dataDir);
+  return { data: heldOut.slice(0, count), from: split };
+}
+
+/** Seeded uniform inputs in [0, 1), for graphs whose input is not a data sample. */
+function randomInputs(shape: readonly number[], count: number, seed: number): Float32Array {
+  const rng = createRng(seed, 'export-check');
+  return Float32Array.from({ length: count * shape.reduce((a, b) => a * b, 1) }, () => rng());
+}
+
+function applyChain(
+  networks: readonly LayersModel[],
+  x: Float32Array,
+  shape: readonly number[],
+): Float32Array {
+  const out = tf.tidy(() =>
+    networks.reduce<tf.Tensor>((t, net) => net.predict(t) as tf.Tensor, tf.tensor(x, [...shape])),
+  );
+  const data = out.dataSync() as Float32Array;
+  out.dispose();
+  return data;
+}
+
+function inputShapeOf(net: LayersModel): number[] {
+  return (net.inputs[0]!.shape.slice(1) as (number | null)[]).map((d) => d ?? 1);
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/**
+ * Exports a trained run to ONNX: `onnx/encoder.onnx`, `decoder.onnx`, `autoencoder.onnx`
+ * (or the graphs its variant declares) and `onnx/aekit.json`. Before anything is written,
+ * every graph runs in ONNX Runtime on held-out samples and is compared with TensorFlow.js;
+ * a difference above the tolerance fails with `ExportMismatch` and writes nothing.
+ */
+export async function exportRun(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
+  const run = new RunDirectory(dir);
+  const manifest = run.readManifest();
+  const opset = options.opset ?? DEFAULT_OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw aekitError(
+      'InvalidArgument',
+      `--opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}.`,
+    );
+  }
+  const tolerance = options.tolerance ?? EXPORT_TOLERANCE;
+  const plugin = asTfjsPlugin(getVariant(manifest.variant));
+  const config = parseVariantOptions(plugin, manifest.options);
+  const graphs: readonly OnnxGraphDescription[] =
+    plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS;
+  const { data, from } = checkSamples(manifest, options.checkSamples ?? 256, options.dataDir);
+
+  await selectBackend(options.backend ?? 'wasm');
+  const { model } = loadRunModel(run);
+  try {
+    const count = data?.count ?? 64;
+    const samples = data?.x ?? randomInputs(manifest.inputShape, count, manifest.training.seed);
+    const codings = applyChain([model.networks.encoder], samples, [count, ...manifest.inputShape]);
+    const outputActivation = plugin.trainer.outputActivation?.(config);
+    const baseMetadata: Record<string, string> = {
+      'aekit.variant': manifest.variant,
+      'aekit.input_shape': JSON.stringify(manifest.inputShape),
+      'aekit.coding_shape': JSON.stringify(manifest.codingShape),
+      'aekit.normalization': JSON.stringify(manifest.normalization),
+      'aekit.capabilities': JSON.stringify(plugin.capabilities),
+      'aekit.version': AEKIT_VERSION,
+      ...(outputActivation ? { 'aekit.output_activation': outputActivation } : {}),
+    };
+
+    const built: { graph: OnnxGraphDescription; bytes: Uint8Array; diff: number }[] = [];
+    for (const graph of graphs) {
+      const networks = graph.networks.map((name) => {
+        const net = model.networks[name];
+        if (!net)
+          throw aekitError(
+            'InvalidArgument',
+            `Variant "${manifest.variant}" declares an ONNX graph over network "${name}", which it does not build.`,
+          );
+        return net;
+      });
+      const bytes = layersToOnnx({
+        name: graph.role,
+        networks,
+        inputName: graph.inputName,
+        outputName: graph.outputName,
+        opset,
+        metadata: { ...baseMetadata, 'aekit.graph': graph.role },
+        docString: `aekit ${manifest.variant} autoencoder: ${graph.role} (${graph.inputName} -> ${graph.outputName})`,
+      });
+      const inShape = inputShapeOf(networks[0]!);
+      const x =
+        graph.networks[0] === 'encoder'
+          ? samples
+          : inShape.join('x') === manifest.codingShape.join('x')
+            ? codings
+            : randomInputs(inShape, count, manifest.training.seed + 1);
+      const expected = applyChain(networks, x, [count, ...inShape]);
+      const { data: actual } = await runOnnx(bytes, x, [count, ...inShape], {
+        inputName: graph.inputName,
+        outputName: graph.outputName,
+      });
+      const diff = maxAbsDiff(expected, actual);
+      if (!(diff <= tolerance))
+        throw aekitError('ExportMismatch', `${graph.role}.onnx`, diff, tolerance);
+      built.push({ graph, bytes, diff });
+    }
+
+    // Every graph passed: only now is anything written (each file atomically).
+    const exported: ExportedGraph[] = built.map(({ graph, bytes, diff }) => {
+      run.writeFile(`onnx/${graph.role}.onnx`, bytes);
+      return {
+        role: graph.role,
+        path: run.path('onnx', `${graph.role}.onnx`),
+        bytes: bytes.length,
+        inputName: graph.inputName,
+        outputName: graph.outputName,
+        maxAbsDiff: diff,
+      };
+    });
+    const metadata: OnnxMetadata = {
+      format: 'aekit-onnx/1',
+      variant: manifest.variant,
+      inputShape: manifest.inputShape,
+      codingShape: manifest.codingShape,
+      normalization: manifest.normalization,
+      ...(outputActivation ? { outputActivation } : {}),
+      capabilities: [...plugin.capabilities],
+      graphs: Object.fromEntries(
+        graphs.map((g) => [
+          g.role,
+          { file: `${g.role}.onnx`, input: g.inputName, output: g.outputName },
+        ]),
+      ),
+      aekitVersion: AEKIT_VERSION,
+    };
+    run.writeFile('onnx/aekit.json', `${JSON.stringify(metadata, null, 2)}\n`);
+    const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
+    run.writeManifest({
+      ...manifest,
+      onnx: {
+        files: exported.map((g) => `onnx/${g.role}.onnx`),
+        opset,
+        maxAbsDiff: worst,
+        exportedAt: new Date().toISOString(),
+      },
+      updatedAt: new Date().toISOString(),
+    });
+    return {
+      run: run.root,
+      dir: run.path('onnx'),
+      opset,
+      graphs: exported,
+      samples: count,
+      samplesFrom: from,
+      maxAbsDiff: worst,
+    };
+  } finally {
+    for (const net of Object.values(model.networks)) net.dispose();
+  }
+}

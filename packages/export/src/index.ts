@@ -1,0 +1,48 @@
+/**
+ * `@aekit/export`: ONNX graphs from trained TensorFlow.js (tfjs-layers) networks.
+ *
+ * {@link layersToOnnx} converts one or more networks applied in sequence (an encoder, a
+ * decoder, or both as an autoencoder) into one float32 ONNX graph with a dynamic batch
+ * dimension, keeping tfjs's tensor layout at the graph's input and output. Every layer
+ * class in {@link SUPPORTED_LAYERS} has a converter, tested against tfjs; anything else
+ * fails with the `UnsupportedLayer` error. {@link runOnnx} runs the result in ONNX Runtime.
+ *
+ * {@link exportRun} exports a whole run directory (`aekit export`): every graph its variant
+ * declares, checked in ONNX Runtime against TensorFlow.js before anything is written.
+ *
+ * @packageDocumentation
+ */
+export { SELU_ALPHA, SELU_GAMMA, SUPPORTED_ACTIVATIONS } from './convert/activations.js';
+export type {
+  ConversionContext,
+  Layer,
+  LayerConverter,
+  LogicalShape,
+  TensorValue,
+} from './convert/context.js';
+export { deconvLength, samePadding } from './convert/conv.js';
+export { CONVERTERS, SUPPORTED_LAYERS } from './convert/registry.js';
+export {
+  EXPORT_TOLERANCE,
+  type ExportedGraph,
+  type ExportOptions,
+  type ExportReport,
+  exportRun,
+} from './export-run.js';
+export { layerChain, layersToOnnx, type OnnxGraphSpec } from './layers-to-onnx.js';
+export {
+  attr,
+  BATCH_DIM,
+  DEFAULT_OPSET,
+  decodeOnnxModel,
+  MAX_OPSET,
+  MIN_OPSET,
+  ONNX_IR_VERSION,
+  type OnnxAttribute,
+  type OnnxDim,
+  OnnxModelBuilder,
+  type OnnxModelOptions,
+  type OnnxNodeSpec,
+  PRODUCER_NAME,
+} from './onnx-model.js';
+export { type OnnxOutput, type RunOnnxOptions, runOnnx } from './run-onnx.js';

@@ -1,0 +1,155 @@
+/**
+ * The reference ONNX checker (Debian's python3-onnx) with full checking and strict shape
+ * inference, on exported graphs covering every converter, at the lowest and highest opset.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getVariant, parseVariantOptions } from '@aekit/core';
+import { asTfjsPlugin } from '@aekit/trainers';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layersToOnnx } from './layers-to-onnx.js';
+import { MAX_OPSET, MIN_OPSET } from './onnx-model.js';
+import { compareWithTfjs, seedWeights, TOLERANCE, useCpuBackend } from './test-utils/index.js';
+
+const PYTHON = '/usr/bin/python3';
+const HAS_ONNX = existsSync('/usr/lib/python3/dist-packages/onnx');
+
+const CHECK = `
+import sys, onnx
+for path in sys.argv[1:]:
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+    print('ok', path, m.ir_version, m.opset_import[0].version, len(inferred.graph.value_info))
+`;
+
+function networks(): Record<string, tfl.LayersModel[]> {
+  const plugin = asTfjsPlugin(getVariant('stacked'));
+  const stacked = plugin.trainer.build({
+    config: parseVariantOptions(plugin, {}),
+    inputShape: [28, 28, 1],
+    seed: 3,
+  });
+  const encoder = stacked.networks.encoder!;
+  const decoder = stacked.networks.decoder!;
+  const convolutional = tfl.sequential({
+    layers: [
+      tfl.layers.zeroPadding2d({ padding: 1, inputShape: [12, 12, 1] }),
+      tfl.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'elu',
+      }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.prelu({ sharedAxes: [1, 2] }),
+      tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }),
+      tfl.layers.separableConv2d({
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'swish',
+      }),
+      tfl.layers.maxPooling2d({ padding: 'same' }),
+      tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }),
+      tfl.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, activation: 'relu6' }),
+      tfl.layers.upSampling2d({ interpolation: 'bilinear' }),
+      tfl.layers.upSampling2d({}),
+      tfl.layers.cropping2D({
+        cropping: [
+          [1, 2],
+          [0, 3],
+        ],
+      }),
+      tfl.layers.softmax({ axis: 3 }),
+      tfl.layers.permute({ dims: [3, 1, 2] }),
+      tfl.layers.flatten(),
+    ],
+  });
+  const activations = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 8, inputShape: [5], activation: 'mish' }),
+      ...(['gelu', 'gelu_new', 'hardSigmoid', 'softplus', 'softsign', 'logSoftmax'] as const).map(
+        (activation) => tfl.layers.dense({ units: 8, activation }),
+      ),
+      tfl.layers.leakyReLU({}),
+      tfl.layers.thresholdedReLU({}),
+      tfl.layers.reLU({ maxValue: 2 }),
+      tfl.layers.dropout({ rate: 0.2 }),
+      tfl.layers.reshape({ targetShape: [2, 4] }),
+      tfl.layers.dense({ units: 3, activation: 'selu' }),
+      tfl.layers.softmax({ axis: [1, 2] }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 6 }),
+      tfl.layers.reshape({ targetShape: [2, 3, 1] }),
+      tfl.layers.globalAveragePooling2d({}),
+    ],
+  });
+  const pooled = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ filters: 2, kernelSize: 3, inputShape: [6, 6, 1] }),
+      tfl.layers.globalMaxPooling2d({}),
+    ],
+  });
+  return {
+    encoder: [encoder],
+    decoder: [decoder],
+    autoencoder: [encoder, decoder],
+    convolutional: [seedWeights(convolutional, 1)],
+    activations: [seedWeights(activations, 2)],
+    pooled: [seedWeights(pooled, 3)],
+  };
+}
+
+describe('python3-onnx checker', () => {
+  let dir = '';
+  let graphs: Record<string, tfl.LayersModel[]> = {};
+  beforeAll(async () => {
+    await useCpuBackend();
+    dir = mkdtempSync(join(tmpdir(), 'aekit-onnx-check-'));
+    graphs = networks();
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Skipped only on a developer machine without python3-onnx; in CI it must be installed.
+  it.skipIf(!process.env.CI && !HAS_ONNX)(
+    `accepts every exported graph at IR 8, opsets ${MIN_OPSET} and ${MAX_OPSET}, with strict shape inference`,
+    () => {
+      const files: string[] = [];
+      for (const [name, nets] of Object.entries(graphs)) {
+        for (const opset of [MIN_OPSET, MAX_OPSET]) {
+          const file = join(dir, `${name}-${opset}.onnx`);
+          writeFileSync(
+            file,
+            layersToOnnx({ name, networks: nets, inputName: 'input', outputName: 'output', opset }),
+          );
+          files.push(file);
+        }
+      }
+      const run = spawnSync(PYTHON, ['-c', CHECK, ...files], { encoding: 'utf8' });
+      expect(run.error, `cannot run ${PYTHON}`).toBeUndefined();
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const lines = run.stdout.trim().split('\n');
+      expect(lines).toHaveLength(files.length);
+      for (const [i, line] of lines.entries()) {
+        const [ok, path, ir, opset] = line.split(' ');
+        expect([ok, path, ir]).toEqual(['ok', files[i], '8']);
+        expect(Number(opset)).toBe(i % 2 === 0 ? MIN_OPSET : MAX_OPSET);
+      }
+    },
+  );
+
+  it('the same graphs agree with tfjs', async () => {
+    for (const [name, nets] of Object.entries(graphs)) {
+      const diff = await compareWithTfjs(`checked graph ${name}`, nets, { range: [0, 1] });
+      expect(diff, name).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+});

@@ -1,0 +1,127 @@
+import type { Normalization } from '@aekit/core';
+import { aekitError } from '@aekit/core/errors';
+
+/** The format tag of `aekit.json` this runtime reads. */
+export const METADATA_FORMAT = 'aekit-onnx/1';
+
+/** One graph file listed in `aekit.json`. */
+export interface GraphEntry {
+  /** File name, relative to the model folder. */
+  readonly file: string;
+  /** Its input name. */
+  readonly input: string;
+  /** Its output name. */
+  readonly output: string;
+}
+
+/**
+ * What the runtime reads from `aekit.json` (written by `aekit export`). Only `format`,
+ * `inputShape` and `codingShape` are required; the rest is reported in `info`.
+ */
+export interface AekitOnnxMetadata {
+  /** Always `aekit-onnx/1`. */
+  readonly format: typeof METADATA_FORMAT;
+  /** The aekit variant, e.g. `stacked`, `vae`. */
+  readonly variant?: string;
+  /** Shape of one input sample, e.g. `[28, 28, 1]`. */
+  readonly inputShape: readonly number[];
+  /** Shape of one coding, e.g. `[30]`. */
+  readonly codingShape: readonly number[];
+  /** How raw inputs were normalised for training (`x * scale + offset`). */
+  readonly normalization?: Normalization;
+  /** The decoder's last activation, e.g. `sigmoid`. */
+  readonly outputActivation?: string;
+  /** Runtime capabilities of the variant (`sample`, `hash`, …); `[]` when absent. */
+  readonly capabilities: readonly string[];
+  /** Graph files by role (`encoder`, `decoder`, `autoencoder`, …). */
+  readonly graphs?: Readonly<Record<string, GraphEntry>>;
+  /** The aekit version that exported the model. */
+  readonly aekitVersion?: string;
+}
+
+const isShape = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0);
+
+const isScaleOrOffset = (v: unknown): boolean =>
+  typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
+
+/**
+ * Checks the contents of `aekit.json` and returns them typed, or throws `ModelLoadFailed`
+ * naming the first field that is wrong.
+ */
+export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata {
+  const fail = (what: string): Error =>
+    aekitError('ModelLoadFailed', source, `aekit.json is not valid: ${what}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw fail('it is not a JSON object.');
+  }
+  const m = value as Record<string, unknown>;
+  if (m.format !== METADATA_FORMAT) {
+    throw fail(
+      `"format" is ${JSON.stringify(m.format)}; this runtime reads "${METADATA_FORMAT}". Update @aekit/runtime-web, or export the model again.`,
+    );
+  }
+  for (const key of ['inputShape', 'codingShape'] as const) {
+    if (!isShape(m[key])) throw fail(`"${key}" must be a non-empty array of positive integers.`);
+  }
+  for (const key of ['variant', 'outputActivation', 'aekitVersion'] as const) {
+    if (m[key] !== undefined && typeof m[key] !== 'string')
+      throw fail(`"${key}" must be a string.`);
+  }
+  if (
+    m.capabilities !== undefined &&
+    !(Array.isArray(m.capabilities) && m.capabilities.every((c) => typeof c === 'string'))
+  ) {
+    throw fail('"capabilities" must be an array of strings.');
+  }
+  const n = m.normalization as Record<string, unknown> | undefined;
+  if (
+    n !== undefined &&
+    (typeof n !== 'object' ||
+      n === null ||
+      typeof n.kind !== 'string' ||
+      !isScaleOrOffset(n.scale) ||
+      !isScaleOrOffset(n.offset))
+  ) {
+    throw fail('"normalization" must be { kind, scale, offset } with numeric scale and offset.');
+  }
+  const graphs = m.graphs as Record<string, unknown> | undefined;
+  if (graphs !== undefined) {
+    if (typeof graphs !== 'object' || graphs === null) throw fail('"graphs" must be an object.');
+    for (const [role, g] of Object.entries(graphs)) {
+      const e = g as Record<string, unknown> | null;
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof e.file !== 'string' ||
+        typeof e.input !== 'string' ||
+        typeof e.output !== 'string'
+      ) {
+        throw fail(`"graphs.${role}" must be { file, input, output } (strings).`);
+      }
+      if (!/^[^/\\]+$/.test(e.file) || e.file === '..' || e.file === '.') {
+        throw fail(`"graphs.${role}.file" must be a file name in the model folder, not a path.`);
+      }
+    }
+  }
+  return {
+    ...m,
+    capabilities: (m.capabilities as string[] | undefined) ?? [],
+  } as unknown as AekitOnnxMetadata;
+}
+
+/** The file name of graph `role` (`encoder`, `decoder`, `autoencoder`) in a model folder. */
+export function graphFile(metadata: AekitOnnxMetadata | undefined, role: string): string {
+  return metadata?.graphs?.[role]?.file ?? `${role}.onnx`;
+}
+
+/**
+ * Whether the folder has graph `role`: `true`/`false` when `aekit.json` lists its graphs,
+ * `undefined` when only looking will tell.
+ */
+export function hasGraph(
+  metadata: AekitOnnxMetadata | undefined,
+  role: string,
+): boolean | undefined {
+  return metadata?.graphs ? role in metadata.graphs : undefined;
+}

@@ -1,0 +1,183 @@
+/**
+ * `@aekit/runtime-web` for Node: runs aekit's exported autoencoders (or any ONNX
+ * encoder/decoder pair) with onnxruntime-node, on the CPU or its WebGPU execution provider.
+ * Models load from a folder, an http(s) URL or bytes; the API is the browser entry's.
+ *
+ * @example
+ * ```ts
+ * import { loadAutoencoder } from '@aekit/runtime-web';
+ * const ae = await loadAutoencoder('runs/stacked/onnx');
+ * const { data, shape } = await ae.reconstruct(new Float32Array(784));
+ * await ae.dispose();
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
+import { loadWithPlatform } from './autoencoder.js';
+import { AUTO_DEVICE, checkDeviceName, DeviceFailure, NODE_DEVICES, reasonOf } from './devices.js';
+import { graphFile, hasGraph, parseMetadata } from './metadata.js';
+import {
+  fetchModelFiles,
+  filesFromBytes,
+  folderUrl,
+  isModelBytes,
+  METADATA_FILE,
+} from './model-source.js';
+import type {
+  Autoencoder,
+  AutoencoderSource,
+  LoadOptions,
+  ModelFiles,
+  OrtModule,
+  RuntimePlatform,
+} from './session.js';
+
+export { loadWithPlatform } from './autoencoder.js';
+export { AUTO_DEVICE } from './devices.js';
+export {
+  type AekitOnnxMetadata,
+  type GraphEntry,
+  METADATA_FORMAT,
+  parseMetadata,
+} from './metadata.js';
+export type {
+  Autoencoder,
+  AutoencoderInfo,
+  AutoencoderInput,
+  AutoencoderSource,
+  LoadOptions,
+  ModelBytes,
+  ModelFiles,
+  NestedArray,
+  OrtModule,
+  RuntimePlatform,
+  TensorData,
+} from './session.js';
+
+/** The devices of this platform (onnxruntime-node) and their execution providers. */
+export const DEVICES = NODE_DEVICES;
+
+let ort: Promise<OrtModule> | undefined;
+
+function onnxruntimeNode(device: string): Promise<OrtModule> {
+  ort ??= import('onnxruntime-node').then(
+    (m) => m as unknown as OrtModule,
+    (err: unknown) => {
+      ort = undefined;
+      throw new DeviceFailure(
+        device,
+        `onnxruntime-node cannot be loaded (${reasonOf(err)}). Install it: npm install onnxruntime-node@1.30.0`,
+        err,
+      );
+    },
+  );
+  return ort;
+}
+
+/** The Node platform: onnxruntime-node, `'auto'` = WebGPU when it starts, else the CPU. */
+const nodePlatform: RuntimePlatform = Object.freeze({
+  devices: NODE_DEVICES,
+  autoOrder: Object.freeze(['webgpu', 'cpu']),
+  ortFor: (device: string) => onnxruntimeNode(device),
+});
+
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  return existsSync(path) ? readFile(path) : undefined;
+}
+
+/**
+ * Reads a model folder: `encoder.onnx`, `decoder.onnx`, `aekit.json` if present, and
+ * `autoencoder.onnx` (on the first `reconstruct`) if present. A run directory whose
+ * `onnx/` folder holds the model is accepted too.
+ */
+async function readModelFolder(dir: string): Promise<ModelFiles> {
+  const source = dir;
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) throw aekitError('ModelLoadFailed', source, 'the folder does not exist.');
+  if (!info.isDirectory()) {
+    throw aekitError(
+      'ModelLoadFailed',
+      source,
+      'it is a file; pass the folder that holds encoder.onnx and decoder.onnx.',
+    );
+  }
+  if (!existsSync(join(dir, 'encoder.onnx')) && existsSync(join(dir, 'onnx', 'encoder.onnx'))) {
+    return readModelFolder(join(dir, 'onnx'));
+  }
+  let metadata: unknown;
+  const metaPath = join(dir, METADATA_FILE);
+  if (existsSync(metaPath)) {
+    try {
+      metadata = JSON.parse(await readFile(metaPath, 'utf8'));
+    } catch (err) {
+      throw aekitErrorWithCause(
+        err,
+        'ModelLoadFailed',
+        source,
+        `${METADATA_FILE} is not JSON: ${reasonOf(err)}`,
+      );
+    }
+  }
+  const parsed = metadata === undefined ? undefined : parseMetadata(metadata, source);
+  const read = async (role: string): Promise<Uint8Array> => {
+    const file = graphFile(parsed, role);
+    const bytes = await readOptional(join(dir, file));
+    if (bytes) return bytes;
+    const holds = (await readdir(dir)).filter((f) => !f.startsWith('.'));
+    throw aekitError(
+      'ModelLoadFailed',
+      source,
+      `there is no ${file} in it (it holds: ${holds.length ? holds.join(', ') : 'nothing'}).`,
+    );
+  };
+  const [encoder, decoder] = await Promise.all([read('encoder'), read('decoder')]);
+  const wholePath = join(dir, graphFile(parsed, 'autoencoder'));
+  const whole = hasGraph(parsed, 'autoencoder') !== false && existsSync(wholePath);
+  return {
+    source,
+    encoder,
+    decoder,
+    ...(metadata !== undefined ? { metadata } : {}),
+    ...(whole ? { autoencoder: () => readOptional(wholePath) } : {}),
+  };
+}
+
+async function filesOf(source: AutoencoderSource): Promise<ModelFiles> {
+  if (isModelBytes(source)) return filesFromBytes(source);
+  const text = String(source);
+  if (/^https?:/i.test(text)) return fetchModelFiles(folderUrl(source));
+  if (/^file:/i.test(text)) return readModelFolder(fileURLToPath(source));
+  if (source instanceof URL) {
+    throw aekitError(
+      'ModelLoadFailed',
+      text,
+      `${source.protocol} URLs are not supported; use a folder path, or an http(s) or file: URL.`,
+    );
+  }
+  return readModelFolder(resolve(text));
+}
+
+/**
+ * Loads an autoencoder and opens its ONNX Runtime sessions (once; every call reuses them).
+ *
+ * @param source - a folder path (or `file:` URL) holding `encoder.onnx` and `decoder.onnx`
+ *   (and optionally `autoencoder.onnx`, `aekit.json`); an http(s) base URL of such a
+ *   folder; or `{ encoder, decoder, autoencoder?, metadata? }` with the bytes.
+ * @param options - `device`: `'auto'` (default: `'webgpu'` when onnxruntime-node's WebGPU
+ *   execution provider starts, else `'cpu'`), `'cpu'` or `'webgpu'`.
+ * @returns the loaded {@link Autoencoder}; call `dispose()` when done.
+ * @throws AekitError `ModelLoadFailed` (missing or unreadable files), `UnknownDevice`,
+ *   `DeviceUnavailable` (naming the devices that work here).
+ */
+export async function loadAutoencoder(
+  source: AutoencoderSource,
+  options: LoadOptions = {},
+): Promise<Autoencoder> {
+  checkDeviceName(options.device ?? AUTO_DEVICE, NODE_DEVICES);
+  return loadWithPlatform(nodePlatform, await filesOf(source), options);
+}

@@ -1,0 +1,163 @@
+/**
+ * The platform-independent interface of the aekit runtime: what a loaded autoencoder
+ * offers, what it accepts and what a platform entry (`node.ts`, `browser.ts`) supplies.
+ * Nothing here imports an ONNX Runtime package; only `onnxruntime-common`'s types.
+ */
+import type { Normalization } from '@aekit/core';
+import type * as OrtCommon from 'onnxruntime-common';
+
+/** Samples as a flat row-major array with their shape, batch axis first. */
+export interface TensorData {
+  /** Row-major values; `data.length` is the product of `shape`. */
+  readonly data: Float32Array;
+  /** `[N, ...sampleShape]`. */
+  readonly shape: readonly number[];
+}
+
+/** Arrays nested to any depth, with numbers at the leaves. */
+export type NestedArray = readonly (number | NestedArray)[];
+
+/**
+ * What `encode`, `decode` and `reconstruct` accept:
+ * - a `Float32Array` (or flat `number[]`) holding one or more samples back to back;
+ * - nested arrays whose first level is the samples (`number[][]`, `number[][][]`, …), each
+ *   sample either in the model's sample shape or flat;
+ * - `{ data, shape }` with `shape = [N, ...sampleShape]`.
+ */
+export type AutoencoderInput =
+  | Float32Array
+  | NestedArray
+  | { readonly data: Float32Array | readonly number[]; readonly shape: readonly number[] };
+
+/** The bytes of a model, for when the files are already in memory. */
+export interface ModelBytes {
+  /** `encoder.onnx`. */
+  readonly encoder: Uint8Array | ArrayBuffer;
+  /** `decoder.onnx`. */
+  readonly decoder: Uint8Array | ArrayBuffer;
+  /** `autoencoder.onnx`, when there is one. */
+  readonly autoencoder?: Uint8Array | ArrayBuffer;
+  /** The contents of `aekit.json`, when there is one. */
+  readonly metadata?: unknown;
+}
+
+/**
+ * Where a model comes from: a folder path (Node), a base URL (browsers; http(s) URLs in
+ * Node too), or the model bytes.
+ */
+export type AutoencoderSource = string | URL | ModelBytes;
+
+/** Options of `loadAutoencoder`. */
+export interface LoadOptions {
+  /**
+   * Where to run: `'auto'` (default: WebGPU when it works, else the CPU), or one of the
+   * platform's devices: `'cpu'` or `'webgpu'` in Node, `'wasm'` or `'webgpu'` in browsers.
+   */
+  readonly device?: string;
+  /**
+   * Browsers only: where onnxruntime-web's `.wasm` (and `.mjs`) files are, as
+   * `ort.env.wasm.wasmPaths` takes it (a folder URL ending in `/`, or `{ wasm, mjs }`).
+   * Unset, onnxruntime-web finds them beside its own module (`new URL(…, import.meta.url)`),
+   * which Vite and other bundlers turn into emitted assets.
+   */
+  readonly wasmPaths?: string | { readonly wasm?: string | URL; readonly mjs?: string | URL };
+  /** Browsers only: wasm threads (`ort.env.wasm.numThreads`); ONNX Runtime picks by default. */
+  readonly numThreads?: number;
+  /** Further ONNX Runtime session options (the execution providers come from `device`). */
+  readonly sessionOptions?: Omit<OrtCommon.InferenceSession.SessionOptions, 'executionProviders'>;
+}
+
+/** What a loaded autoencoder is, and where it runs. */
+export interface AutoencoderInfo {
+  /** Shape of one input sample (without the batch axis). */
+  readonly inputShape: readonly number[];
+  /** Shape of one coding (without the batch axis). */
+  readonly codingShape: readonly number[];
+  /** The aekit variant (from `aekit.json`). */
+  readonly variant?: string;
+  /** How raw inputs were normalised for training (from `aekit.json`); the graphs expect normalised inputs. */
+  readonly normalization?: Normalization;
+  /** The decoder's last activation, e.g. `sigmoid` (from `aekit.json`). */
+  readonly outputActivation?: string;
+  /** Extra runtime capabilities of the variant, e.g. `sample`, `hash` (from `aekit.json`). */
+  readonly capabilities: readonly string[];
+  /** The aekit version that exported the model (from `aekit.json`). */
+  readonly aekitVersion?: string;
+  /** Whether the shapes and names came from `aekit.json` or from the ONNX sessions alone. */
+  readonly described: 'aekit.json' | 'sessions';
+  /** The device the sessions run on (never `'auto'`). */
+  readonly device: string;
+  /** The ONNX Runtime execution providers of that device. */
+  readonly executionProviders: readonly string[];
+  /** Devices `'auto'` tried first and why each could not run, e.g. `webgpu: no adapter`. */
+  readonly skippedDevices: readonly string[];
+  /** Input name of the encoder graph. */
+  readonly inputName: string;
+  /** Output name of the encoder graph. */
+  readonly codingName: string;
+  /** Input name of the decoder graph. */
+  readonly decoderInputName: string;
+  /** Output name of the decoder graph. */
+  readonly outputName: string;
+  /** Where the model was loaded from, for messages. */
+  readonly source: string;
+}
+
+/** A loaded autoencoder: its sessions are created once and reused by every call. */
+export interface Autoencoder {
+  /** Shapes, names, metadata and device. */
+  readonly info: AutoencoderInfo;
+  /** Maps samples `[N, ...inputShape]` to codings `[N, ...codingShape]`. */
+  encode(x: AutoencoderInput): Promise<TensorData>;
+  /** Maps codings `[N, ...codingShape]` to reconstructions `[N, ...inputShape]`. */
+  decode(z: AutoencoderInput): Promise<TensorData>;
+  /** Encodes then decodes, with `autoencoder.onnx` in one run when the model has it. */
+  reconstruct(x: AutoencoderInput): Promise<TensorData>;
+  /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+/** The parts of an ONNX Runtime JS package (`onnxruntime-node` or `onnxruntime-web`) aekit uses. */
+export type OrtModule = Pick<typeof OrtCommon, 'InferenceSession' | 'Tensor' | 'env'>;
+
+/** One ONNX Runtime session, as `onnxruntime-common` declares it. */
+export type OrtSession = OrtCommon.InferenceSession;
+
+/**
+ * The model files of a source, as bytes. `autoencoder` may be a loader that runs on the
+ * first `reconstruct` (and answers `undefined` when there is no such file), so that a
+ * browser does not download the combined graph unless it is used.
+ */
+export interface ModelFiles {
+  /** `encoder.onnx`. */
+  readonly encoder: Uint8Array;
+  /** `decoder.onnx`. */
+  readonly decoder: Uint8Array;
+  /** `autoencoder.onnx`, a loader for it, or nothing. */
+  readonly autoencoder?: Uint8Array | (() => Promise<Uint8Array | undefined>);
+  /** The parsed contents of `aekit.json`, unchecked. */
+  readonly metadata?: unknown;
+  /** Where the files came from, for messages. */
+  readonly source: string;
+}
+
+/**
+ * What a platform entry gives the shared core: its devices, how to get the ONNX Runtime
+ * module for each, and whether runs must be serialised.
+ */
+export interface RuntimePlatform {
+  /** Device name -> execution providers (a frozen table). */
+  readonly devices: Readonly<Record<string, readonly string[]>>;
+  /** The order `'auto'` tries devices in; the last one is the reference CPU device. */
+  readonly autoOrder: readonly string[];
+  /**
+   * The ONNX Runtime module for `device`, after checking what can be checked before a
+   * session exists. Rejects (with a reason a user can act on) when the device cannot work.
+   */
+  ortFor(device: string, options: LoadOptions): Promise<OrtModule>;
+  /**
+   * Runs `task` after every task queued before it (web: wasm and WebGPU sessions cannot run
+   * concurrently); absent where runs may overlap.
+   */
+  readonly enqueue?: <T>(task: () => Promise<T>) => Promise<T>;
+}

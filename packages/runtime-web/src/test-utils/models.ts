@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Debian's Python, which has python3-torch (not a pyenv or venv one). */
+export const PYTHON = process.env.AEKIT_PYTHON ?? '/usr/bin/python3';
+
+/** The script that writes the test models (packages/runtime-web/test/make-models.py). */
+export const MAKE_MODELS = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../test/make-models.py',
+);
+
+/** Whether PyTorch can be imported by {@link PYTHON}. */
+export function hasTorch(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Whether tests that need `available` should be skipped: only when it is missing and
+ * `CI` is unset (CI installs chromium and python3-torch, so there they must run).
+ */
+export function skipWithout(available: boolean): boolean {
+  return !available && !process.env.CI;
+}
+
+/** Torch's outputs for fixed inputs (written by make-models.py). */
+export interface Expected {
+  /** Three samples of 6 values. */
+  readonly input: number[][];
+  /** encoder(input). */
+  readonly codings: number[][];
+  /** decoder(encoder(input)). */
+  readonly reconstruction: number[][];
+  /** Two codings of 3 values, independent of the encoder. */
+  readonly decodeInput: number[][];
+  /** decoder(decodeInput). */
+  readonly decoded: number[][];
+  /** The torch version that computed them. */
+  readonly torch: string;
+}
+
+/** Folders written by make-models.py. */
+export interface TorchModels {
+  /** encoder.onnx, decoder.onnx, autoencoder.onnx (dynamic batch; names x, z, y). */
+  readonly dir: string;
+  /** The same encoder/decoder exported with a fixed batch of 2. */
+  readonly fixedBatchDir: string;
+  readonly expected: Expected;
+}
+
+/**
+ * Builds the tiny torch models (6 -> 3 -> 6, linear + sigmoid) into a new temp folder.
+ * About a second; call it once per test file.
+ */
+export function makeTorchModels(): TorchModels {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-rtw-models-'));
+  const run = spawnSync(PYTHON, [MAKE_MODELS, dir], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    throw new Error(`${PYTHON} ${MAKE_MODELS} failed (${run.status}):\n${run.stderr}`);
+  }
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+  return { dir, fixedBatchDir: join(dir, 'fixed-batch'), expected };
+}
+
+/** The largest absolute difference between `actual` and the rows of `expected`. */
+export function maxAbsDiff(actual: ArrayLike<number>, expected: readonly number[][]): number {
+  const flat = expected.flat();
+  if (flat.length !== actual.length) {
+    throw new Error(`length ${actual.length} differs from the expected ${flat.length}`);
+  }
+  let worst = 0;
+  for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - flat[i]!));
+  return worst;
+}

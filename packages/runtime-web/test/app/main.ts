@@ -1,0 +1,80 @@
+/**
+ * A page that only uses `@aekit/runtime-web` (its browser entry), for the Chromium and
+ * bundle tests: `window.aekitRoundTrip(base, device, inputs)` loads the model at `base`,
+ * runs encode / decode / reconstruct and returns plain data for the test to compare.
+ */
+import { loadAutoencoder } from '@aekit/runtime-web';
+
+/** The inputs a round trip runs (from make-models.py's expected.json). */
+export interface RoundTripInputs {
+  readonly input: number[][];
+  readonly decodeInput: number[][];
+}
+
+/** What a round trip returns: plain arrays, so that it crosses `page.evaluate`. */
+export interface RoundTripResult {
+  readonly info: Record<string, unknown>;
+  readonly encoded: { data: number[]; shape: number[] };
+  readonly decoded: { data: number[]; shape: number[] };
+  readonly reconstructed: { data: number[]; shape: number[] };
+  /** Eight encodes started together (they queue), each one's codings. */
+  readonly concurrent: number[][];
+  /** The error for a 7-value input. */
+  readonly wrongLength: { code?: string; message: string };
+  readonly ms: { load: number; calls: number };
+  readonly crossOriginIsolated: boolean;
+}
+
+const plain = (t: { data: Float32Array; shape: readonly number[] }) => ({
+  data: Array.from(t.data),
+  shape: [...t.shape],
+});
+
+/** Loads `base` on `device` and runs every call once. */
+async function roundTrip(
+  base: string,
+  device: string,
+  expected: RoundTripInputs,
+): Promise<RoundTripResult> {
+  const t0 = performance.now();
+  const ae = await loadAutoencoder(base, { device });
+  const t1 = performance.now();
+  try {
+    const encoded = await ae.encode(expected.input);
+    const decoded = await ae.decode(Float32Array.from(expected.decodeInput.flat()));
+    const reconstructed = await ae.reconstruct({
+      data: Float32Array.from(expected.input.flat()),
+      shape: [expected.input.length, expected.input[0]!.length],
+    });
+    const concurrent = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ae.encode([expected.input[i % expected.input.length]!])),
+    );
+    let wrongLength: { code?: string; message: string } = { message: 'no error' };
+    try {
+      await ae.encode(new Float32Array(7));
+    } catch (err) {
+      wrongLength = { code: (err as { code?: string }).code, message: (err as Error).message };
+    }
+    return {
+      info: JSON.parse(JSON.stringify(ae.info)),
+      encoded: plain(encoded),
+      decoded: plain(decoded),
+      reconstructed: plain(reconstructed),
+      concurrent: concurrent.map((c) => Array.from(c.data)),
+      wrongLength,
+      ms: { load: t1 - t0, calls: performance.now() - t1 },
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    };
+  } finally {
+    await ae.dispose();
+  }
+}
+
+declare global {
+  interface Window {
+    aekitRoundTrip: typeof roundTrip;
+  }
+}
+
+window.aekitRoundTrip = roundTrip;
+document.title = 'ready';
