@@ -1,7 +1,8 @@
 /**
  * A page that only uses `@aekit/runtime-web` (its browser entry), for the Chromium and
  * bundle tests: `window.aekitRoundTrip(base, device, inputs)` loads the model at `base`,
- * runs encode / decode / reconstruct and returns plain data for the test to compare.
+ * runs encode / decode / reconstruct and returns plain data for the test to compare;
+ * `window.aekitRun(base, device, calls)` runs just the calls given.
  */
 import { loadAutoencoder } from '@aekit/runtime-web';
 
@@ -70,11 +71,39 @@ async function roundTrip(
   }
 }
 
+/** Samples per call, as nested arrays (one array per sample). */
+export interface Calls {
+  readonly encode?: number[][];
+  readonly decode?: number[][];
+  readonly reconstruct?: number[][];
+}
+
+/** Loads `base` on `device`, runs the given calls, and returns their outputs and the device. */
+async function run(
+  base: string,
+  device: string,
+  calls: Calls,
+): Promise<{ device: string; outputs: Record<string, { data: number[]; shape: number[] }> }> {
+  const ae = await loadAutoencoder(base, { device });
+  try {
+    const outputs: Record<string, { data: number[]; shape: number[] }> = {};
+    for (const method of ['encode', 'decode', 'reconstruct'] as const) {
+      const input = calls[method];
+      if (input) outputs[method] = plain(await ae[method](input));
+    }
+    return { device: ae.info.device, outputs };
+  } finally {
+    await ae.dispose();
+  }
+}
+
 declare global {
   interface Window {
     aekitRoundTrip: typeof roundTrip;
+    aekitRun: typeof run;
   }
 }
 
 window.aekitRoundTrip = roundTrip;
+window.aekitRun = run;
 document.title = 'ready';
