@@ -256,7 +256,7 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
     await expectAekitError(ae.encode([]), 'InvalidInput');
     await ae.dispose();
     await ae.dispose(); // twice is fine
-    await expectAekitError(ae.encode(new Float32Array(6)), 'ModelLoadFailed');
+    await expectAekitError(ae.encode(new Float32Array(6)), 'ModelDisposed');
   });
 
   it('names the valid devices for an unknown one, and the folder when it is missing', async () => {
