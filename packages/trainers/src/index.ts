@@ -16,7 +16,7 @@ export {
   releaseBackend,
   selectBackend,
 } from './backends/index.js';
-export { installFastWasmMatMul } from './backends/wasm-matmul.js';
+export { installFastWasmKernels, installFastWasmMatMul } from './backends/wasm-kernels.js';
 export { type CheckpointState, readCheckpoint, writeCheckpoint } from './engine/checkpoint.js';
 export {
   type ResolvedTrainOptions,

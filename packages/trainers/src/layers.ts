@@ -73,6 +73,29 @@ export function binaryCrossEntropy(target: tf.Tensor, output: tf.Tensor): tf.Sca
   return tf.neg(tf.mean(ll)) as tf.Scalar;
 }
 
+/**
+ * Binary cross-entropy of `sigmoid(logits)` against `target`, averaged over every value,
+ * computed from the logits: `max(z, 0) - z·t + log(1 + e^-|z|)`. Exact where the clipped
+ * form saturates, and its gradient is one fused expression, `(sigmoid(z) - t) / n`, instead
+ * of the chain through clip, two logs and sigmoid that autodiff would record.
+ */
+export function sigmoidCrossEntropyWithLogits(target: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  const n = logits.size;
+  const forward = (z: tf.Tensor, save: tf.GradSaveFunc) => {
+    const value = tf.mean(
+      tf.add(tf.sub(tf.relu(z), tf.mul(z, target)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))),
+    );
+    save([z]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.mul(dy, tf.div(tf.sub(tf.sigmoid(saved[0]!), target), n)),
+    };
+  };
+  const loss = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
+  return loss(logits) as tf.Scalar;
+}
+
 /** Mean squared error, averaged over every value. */
 export function meanSquaredError(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
   return tf.mean(tf.squaredDifference(target, output));

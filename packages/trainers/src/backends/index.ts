@@ -1,6 +1,6 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastWasmMatMul } from './wasm-matmul.js';
+import { installFastWasmKernels } from './wasm-kernels.js';
 import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
 
 /** The backend names a user can ask for. */
@@ -57,7 +57,7 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
     tfjsName: 'wasm',
     load: async () => {
       await import('@tensorflow/tfjs-backend-wasm');
-      installFastWasmMatMul();
+      installFastWasmKernels();
       return 'WebAssembly (XNNPACK), single thread in Node';
     },
   },

@@ -16,6 +16,11 @@ export interface DenseStackOptions {
   readonly layers: readonly DenseSpec[];
   /** Reshape the output to this shape (a decoder giving back images). */
   readonly outputShape?: readonly number[];
+  /**
+   * Apply the last layer's activation as a separate final layer (so that the logits before
+   * it can be read with {@link applyWithoutLast}, e.g. for a loss computed from logits).
+   */
+  readonly separateOutputActivation?: boolean;
   readonly initializer: InitializerName;
   readonly seed: number;
 }
@@ -33,11 +38,13 @@ export function denseStack(options: DenseStackOptions): tfl.Sequential {
       tfl.layers.flatten({ inputShape: [...options.inputShape], name: `${options.name}_flatten` }),
     );
   }
+  const last = options.layers.length - 1;
   options.layers.forEach((spec, i) => {
+    const separate = options.separateOutputActivation && i === last;
     model.add(
       tfl.layers.dense({
         units: spec.units,
-        activation: spec.activation,
+        activation: separate ? 'linear' : spec.activation,
         kernelInitializer: initializer(
           options.initializer,
           spec.activation,
@@ -57,7 +64,25 @@ export function denseStack(options: DenseStackOptions): tfl.Sequential {
       }),
     );
   }
+  if (options.separateOutputActivation) {
+    const activation = options.layers[last]!.activation;
+    model.add(tfl.layers.activation({ activation, name: `${options.name}_output` }));
+  }
   return model;
+}
+
+/**
+ * Applies every layer of a sequential model but the last, eagerly: the logits of a model
+ * built with `separateOutputActivation`.
+ */
+export function applyWithoutLast(
+  model: tfl.Sequential,
+  x: tf.Tensor,
+  training: boolean,
+): tf.Tensor {
+  return model.layers
+    .slice(0, -1)
+    .reduce((t, layer) => layer.apply(t, { training }) as tf.Tensor, x);
 }
 
 /** Number of values in a sample of `shape`. */

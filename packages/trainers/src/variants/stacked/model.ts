@@ -1,5 +1,5 @@
 import type { AutoencoderModel, BuildContext } from '../../plugin.js';
-import { denseStack, run, sizeOf } from '../dense.js';
+import { applyWithoutLast, denseStack, run, sizeOf } from '../dense.js';
 import { stackedLoss } from './loss.js';
 import type { StackedConfig } from './spec.js';
 
@@ -10,6 +10,8 @@ export function buildStacked({
   seed,
 }: BuildContext<StackedConfig>): AutoencoderModel {
   const features = sizeOf(inputShape);
+  // Sigmoid output with cross-entropy: train on the logits (stable and a cheaper gradient).
+  const fromLogits = config.loss === 'bce' && config.outputActivation === 'sigmoid';
   const sizes = config.layers;
   const encoder = denseStack({
     name: 'encoder',
@@ -31,6 +33,7 @@ export function buildStacked({
     outputShape: inputShape,
     initializer: config.initializer,
     seed: seed + 1,
+    separateOutputActivation: fromLogits,
   });
   const networks = { encoder, decoder };
   const reconstruct = (x: Parameters<AutoencoderModel['reconstruct']>[0], training = false) =>
@@ -38,7 +41,12 @@ export function buildStacked({
   return {
     networks,
     reconstructionLoss: config.loss,
-    loss: (x, training) => stackedLoss(config, networks, x, reconstruct(x, training)),
+    loss: (x, training) =>
+      fromLogits
+        ? stackedLoss(config, networks, x, {
+            logits: applyWithoutLast(decoder, run(encoder, x, training), training),
+          })
+        : stackedLoss(config, networks, x, { output: reconstruct(x, training) }),
     reconstruct: (x) => reconstruct(x),
     encode: (x) => run(encoder, x, false),
   };

@@ -8,8 +8,35 @@ import {
 } from '@tensorflow/tfjs-core';
 
 type DisposableBackend = { disposeData(dataId: object): boolean };
+type SharingBackend = { incRef(dataId: object): void };
 
 let installed = false;
+
+/**
+ * Replaces two wasm kernels of tfjs 4.22 that make training slow (results are unchanged):
+ * - `BatchMatMul` / `_FusedMatMul`: see {@link installFastWasmMatMul};
+ * - `Identity`: the engine clones every tensor it saves for the backward pass, and the wasm
+ *   kernel copies the buffer each time (about 60 copies per step of a small dense
+ *   autoencoder). Tensors are immutable, so the clone shares the buffer and counts a
+ *   reference, as the cpu backend and the wasm `Reshape` kernel already do.
+ */
+export function installFastWasmKernels(): void {
+  installFastWasmMatMul();
+  if (identityInstalled) return;
+  const original = getKernel('Identity', 'wasm');
+  if (!original) return;
+  const kernelFunc: KernelFunc = (args) => {
+    const x = (args.inputs as Record<string, TensorInfo>).x!;
+    if (x.dtype === 'string') return original.kernelFunc(args);
+    (args.backend as unknown as SharingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  unregisterKernel('Identity', 'wasm');
+  registerKernel({ ...original, kernelFunc } as KernelConfig);
+  identityInstalled = true;
+}
+
+let identityInstalled = false;
 
 /**
  * Makes dense-layer training on the wasm backend take XNNPACK's fast path.
