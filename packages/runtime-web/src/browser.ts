@@ -30,27 +30,7 @@ import type {
   RuntimePlatform,
 } from './session.js';
 
-export { loadWithPlatform } from './autoencoder.js';
-export { AUTO_DEVICE } from './devices.js';
-export {
-  type AekitOnnxMetadata,
-  type GraphEntry,
-  METADATA_FORMAT,
-  parseMetadata,
-} from './metadata.js';
-export type {
-  Autoencoder,
-  AutoencoderInfo,
-  AutoencoderInput,
-  AutoencoderSource,
-  LoadOptions,
-  ModelBytes,
-  ModelFiles,
-  NestedArray,
-  OrtModule,
-  RuntimePlatform,
-  TensorData,
-} from './session.js';
+export * from './shared-exports.js';
 
 /** The devices of this platform (onnxruntime-web) and their execution providers. */
 export const DEVICES = WEB_DEVICES;

@@ -1,5 +1,5 @@
 import type { Normalization } from '@aekit/core';
-import { aekitError } from '@aekit/core/errors';
+import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
 
 /** The format tag of `aekit.json` this runtime reads. */
 export const METADATA_FORMAT = 'aekit-onnx/1';
@@ -124,4 +124,20 @@ export function hasGraph(
   role: string,
 ): boolean | undefined {
   return metadata?.graphs ? role in metadata.graphs : undefined;
+}
+
+/** Parses the text of an `aekit.json` file (see {@link parseMetadata}). */
+export function parseMetadataText(text: string, source: string): AekitOnnxMetadata {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw aekitErrorWithCause(
+      err,
+      'ModelLoadFailed',
+      source,
+      `aekit.json is not JSON: ${(err as Error).message}`,
+    );
+  }
+  return parseMetadata(value, source);
 }

@@ -1,6 +1,6 @@
 import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
 import { reasonOf } from './devices.js';
-import { graphFile, hasGraph, parseMetadata } from './metadata.js';
+import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import type { AutoencoderSource, ModelBytes, ModelFiles } from './session.js';
 
 /** The name of the optional metadata file beside the ONNX graphs. */
@@ -128,21 +128,7 @@ export async function fetchModelFiles(
 ): Promise<ModelFiles> {
   const source = folder.href;
   const metaRes = await get(folder, METADATA_FILE, true, fetchImpl);
-  let metadata: unknown;
-  if (metaRes) {
-    const text = await metaRes.text();
-    try {
-      metadata = JSON.parse(text);
-    } catch (err) {
-      throw aekitErrorWithCause(
-        err,
-        'ModelLoadFailed',
-        source,
-        `${METADATA_FILE} is not JSON: ${reasonOf(err)}`,
-      );
-    }
-  }
-  const parsed = metadata === undefined ? undefined : parseMetadata(metadata, source);
+  const parsed = metaRes ? parseMetadataText(await metaRes.text(), source) : undefined;
   const [encoder, decoder] = await Promise.all(
     ['encoder', 'decoder'].map(async (role) => {
       const res = (await get(folder, graphFile(parsed, role), false, fetchImpl))!;
@@ -154,7 +140,7 @@ export async function fetchModelFiles(
     source,
     encoder: encoder!,
     decoder: decoder!,
-    ...(metadata !== undefined ? { metadata } : {}),
+    ...(parsed !== undefined ? { metadata: parsed } : {}),
     ...(whole === false
       ? {}
       : {

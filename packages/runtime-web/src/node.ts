@@ -17,10 +17,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
+import { aekitError } from '@aekit/core/errors';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, DeviceFailure, NODE_DEVICES, reasonOf } from './devices.js';
-import { graphFile, hasGraph, parseMetadata } from './metadata.js';
+import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import {
   fetchModelFiles,
   filesFromBytes,
@@ -37,27 +37,7 @@ import type {
   RuntimePlatform,
 } from './session.js';
 
-export { loadWithPlatform } from './autoencoder.js';
-export { AUTO_DEVICE } from './devices.js';
-export {
-  type AekitOnnxMetadata,
-  type GraphEntry,
-  METADATA_FORMAT,
-  parseMetadata,
-} from './metadata.js';
-export type {
-  Autoencoder,
-  AutoencoderInfo,
-  AutoencoderInput,
-  AutoencoderSource,
-  LoadOptions,
-  ModelBytes,
-  ModelFiles,
-  NestedArray,
-  OrtModule,
-  RuntimePlatform,
-  TensorData,
-} from './session.js';
+export * from './shared-exports.js';
 
 /** The devices of this platform (onnxruntime-node) and their execution providers. */
 export const DEVICES = NODE_DEVICES;
@@ -109,21 +89,10 @@ async function readModelFolder(dir: string): Promise<ModelFiles> {
   if (!existsSync(join(dir, 'encoder.onnx')) && existsSync(join(dir, 'onnx', 'encoder.onnx'))) {
     return readModelFolder(join(dir, 'onnx'));
   }
-  let metadata: unknown;
   const metaPath = join(dir, METADATA_FILE);
-  if (existsSync(metaPath)) {
-    try {
-      metadata = JSON.parse(await readFile(metaPath, 'utf8'));
-    } catch (err) {
-      throw aekitErrorWithCause(
-        err,
-        'ModelLoadFailed',
-        source,
-        `${METADATA_FILE} is not JSON: ${reasonOf(err)}`,
-      );
-    }
-  }
-  const parsed = metadata === undefined ? undefined : parseMetadata(metadata, source);
+  const parsed = existsSync(metaPath)
+    ? parseMetadataText(await readFile(metaPath, 'utf8'), source)
+    : undefined;
   const read = async (role: string): Promise<Uint8Array> => {
     const file = graphFile(parsed, role);
     const bytes = await readOptional(join(dir, file));
@@ -142,7 +111,7 @@ async function readModelFolder(dir: string): Promise<ModelFiles> {
     source,
     encoder,
     decoder,
-    ...(metadata !== undefined ? { metadata } : {}),
+    ...(parsed !== undefined ? { metadata: parsed } : {}),
     ...(whole ? { autoencoder: () => readOptional(wholePath) } : {}),
   };
 }

@@ -1,0 +1,22 @@
+/** What both entries (Node and browser) export beside `loadAutoencoder` and `DEVICES`. */
+export { loadWithPlatform } from './autoencoder.js';
+export { AUTO_DEVICE } from './devices.js';
+export {
+  type AekitOnnxMetadata,
+  type GraphEntry,
+  METADATA_FORMAT,
+  parseMetadata,
+} from './metadata.js';
+export type {
+  Autoencoder,
+  AutoencoderInfo,
+  AutoencoderInput,
+  AutoencoderSource,
+  LoadOptions,
+  ModelBytes,
+  ModelFiles,
+  NestedArray,
+  OrtModule,
+  RuntimePlatform,
+  TensorData,
+} from './session.js';
