@@ -67,6 +67,13 @@ export const AekitErrors = Object.freeze({
       `The training loss became ${loss} during epoch ${epoch}; the weights are no longer usable.`,
     hint: 'Lower the learning rate (--lr), or use another optimiser (--optimizer adam). The last good epoch is in checkpoints/last.ckpt.',
   }),
+  TrainingInterrupted: entry({
+    name: 'TrainingInterrupted',
+    title: 'Training interrupted.',
+    message: (dir: string, epochs: number) =>
+      `Training in "${dir}" was interrupted; ${epochs} epoch(s) are complete and checkpointed.`,
+    hint: (dir: string) => `Continue it with \`aekit train --resume --out ${dir}\`.`,
+  }),
   UnknownDataset: entry({
     name: 'UnknownDataset',
     title: 'Unknown data set.',

@@ -52,7 +52,7 @@ export const manifestSchema = z.object({
   data: dataSourceSchema,
   /** Model files, relative to the run directory, by network name (encoder, decoder, …). */
   networks: z.record(z.string(), z.string()),
-  status: z.enum(['running', 'completed', 'stopped-early', 'failed']),
+  status: z.enum(['running', 'completed', 'stopped-early', 'interrupted', 'failed']),
   /** What `aekit export` wrote (onnx/), once it has run. */
   onnx: z
     .object({

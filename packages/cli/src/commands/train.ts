@@ -92,7 +92,20 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
 /** `aekit train`: trains a variant and writes its run directory. */
 export async function trainCommand(flags: TrainFlags, output: Output): Promise<void> {
   const options = toTrainOptions(flags);
-  const result = await train(options, progressReporter(output));
+  // Ctrl-C stops after the current batch (the last checkpoint is intact); twice quits now.
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    controller.abort();
+    output.err('Stopping… (press Ctrl-C again to quit at once)');
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onInterrupt);
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(options, progressReporter(output), controller.signal);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
   const rel = relative(process.cwd(), result.run);
   const where = rel === '' ? '.' : rel.startsWith('..') ? result.run : rel;
   const last = result.metrics[result.metrics.length - 1];

@@ -4,6 +4,7 @@ import {
   type EpochMetrics,
   formatIssues,
   getVariant,
+  isAekitError,
   parseVariantOptions,
   type RunManifest,
 } from '@aekit/core';
@@ -66,6 +67,7 @@ function trainableVariables(model: AutoencoderModel): tf.Variable[] {
 export async function train(
   input: TrainOptions,
   listener: TrainListener = () => {},
+  signal?: AbortSignal,
 ): Promise<TrainResult> {
   registerBuiltinVariants();
   const opts = resolveOptions(input);
@@ -173,6 +175,11 @@ export async function train(
         seed: training.seed,
         epoch,
       })) {
+        // Stopping mid-epoch loses only that epoch: the last checkpoint stays as it was.
+        if (signal?.aborted) {
+          lossSum.dispose();
+          throw aekitError('TrainingInterrupted', run.root, manifest.epochsCompleted);
+        }
         const x = toBatchTensor(b, inputShape);
         let cost: tf.Tensor;
         try {
@@ -189,6 +196,8 @@ export async function train(
         // Reading a value waits for the device; do it a few times a second, not every batch.
         if (t - lastRead > 250 || batch === batches) {
           lastLoss = (await cost.data())[0];
+          // Let timers and signals (progress bars, Ctrl-C) run between batches.
+          await new Promise((resolve) => setTimeout(resolve, 0));
           lastRead = t;
         }
         cost.dispose();
@@ -280,7 +289,8 @@ export async function train(
     return { run: run.root, manifest, metrics };
   } catch (err) {
     if (started) {
-      manifest.status = 'failed';
+      manifest.status = isAekitError(err, 'TrainingInterrupted') ? 'interrupted' : 'failed';
+      manifest.updatedAt = new Date().toISOString();
       run.writeManifest(manifest);
     }
     throw err;
