@@ -168,16 +168,21 @@ export class OnnxModelBuilder {
     return this;
   }
 
-  /** Adds a float32 initializer of shape `dims` (C order). */
-  addFloatInitializer(name: string, dims: readonly number[], values: Float32Array): this {
+  /** Checks an initializer's shape against its value count and claims its name. */
+  private checkInitializer(name: string, dims: readonly number[], count: number): void {
     assertSafeInts(dims, `initializer ${name} dims`);
     const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== values.length) {
+    if (size !== count) {
       throw new RangeError(
-        `Initializer "${name}": shape [${dims}] needs ${size} values, got ${values.length}.`,
+        `Initializer "${name}": shape [${dims}] needs ${size} values, got ${count}.`,
       );
     }
     this.claim(name);
+  }
+
+  /** Adds a float32 initializer of shape `dims` (C order). */
+  addFloatInitializer(name: string, dims: readonly number[], values: Float32Array): this {
+    this.checkInitializer(name, dims, values.length);
     this.initializers.push({
       name,
       dims: [...dims],
@@ -189,15 +194,8 @@ export class OnnxModelBuilder {
 
   /** Adds an int64 initializer (shapes, pads, axes) of shape `dims`. */
   addInt64Initializer(name: string, dims: readonly number[], values: readonly number[]): this {
-    assertSafeInts(dims, `initializer ${name} dims`);
     assertSafeInts(values, `initializer ${name}`);
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== values.length) {
-      throw new RangeError(
-        `Initializer "${name}": shape [${dims}] needs ${size} values, got ${values.length}.`,
-      );
-    }
-    this.claim(name);
+    this.checkInitializer(name, dims, values.length);
     this.initializers.push({
       name,
       dims: [...dims],

@@ -1,9 +1,9 @@
-import { AekitError } from '@aekit/core/errors';
 import { describe, expect, it } from 'vitest';
 import { loadWithPlatform } from './autoencoder.js';
 import { DeviceFailure } from './devices.js';
 import { createQueue } from './queue.js';
 import type { ModelFiles, OrtModule, RuntimePlatform } from './session.js';
+import { expectRejection } from './test-utils/errors.js';
 
 // A fake ONNX Runtime: a model's bytes are JSON describing its one input and output; running
 // it doubles the input (encoder 4 -> 2 averages pairs instead), so the plumbing of devices,
@@ -125,16 +125,6 @@ const files = (extra: Partial<ModelFiles> = {}): ModelFiles => ({
   ...extra,
 });
 
-async function rejection(promise: Promise<unknown>, code: string): Promise<AekitError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AekitError);
-  expect((err as AekitError).code).toBe(code);
-  return err as AekitError;
-}
-
 describe('loadWithPlatform (fake ONNX Runtime)', () => {
   it('reads shapes and names from the sessions and runs the graphs', async () => {
     const fake = fakeOrt();
@@ -172,7 +162,7 @@ describe('loadWithPlatform (fake ONNX Runtime)', () => {
 
   it('a named device that cannot start is DeviceUnavailable, listing the devices that work', async () => {
     const p = platform(fakeOrt(), { gpuMissing: true });
-    const err = await rejection(
+    const err = await expectRejection(
       loadWithPlatform(p, files(), { device: 'webgpu' }),
       'DeviceUnavailable',
     );
@@ -185,7 +175,10 @@ describe('loadWithPlatform (fake ONNX Runtime)', () => {
     const fake = fakeOrt(
       () => new Error('no available backend found. ERR: [wasm] failed to fetch'),
     );
-    const err = await rejection(loadWithPlatform(platform(fake), files()), 'DeviceUnavailable');
+    const err = await expectRejection(
+      loadWithPlatform(platform(fake), files()),
+      'DeviceUnavailable',
+    );
     expect(err.message).toContain('webgpu: no available backend found');
     expect(err.message).toContain('cpu: no available backend found');
     expect(err.message).toContain('Devices that work here: (none)');
@@ -193,7 +186,7 @@ describe('loadWithPlatform (fake ONNX Runtime)', () => {
 
   it('a broken model is ModelLoadFailed naming the file, without trying other devices', async () => {
     const fake = fakeOrt();
-    const err = await rejection(
+    const err = await expectRejection(
       loadWithPlatform(platform(fake), files({ decoder: new Uint8Array([1, 2]) }), {
         device: 'cpu',
       }),
@@ -208,7 +201,7 @@ describe('loadWithPlatform (fake ONNX Runtime)', () => {
   it('checks the graphs: one float input, a fixed sample shape, pairs that fit', async () => {
     const fake = fakeOrt();
     const load = (encoder: FakeGraph) =>
-      rejection(
+      expectRejection(
         loadWithPlatform(platform(fake), files({ encoder: graph(encoder) }), { device: 'cpu' }),
         'ModelLoadFailed',
       );

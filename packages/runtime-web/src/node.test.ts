@@ -1,9 +1,9 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AekitError } from '@aekit/core/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Autoencoder, loadAutoencoder } from './node.js';
+import { expectRejection } from './test-utils/errors.js';
 import {
   hasTorch,
   makeTorchModels,
@@ -26,16 +26,6 @@ const CPU_TOLERANCE = 1e-5;
 // SwiftShader's WebGPU runs WGSL, whose exp() may be off by 3 + 2|x| ulp and whose matmul
 // shaders sum in another order; 1e-4 leaves room for that on values in (0, 1).
 const WEBGPU_TOLERANCE = 1e-4;
-
-async function expectAekitError(promise: Promise<unknown>, code: string): Promise<AekitError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AekitError);
-  expect((err as AekitError).code).toBe(code);
-  return err as AekitError;
-}
 
 async function checkRoundTrip(ae: Autoencoder, models: TorchModels, tolerance: number) {
   const { expected } = models;
@@ -172,13 +162,10 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
     await ae.dispose();
 
     writeFileSync(join(dir, 'aekit.json'), JSON.stringify({ ...metadata, inputShape: [7] }));
-    const wrong = await expectAekitError(
-      loadAutoencoder(dir, { device: 'cpu' }),
-      'ModelLoadFailed',
-    );
+    const wrong = await expectRejection(loadAutoencoder(dir, { device: 'cpu' }), 'ModelLoadFailed');
     expect(wrong.message).toContain('[batch, 6] does not fit [N, 7]');
     writeFileSync(join(dir, 'aekit.json'), JSON.stringify({ ...metadata, format: 'aekit-onnx/9' }));
-    await expectAekitError(loadAutoencoder(dir), 'ModelLoadFailed');
+    await expectRejection(loadAutoencoder(dir), 'ModelLoadFailed');
   });
 
   it('loads from bytes and from an http URL', async () => {
@@ -205,7 +192,7 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
         'GET /models/decoder.onnx 200',
         'GET /models/autoencoder.onnx 200',
       ]);
-      await expectAekitError(loadAutoencoder(`${server.url}nothing/`), 'ModelLoadFailed');
+      await expectRejection(loadAutoencoder(`${server.url}nothing/`), 'ModelLoadFailed');
     } finally {
       await server?.close();
     }
@@ -228,11 +215,11 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
 
   it('rejects inputs that do not fit with InvalidInput', async () => {
     const ae = await loadAutoencoder(models.dir, { device: 'cpu' });
-    const short = await expectAekitError(ae.encode(new Float32Array(7)), 'InvalidInput');
+    const short = await expectRejection(ae.encode(new Float32Array(7)), 'InvalidInput');
     expect(short.message).toBe(
       'encode() takes samples of shape [6] (6 values each): the Float32Array holds 7 values, which is not a whole number of samples.',
     );
-    const ragged = await expectAekitError(
+    const ragged = await expectRejection(
       ae.encode([
         [1, 2, 3, 4, 5, 6],
         [1, 2, 3],
@@ -240,27 +227,24 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
       'InvalidInput',
     );
     expect(ragged.message).toContain('ragged');
-    await expectAekitError(
+    await expectRejection(
       ae.decode(new Float32Array(6)).then(() => ae.decode([[1, 2]])),
       'InvalidInput',
     );
-    await expectAekitError(
+    await expectRejection(
       ae.encode({ data: new Float32Array(12), shape: [2, 3, 2] }),
       'InvalidInput',
     );
-    await expectAekitError(
-      ae.encode({ data: new Float32Array(12), shape: [3, 6] }),
-      'InvalidInput',
-    );
-    await expectAekitError(ae.encode(new Float64Array(6) as never), 'InvalidInput');
-    await expectAekitError(ae.encode([]), 'InvalidInput');
+    await expectRejection(ae.encode({ data: new Float32Array(12), shape: [3, 6] }), 'InvalidInput');
+    await expectRejection(ae.encode(new Float64Array(6) as never), 'InvalidInput');
+    await expectRejection(ae.encode([]), 'InvalidInput');
     await ae.dispose();
     await ae.dispose(); // twice is fine
-    await expectAekitError(ae.encode(new Float32Array(6)), 'ModelDisposed');
+    await expectRejection(ae.encode(new Float32Array(6)), 'ModelDisposed');
   });
 
   it('names the valid devices for an unknown one, and the folder when it is missing', async () => {
-    const unknown = await expectAekitError(
+    const unknown = await expectRejection(
       loadAutoencoder(models.dir, { device: 'gpu' }),
       'UnknownDevice',
     );
@@ -268,19 +252,19 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
       'Unsupported device: "gpu". Should be one of: "auto", "cpu", "webgpu".',
     );
     // a browser device name is not a Node one
-    await expectAekitError(loadAutoencoder(models.dir, { device: 'wasm' }), 'UnknownDevice');
+    await expectRejection(loadAutoencoder(models.dir, { device: 'wasm' }), 'UnknownDevice');
 
     const missing = join(work, 'no-such-folder');
-    const gone = await expectAekitError(loadAutoencoder(missing), 'ModelLoadFailed');
+    const gone = await expectRejection(loadAutoencoder(missing), 'ModelLoadFailed');
     expect(gone.message).toBe(`Cannot load "${missing}": the folder does not exist.`);
 
     const half = join(work, 'encoder-only');
     mkdirSync(half);
     copyFileSync(join(models.dir, 'encoder.onnx'), join(half, 'encoder.onnx'));
-    const noDecoder = await expectAekitError(loadAutoencoder(half), 'ModelLoadFailed');
+    const noDecoder = await expectRejection(loadAutoencoder(half), 'ModelLoadFailed');
     expect(noDecoder.message).toContain('there is no decoder.onnx in it (it holds: encoder.onnx)');
 
-    const broken = await expectAekitError(
+    const broken = await expectRejection(
       loadAutoencoder(
         { encoder: new Uint8Array([1, 2, 3]), decoder: new Uint8Array(0) },
         { device: 'cpu' },

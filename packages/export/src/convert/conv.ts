@@ -75,6 +75,19 @@ function paddingMode(layer: Layer, ctx: ConversionContext): 'same' | 'valid' {
   return padding;
 }
 
+/** What every convolution converter reads first: config, layout, padding and window. */
+function windowOf(layer: Layer, x: TensorValue, ctx: ConversionContext) {
+  const config = configOf(layer);
+  return {
+    config,
+    s: spatialOf(layer, x, ctx),
+    padding: paddingMode(layer, ctx),
+    kernelSize: pair(config.kernelSize, 1),
+    strides: pair(config.strides, 1),
+    dilations: pair(config.dilationRate, 1),
+  };
+}
+
 /** ONNX `pads` ([top, left, bottom, right]) for a window op on the layer's input. */
 function windowPads(
   padding: 'same' | 'valid',
@@ -98,12 +111,7 @@ function withBias(ctx: ConversionContext, layer: Layer, inputs: string[]): strin
 
 /** `Conv2D`: ONNX `Conv`, kernel `[kh, kw, in, out]` stored as `[out, in, kh, kw]`. */
 export const convertConv2D: LayerConverter = (layer, x, ctx) => {
-  const config = configOf(layer);
-  const s = spatialOf(layer, x, ctx);
-  const padding = paddingMode(layer, ctx);
-  const kernelSize = pair(config.kernelSize, 1);
-  const strides = pair(config.strides, 1);
-  const dilations = pair(config.dilationRate, 1);
+  const { config, s, padding, kernelSize, strides, dilations } = windowOf(layer, x, ctx);
   const kernel = requireWeight(layer, 'kernel');
   const w = transposeArray(kernel.values, kernel.shape, [3, 2, 0, 1]);
   const inputs = withBias(ctx, layer, [
@@ -130,11 +138,7 @@ export const convertConv2D: LayerConverter = (layer, x, ctx) => {
  * positions left at the end (kernel smaller than stride) become `output_padding`.
  */
 export const convertConv2DTranspose: LayerConverter = (layer, x, ctx) => {
-  const config = configOf(layer);
-  const s = spatialOf(layer, x, ctx);
-  const padding = paddingMode(layer, ctx);
-  const kernelSize = pair(config.kernelSize, 1);
-  const strides = pair(config.strides, 1);
+  const { config, s, padding, kernelSize, strides } = windowOf(layer, x, ctx);
   // tfjs's Conv2DTranspose ignores dilationRate (it drops it from its config).
   const dims = [s.height, s.width].map((inSize, i) => {
     const k = kernelSize[i]!;
@@ -178,11 +182,7 @@ function depthwiseWeight(layer: Layer): { dims: number[]; values: Float32Array; 
 
 /** `DepthwiseConv2D`: ONNX `Conv` with one group per input channel (tfjs ignores dilation). */
 export const convertDepthwiseConv2D: LayerConverter = (layer, x, ctx) => {
-  const config = configOf(layer);
-  const s = spatialOf(layer, x, ctx);
-  const padding = paddingMode(layer, ctx);
-  const kernelSize = pair(config.kernelSize, 1);
-  const strides = pair(config.strides, 1);
+  const { config, s, padding, kernelSize, strides } = windowOf(layer, x, ctx);
   const w = depthwiseWeight(layer);
   const inputs = withBias(ctx, layer, [
     ctx.layout(x, s.perm),
@@ -202,12 +202,7 @@ export const convertDepthwiseConv2D: LayerConverter = (layer, x, ctx) => {
 
 /** `SeparableConv2D`: a grouped (depthwise, dilated) `Conv`, then a 1x1 `Conv` with the bias. */
 export const convertSeparableConv2D: LayerConverter = (layer, x, ctx) => {
-  const config = configOf(layer);
-  const s = spatialOf(layer, x, ctx);
-  const padding = paddingMode(layer, ctx);
-  const kernelSize = pair(config.kernelSize, 1);
-  const strides = pair(config.strides, 1);
-  const dilations = pair(config.dilationRate, 1);
+  const { config, s, padding, kernelSize, strides, dilations } = windowOf(layer, x, ctx);
   const dw = depthwiseWeight(layer);
   const depthwise = ctx.node(
     'Conv',
