@@ -49,6 +49,18 @@ describe('train', () => {
     expect(manifest.epochsCompleted).toBe(3);
   });
 
+  it('trains without a validation split and counts no epochs without improvement', async () => {
+    const r = await train({ ...small, validationSplit: 0, epochs: 2, out: join(dir, 'no-val') });
+    expect(r.metrics.every((m) => m.valLoss === undefined)).toBe(true);
+    const ckpt = readFileSync(join(r.run, 'checkpoints', 'last.ckpt'));
+    const headerLength = ckpt.readUInt32LE(10); // after the 10-byte magic
+    const header = JSON.parse(ckpt.subarray(14, 14 + headerLength).toString('utf8'));
+    expect(header.state).toEqual({ epoch: 2, bestValLoss: null, epochsWithoutImprovement: 0 });
+    await expect(
+      train({ ...small, validationSplit: 0, patience: 2, out: join(dir, 'no-val-patience') }),
+    ).rejects.toMatchObject({ code: 'InvalidTrainingOptions' });
+  });
+
   it('gives the same run for the same seed and a different one for another seed', async () => {
     const a = await train({ ...small, epochs: 1, seed: 1, out: join(dir, 'seed-a') });
     const b = await train({ ...small, epochs: 1, seed: 1, out: join(dir, 'seed-b') });

@@ -58,6 +58,77 @@ function trainableVariables(model: AutoencoderModel): tf.Variable[] {
   return [...seen];
 }
 
+/** What one epoch of training needs. */
+interface EpochContext {
+  readonly model: AutoencoderModel;
+  readonly optimizer: tf.Optimizer;
+  readonly variables: tf.Variable[];
+  readonly data: Dataset;
+  readonly inputShape: readonly number[];
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly listener: TrainListener;
+  /** Called before each batch; throwing stops the epoch (the batch loss tensors are freed). */
+  readonly onBatch: () => void;
+}
+
+/**
+ * One pass over `data` in seeded shuffled batches, one optimiser step each. Returns the mean
+ * training loss; reports `batch` events with the loss read a few times a second.
+ */
+async function trainEpoch(
+  epoch: number,
+  ctx: EpochContext,
+): Promise<{ loss: number; samples: number; seconds: number }> {
+  const { model, optimizer, variables, inputShape, listener } = ctx;
+  const batches = ctx.data.batchCount(ctx.batchSize);
+  const epochStart = performance.now();
+  let lossSum: tf.Tensor = tf.scalar(0);
+  let samples = 0;
+  let batch = 0;
+  let lastRead = 0;
+  let lastLoss: number | undefined;
+  try {
+    for (const b of ctx.data.batches(ctx.batchSize, { shuffle: true, seed: ctx.seed, epoch })) {
+      ctx.onBatch();
+      const x = toBatchTensor(b, inputShape);
+      let cost: tf.Tensor;
+      try {
+        cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
+      } finally {
+        x.dispose();
+      }
+      const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
+      lossSum.dispose();
+      lossSum = next;
+      samples += b.size;
+      batch++;
+      const t = performance.now();
+      // Reading a value waits for the device; do it a few times a second, not every batch.
+      if (t - lastRead > 250 || batch === batches) {
+        lastLoss = (await cost.data())[0];
+        // Let timers and signals (progress bars, Ctrl-C) run between batches.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastRead = t;
+      }
+      cost.dispose();
+      listener({
+        type: 'batch',
+        epoch,
+        batch,
+        batches,
+        samples,
+        loss: lastLoss,
+        samplesPerSecond: samples / ((t - epochStart) / 1000),
+      });
+    }
+    const loss = (await lossSum.data())[0]! / samples;
+    return { loss, samples, seconds: (performance.now() - epochStart) / 1000 };
+  } finally {
+    lossSum.dispose();
+  }
+}
+
 /**
  * Trains a variant and writes its run directory: manifest.json, metrics.jsonl (one line per
  * epoch), checkpoints/last.ckpt (every epoch), model/ (tfjs layers artifacts of each
@@ -164,71 +235,37 @@ export async function train(
     let stoppedEarly = false;
     for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
       listener({ type: 'epoch-start', epoch, epochs: training.epochs });
-      const started = performance.now();
-      let lossSum: tf.Tensor = tf.scalar(0);
-      let samples = 0;
-      let batch = 0;
-      let lastRead = 0;
-      let lastLoss: number | undefined;
-      for (const b of data.train.batches(training.batchSize, {
-        shuffle: true,
+      const { loss, samples, seconds } = await trainEpoch(epoch, {
+        model,
+        optimizer,
+        variables,
+        data: data.train,
+        inputShape,
+        batchSize: training.batchSize,
         seed: training.seed,
-        epoch,
-      })) {
-        // Stopping mid-epoch loses only that epoch: the last checkpoint stays as it was.
-        if (signal?.aborted) {
-          lossSum.dispose();
-          throw aekitError('TrainingInterrupted', run.root, manifest.epochsCompleted);
-        }
-        const x = toBatchTensor(b, inputShape);
-        let cost: tf.Tensor;
-        try {
-          cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
-        } finally {
-          x.dispose();
-        }
-        const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
-        lossSum.dispose();
-        lossSum = next;
-        samples += b.size;
-        batch++;
-        const t = performance.now();
-        // Reading a value waits for the device; do it a few times a second, not every batch.
-        if (t - lastRead > 250 || batch === batches) {
-          lastLoss = (await cost.data())[0];
-          // Let timers and signals (progress bars, Ctrl-C) run between batches.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          lastRead = t;
-        }
-        cost.dispose();
-        listener({
-          type: 'batch',
-          epoch,
-          batch,
-          batches,
-          samples,
-          loss: lastLoss,
-          samplesPerSecond: samples / ((t - started) / 1000),
-        });
-      }
-      const loss = (await lossSum.data())[0]! / samples;
-      lossSum.dispose();
-      const seconds = (performance.now() - started) / 1000;
+        listener,
+        onBatch: () => {
+          // Stopping mid-epoch loses only that epoch: the last checkpoint stays as it was.
+          if (signal?.aborted) {
+            throw aekitError('TrainingInterrupted', run.root, manifest.epochsCompleted);
+          }
+        },
+      });
       if (!Number.isFinite(loss)) throw aekitError('TrainingDiverged', epoch, loss);
       const valLoss =
         data.validation.count > 0
           ? await evaluateLoss(model, data.validation, inputShape)
           : undefined;
+      // Without validation data nothing is counted: early stopping needs a validation split.
       let improved = false;
-      if (
-        valLoss !== undefined &&
-        (bestValLoss === null || valLoss < bestValLoss - opts.minDelta)
-      ) {
-        bestValLoss = valLoss;
-        epochsWithoutImprovement = 0;
-        improved = true;
-      } else {
-        epochsWithoutImprovement++;
+      if (valLoss !== undefined) {
+        if (bestValLoss === null || valLoss < bestValLoss - opts.minDelta) {
+          bestValLoss = valLoss;
+          epochsWithoutImprovement = 0;
+          improved = true;
+        } else {
+          epochsWithoutImprovement++;
+        }
       }
       const line: EpochMetrics = {
         epoch,
