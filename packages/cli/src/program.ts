@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { BACKEND_NAMES, OPTIMIZERS, releaseBackend } from '@aekit/trainers';
 import { Command, Option } from 'commander';
 import { type BenchFlags, benchCommand, DEFAULT_REPORT_FILE } from './bench/command.js';
@@ -10,7 +11,9 @@ import { trainCommand, variantOptionFlags } from './commands/train.js';
 import { variantsCommand } from './commands/variants.js';
 import { type Output, processOutput, reportError } from './output.js';
 
-const VERSION = '0.1.0';
+const { version: VERSION } = createRequire(import.meta.url)('../package.json') as {
+  version: string;
+};
 
 /** Builds the `aekit` command tree. Commands write through `output`. */
 export function createProgram(output: Output = processOutput): Command {

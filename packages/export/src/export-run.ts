@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   aekitError,
   createRng,
@@ -60,7 +61,9 @@ export interface ExportReport {
   readonly maxAbsDiff: number;
 }
 
-const AEKIT_VERSION = '0.1.0';
+/** The version of @aekit/export, recorded in every exported model. */
+const AEKIT_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version;
 
 function checkSamples(
   manifest: RunManifest,
