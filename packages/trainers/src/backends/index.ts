@@ -1,6 +1,7 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastWasmKernels } from './wasm-kernels.js';
+import { prepareThreadedWasm, wasmThreadCount } from './wasm-threads.js';
 import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
 
 /** The backend names a user can ask for. */
@@ -56,9 +57,24 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
   wasm: {
     tfjsName: 'wasm',
     load: async () => {
-      await import('@tensorflow/tfjs-backend-wasm');
+      const threads = wasmThreadCount();
+      const finish = threads > 1 ? await prepareThreadedWasm(threads) : undefined;
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
       installFastWasmKernels();
-      return 'WebAssembly (XNNPACK), single thread in Node';
+      try {
+        // Started here rather than by the caller, so the threaded start-up is undone at once.
+        if (!(await tf.setBackend('wasm'))) {
+          throw aekitError(
+            'BackendUnavailable',
+            'wasm',
+            `tfjs could not start its wasm backend${threads > 1 ? ` with ${threads} threads (set AEKIT_WASM_THREADS=1 for the single-threaded build)` : ''}.`,
+          );
+        }
+      } finally {
+        finish?.();
+      }
+      const actual = wasm.getThreadsCount();
+      return `WebAssembly (XNNPACK), ${actual === 1 ? 'one thread' : `${actual} threads`}`;
     },
   },
   cpu: {
