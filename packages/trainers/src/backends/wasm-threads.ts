@@ -6,13 +6,16 @@ import * as tf from '@tensorflow/tfjs-core';
 const MAX_THREADS = 8;
 
 /**
- * Threads for the wasm backend in Node: `AEKIT_WASM_THREADS` if set, else every available
- * core (at most 8). 1 means the single-threaded build.
+ * Threads for the wasm backend in Node, from `AEKIT_WASM_THREADS`: a number, or `auto` for
+ * every available core (at most 8). Unset means 1, the single-threaded build: measured on
+ * 2 cores, two threads speed up batches of 256 (+4% to +18%) but slow down batches of 32
+ * (-10% to -21%), whose products are too small to share.
  */
 export function wasmThreadCount(): number {
-  const asked = Number(process.env.AEKIT_WASM_THREADS);
-  if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, MAX_THREADS);
-  return Math.max(1, Math.min(os.availableParallelism(), MAX_THREADS));
+  const asked = process.env.AEKIT_WASM_THREADS;
+  if (asked === 'auto') return Math.max(1, Math.min(os.availableParallelism(), MAX_THREADS));
+  const n = Number(asked);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_THREADS) : 1;
 }
 
 interface WasmModule {
