@@ -8,6 +8,7 @@
  * from the file the package ships.
  */
 const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+const { runInThisContext } = require('node:vm') as typeof import('node:vm');
 
 const WASM_OUT = '@tensorflow/tfjs-backend-wasm/wasm-out';
 const { wasmWorkerContents } = require(`${WASM_OUT}/tfjs-backend-wasm-threaded-simd.worker.js`) as {
@@ -27,7 +28,9 @@ port.on = ((event: string, listener: Listener) => {
 }) as typeof port.on;
 Object.assign(globalThis, { require, __filename });
 // tfjs escapes newlines the same way before it makes its Blob.
-(0, eval)(wasmWorkerContents.replace(/\n/g, '\\n'));
+runInThisContext(wasmWorkerContents.replace(/\n/g, '\\n'), {
+  filename: 'tfjs-backend-wasm-threaded-simd.worker.js',
+});
 port.on = realOn;
 
 realOn('message', (data: { cmd?: string; urlOrBlob?: unknown }) => {
