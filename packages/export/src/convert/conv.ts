@@ -109,15 +109,20 @@ function withBias(ctx: ConversionContext, layer: Layer, inputs: string[]): strin
   return inputs;
 }
 
+/**
+ * The inputs of a `Conv` or `ConvTranspose` node: the input in channels-first layout, the
+ * kernel moved from tfjs's `[kh, kw, a, b]` to ONNX's `[b, a, kh, kw]`, and the bias.
+ */
+function convInputs(ctx: ConversionContext, layer: Layer, x: TensorValue, s: Spatial): string[] {
+  const kernel = requireWeight(layer, 'kernel');
+  const w = transposeArray(kernel.values, kernel.shape, [3, 2, 0, 1]);
+  return withBias(ctx, layer, [ctx.layout(x, s.perm), ctx.floatConst('kernel', w.dims, w.values)]);
+}
+
 /** `Conv2D`: ONNX `Conv`, kernel `[kh, kw, in, out]` stored as `[out, in, kh, kw]`. */
 export const convertConv2D: LayerConverter = (layer, x, ctx) => {
   const { config, s, padding, kernelSize, strides, dilations } = windowOf(layer, x, ctx);
-  const kernel = requireWeight(layer, 'kernel');
-  const w = transposeArray(kernel.values, kernel.shape, [3, 2, 0, 1]);
-  const inputs = withBias(ctx, layer, [
-    ctx.layout(x, s.perm),
-    ctx.floatConst('kernel', w.dims, w.values),
-  ]);
+  const inputs = convInputs(ctx, layer, x, s);
   const y = ctx.node('Conv', inputs, {
     attributes: {
       kernel_shape: attr.ints(kernelSize),
@@ -151,12 +156,7 @@ export const convertConv2DTranspose: LayerConverter = (layer, x, ctx) => {
     }
     return { before, after, extra };
   });
-  const kernel = requireWeight(layer, 'kernel');
-  const w = transposeArray(kernel.values, kernel.shape, [3, 2, 0, 1]);
-  const inputs = withBias(ctx, layer, [
-    ctx.layout(x, s.perm),
-    ctx.floatConst('kernel', w.dims, w.values),
-  ]);
+  const inputs = convInputs(ctx, layer, x, s);
   const y = ctx.node('ConvTranspose', inputs, {
     attributes: {
       kernel_shape: attr.ints(kernelSize),
