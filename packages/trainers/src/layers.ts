@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { canFuseSigmoidBce, SIGMOID_BCE_KERNEL } from './backends/fused-kernels.js';
 
 /** Activations a dense layer may use. */
 export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -81,6 +82,21 @@ export function binaryCrossEntropy(target: tf.Tensor, output: tf.Tensor): tf.Sca
  */
 export function sigmoidCrossEntropyWithLogits(target: tf.Tensor, logits: tf.Tensor): tf.Scalar {
   const n = logits.size;
+  if (target.size === n && target.dtype === 'float32' && canFuseSigmoidBce()) {
+    // One pass computes the loss and its gradient (see fused-kernels.ts).
+    const fused = (z: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, grad] = tf
+        .engine()
+        .runKernel(SIGMOID_BCE_KERNEL, { logits: z, target }, { scale: 1 / n }) as tf.Tensor[];
+      save([grad!]);
+      return {
+        value: value!,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!),
+      };
+    };
+    const loss = tf.customGrad(fused as unknown as Parameters<typeof tf.customGrad>[0]);
+    return loss(logits) as tf.Scalar;
+  }
   const forward = (z: tf.Tensor, save: tf.GradSaveFunc) => {
     const value = tf.mean(
       tf.add(tf.sub(tf.relu(z), tf.mul(z, target)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))),

@@ -1,6 +1,7 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastWasmKernels } from './wasm-kernels.js';
+import { registerFusedKernels } from './fused-kernels.js';
+import { installFastWasmKernels, wasmBlas } from './wasm-kernels.js';
 import { prepareThreadedWasm, wasmThreadCount } from './wasm-threads.js';
 import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
 
@@ -61,6 +62,7 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
       const finish = threads > 1 ? await prepareThreadedWasm(threads) : undefined;
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       installFastWasmKernels();
+      registerFusedKernels();
       try {
         // Started here rather than by the caller, so the threaded start-up is undone at once.
         if (!(await tf.setBackend('wasm'))) {
@@ -74,13 +76,15 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
         finish?.();
       }
       const actual = wasm.getThreadsCount();
-      return `WebAssembly (XNNPACK), ${actual === 1 ? 'one thread' : `${actual} threads`}`;
+      const blas = wasmBlas();
+      return `WebAssembly (XNNPACK), ${actual === 1 ? 'one thread' : `${actual} threads`}${blas ? `; matrix products on ${blas.description}` : ''}`;
     },
   },
   cpu: {
     tfjsName: 'cpu',
     load: async () => {
       await import('@tensorflow/tfjs-backend-cpu');
+      registerFusedKernels();
       return 'plain JavaScript';
     },
     // The cpu backend greets Node users once with advice to install tfjs-node; aekit's

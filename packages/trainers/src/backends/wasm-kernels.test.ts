@@ -3,8 +3,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRng } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { installFastWasmKernels } from './wasm-kernels.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBlas } from './blas.js';
+import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
 
 const rng = createRng(5, 'wasm-kernels');
 const random = (shape: number[]) =>
@@ -31,7 +32,19 @@ beforeAll(async () => {
   installFastWasmKernels();
 });
 
-describe('the replaced wasm kernels agree with the cpu backend', () => {
+// Both ways of multiplying: OpenBLAS (Debian's libopenblas0, installed by the test command)
+// and, with it switched off, tfjs's XNNPACK behind explicit transposes.
+describe.each([
+  ['BLAS', true],
+  ['XNNPACK', false],
+] as const)('the replaced wasm products (%s) agree with the cpu backend', (_name, blas) => {
+  beforeAll(() => {
+    expect(useWasmBlas(blas)).toBe(blas);
+  });
+  afterAll(() => {
+    useWasmBlas(true);
+  });
+
   // Sums of up to 97 products of values in [-1, 1] in float32, in other orders: 1e-5 is ample.
   const cases: [number, number, number, number][] = [
     [1, 1, 1, 1],
@@ -65,21 +78,53 @@ describe('the replaced wasm kernels agree with the cpu backend', () => {
     }
   }
 
-  it('fused matMul with bias and activation, transposed', async () => {
-    const a = random([20, 30]);
-    const b = random([12, 30]);
-    const bias = random([12]);
-    const [cpu, wasm] = await both(() =>
-      tf.fused.matMul({
-        a: tf.tensor2d(a, [20, 30]),
-        b: tf.tensor2d(b, [12, 30]),
-        transposeB: true,
-        bias: tf.tensor1d(bias),
-        activation: 'relu',
-      }),
-    );
-    expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
-  });
+  // One side's batch of 1 is shared by every matrix of the other side.
+  for (const [aShape, bShape, tb] of [
+    [[2, 3, 4, 5], [5, 6], false],
+    [[3, 4], [2, 4, 5], false],
+    [[1, 6, 7], [3, 5, 7], true],
+  ] as [number[], number[], boolean][]) {
+    it(`matMul broadcasts ${aShape.join('x')} with ${bShape.join('x')}`, async () => {
+      const a = random(aShape);
+      const b = random(bShape);
+      const [cpu, wasm] = await both(() =>
+        tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), false, tb),
+      );
+      expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+    });
+  }
+
+  for (const activation of [
+    'linear',
+    'relu',
+    'relu6',
+    'elu',
+    'sigmoid',
+    'leakyrelu',
+    'prelu',
+  ] as const) {
+    for (const biasLength of [0, 1, 12]) {
+      it(`fused matMul, ${activation}, bias of ${biasLength}, transposed`, async () => {
+        const a = random([30, 20]);
+        const b = random([12, 30]);
+        const bias = random([biasLength]);
+        const alpha = random([12]);
+        const [cpu, wasm] = await both(() =>
+          tf.fused.matMul({
+            a: tf.tensor2d(a, [30, 20]),
+            b: tf.tensor2d(b, [12, 30]),
+            transposeA: true,
+            transposeB: true,
+            bias: biasLength ? tf.tensor1d(bias) : undefined,
+            activation,
+            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+            leakyreluAlpha: 0.3,
+          }),
+        );
+        expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+      });
+    }
+  }
 
   it('gradients of a dense layer (transposed products) match', async () => {
     const x = random([16, 24]);
@@ -95,6 +140,13 @@ describe('the replaced wasm kernels agree with the cpu backend', () => {
     expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
   });
 
+  it("a mismatched product still gets tfjs's error", async () => {
+    await tf.setBackend('wasm');
+    expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]))).toThrow(/inner shapes/);
+  });
+});
+
+describe('the wasm Identity kernel', () => {
   it('identity (clone) shares data safely: the clone outlives its source', async () => {
     await tf.setBackend('wasm');
     const a = tf.tensor1d([1, 2, 3]);
@@ -104,5 +156,13 @@ describe('the replaced wasm kernels agree with the cpu backend', () => {
     const before = tf.memory().numBytes;
     b.dispose();
     expect(tf.memory().numBytes).toBeLessThan(before);
+  });
+});
+
+describe('BLAS', () => {
+  it('is found on this machine (Debian: apt-get install libopenblas0) and says what it is', () => {
+    const blas = loadBlas();
+    expect(blas, 'no CBLAS library found: install libopenblas0').not.toBeNull();
+    expect(blas!.description).toMatch(/OpenBLAS|MKL|Accelerate|blas/i);
   });
 });

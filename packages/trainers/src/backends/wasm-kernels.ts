@@ -1,11 +1,15 @@
 import {
+  broadcast_util,
   getKernel,
   type KernelConfig,
   type KernelFunc,
+  type NamedTensorInfoMap,
   registerKernel,
   type TensorInfo,
   unregisterKernel,
+  util,
 } from '@tensorflow/tfjs-core';
+import { type Blas, loadBlas } from './blas.js';
 
 type DisposableBackend = { disposeData(dataId: object): boolean };
 type SharingBackend = { incRef(dataId: object): void };
@@ -38,23 +42,45 @@ export function installFastWasmKernels(): void {
 
 let identityInstalled = false;
 
+/** The BLAS the wasm products use, when one was found (see {@link loadBlas}). */
+export function wasmBlas(): Blas | null {
+  return installed ? activeBlas : null;
+}
+
+let activeBlas: Blas | null = null;
+
 /**
- * Makes dense-layer training on the wasm backend take XNNPACK's fast path.
- *
- * tfjs-backend-wasm hands a product to XNNPACK only when neither operand is transposed;
- * otherwise it runs a scalar loop about ten times slower. Backpropagation through a dense
- * layer is made of transposed products (dW = xᵀ·dy, dx = dy·Wᵀ), so this replaces the
- * wasm `BatchMatMul` and `_FusedMatMul` kernels with: transpose the operand explicitly
- * (a cheap copy), then call the original kernel untransposed. Results are unchanged.
+ * Switches the wasm products between BLAS (when one was found) and tfjs's own kernels, to
+ * compare them; returns whether BLAS is now in use.
+ */
+export function useWasmBlas(on: boolean): boolean {
+  installFastWasmMatMul();
+  activeBlas = on ? loadBlas() : null;
+  return activeBlas !== null;
+}
+
+/**
+ * Makes dense-layer training on the wasm backend fast, in one of two ways:
+ * - with a CBLAS library on the machine (OpenBLAS, MKL, Accelerate; see {@link loadBlas}),
+ *   `BatchMatMul` and `_FusedMatMul` call its `sgemm` on the tensors in the wasm heap,
+ *   transposes included, then apply bias and activation with the wasm kernels;
+ * - otherwise: tfjs-backend-wasm hands a product to XNNPACK only when neither operand is
+ *   transposed and runs a scalar loop about ten times slower for the rest. Backpropagation
+ *   through a dense layer is made of transposed products (dW = xᵀ·dy, dx = dy·Wᵀ), so the
+ *   operand is transposed explicitly (a cheap copy) and the original kernel is called
+ *   untransposed.
+ * Results agree with the cpu backend to float32 rounding (tested on random shapes).
+ * `AEKIT_BLAS=off` keeps tfjs's own products.
  */
 export function installFastWasmMatMul(): void {
   if (installed) return;
   const transpose = getKernel('Transpose', 'wasm');
   if (!transpose) return;
+  activeBlas = loadBlas();
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
     const original = getKernel(kernelName, 'wasm');
     if (!original) continue;
-    const kernelFunc: KernelFunc = (args) => {
+    const untransposed: KernelFunc = (args) => {
       const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
       const inputs = args.inputs as Record<string, TensorInfo>;
       if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args);
@@ -83,8 +109,149 @@ export function installFastWasmMatMul(): void {
       for (const t of made) backend.disposeData(t.dataId);
       return result;
     };
+    const kernelFunc: KernelFunc = (args) => {
+      if (activeBlas) {
+        const out = blasMatMul(args, activeBlas);
+        if (out) return out;
+      }
+      const { bias, ...rest } = args.inputs as Record<string, TensorInfo | undefined>;
+      if (!bias || util.sizeFromShape(bias.shape) !== 1) return untransposed(args);
+      // tfjs-backend-wasm's fused product reads a bias of one element as if it had one per
+      // column: such a bias is added, and the activation applied, after a plain product.
+      const product = untransposed({
+        ...args,
+        inputs: rest as NamedTensorInfoMap,
+        attrs: { ...args.attrs, activation: 'linear' },
+      }) as TensorInfo;
+      const sum = runWasmKernel('Add', args, { a: product, b: bias }, {});
+      (args.backend as unknown as DisposableBackend).disposeData(product.dataId);
+      return activate(sum, args, (args.attrs as { activation?: string }).activation ?? 'linear');
+    };
     unregisterKernel(kernelName, 'wasm');
     registerKernel({ ...original, kernelFunc } as KernelConfig);
   }
   installed = true;
+}
+
+/** The parts of tfjs-backend-wasm's backend that a kernel uses. */
+interface WasmBackend extends DisposableBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** The wasm kernel applying each fusable activation, with its extra inputs and attributes. */
+const ACTIVATION_KERNELS: Readonly<
+  Record<string, (x: TensorInfo, prelu?: TensorInfo, alpha?: number) => [string, object, object]>
+> = {
+  relu: (x) => ['Relu', { x }, {}],
+  relu6: (x) => ['Relu6', { x }, {}],
+  elu: (x) => ['Elu', { x }, {}],
+  sigmoid: (x) => ['Sigmoid', { x }, {}],
+  leakyrelu: (x, _p, alpha) => ['LeakyRelu', { x }, { alpha }],
+  prelu: (x, prelu) => ['Prelu', { x, alpha: prelu }, {}],
+};
+
+/**
+ * `BatchMatMul` / `_FusedMatMul` through BLAS on the wasm heap; `undefined` for the cases
+ * left to the other path (non-float32, empty, unusual broadcasts or biases, bad shapes so
+ * that tfjs reports them).
+ */
+function blasMatMul(args: Parameters<KernelFunc>[0], blas: Blas): TensorInfo | undefined {
+  const { a, b, bias } = args.inputs as Record<string, TensorInfo | undefined>;
+  const attrs = args.attrs as {
+    transposeA?: boolean;
+    transposeB?: boolean;
+    activation?: string;
+  };
+  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ta = !!attrs.transposeA;
+  const tb = !!attrs.transposeB;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank < 2 || bRank < 2) return undefined;
+  const m = a.shape[ta ? aRank - 1 : aRank - 2]!;
+  const k = a.shape[ta ? aRank - 2 : aRank - 1]!;
+  const n = b.shape[tb ? bRank - 2 : bRank - 1]!;
+  if (k !== b.shape[tb ? bRank - 1 : bRank - 2] || m * n * k === 0) return undefined;
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = util.sizeFromShape(b.shape.slice(0, -2));
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  const activation = attrs.activation ?? 'linear';
+  if (activation !== 'linear' && !ACTIVATION_KERNELS[activation]) return undefined;
+  if (bias && (bias.shape.length !== 1 || (bias.shape[0] !== n && bias.shape[0] !== 1))) {
+    return undefined;
+  }
+  let outer: number[];
+  try {
+    outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return undefined;
+  }
+  const backend = args.backend as unknown as WasmBackend;
+  const batch = Math.max(batchA, batchB);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  // Read after makeOutput: an allocation may grow the wasm memory and replace its buffer.
+  const heap = backend.wasm.HEAPU8.buffer;
+  const view = (t: TensorInfo, length: number) =>
+    new Float32Array(heap, backend.dataIdMap.get(t.dataId).memoryOffset, length);
+  const av = view(a, batchA * m * k);
+  const bv = view(b, batchB * k * n);
+  const cv = view(out, batch * m * n);
+  if (bias) {
+    const biasView = view(bias, bias.shape[0]!);
+    if (biasView.length === 1) cv.fill(biasView[0]!);
+    else for (let row = 0; row < batch * m; row++) cv.set(biasView, row * n);
+  }
+  for (let i = 0; i < batch; i++) {
+    blas.sgemm(
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      batchA === 1 ? av : av.subarray(i * m * k),
+      ta ? m : k,
+      batchB === 1 ? bv : bv.subarray(i * k * n),
+      tb ? k : n,
+      bias ? 1 : 0,
+      batch === 1 ? cv : cv.subarray(i * m * n, (i + 1) * m * n),
+      n,
+    );
+  }
+  return activate(out, args, activation);
+}
+
+/** Applies `_FusedMatMul`'s activation to `out` with the wasm kernels (disposing `out`). */
+function activate(
+  out: TensorInfo,
+  args: Parameters<KernelFunc>[0],
+  activation: string,
+): TensorInfo {
+  const epilogue = ACTIVATION_KERNELS[activation];
+  if (!epilogue) return out;
+  const { preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const [kernelName, inputs, extra] = epilogue(
+    out,
+    preluActivationWeights,
+    (args.attrs as { leakyreluAlpha?: number }).leakyreluAlpha,
+  );
+  const result = runWasmKernel(kernelName, args, inputs, extra);
+  (args.backend as unknown as DisposableBackend).disposeData(out.dataId);
+  return result;
+}
+
+function runWasmKernel(
+  kernelName: string,
+  args: Parameters<KernelFunc>[0],
+  inputs: object,
+  attrs: object,
+): TensorInfo {
+  const kernel = getKernel(kernelName, 'wasm');
+  if (!kernel) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel`);
+  return kernel.kernelFunc({
+    inputs: inputs as Record<string, TensorInfo>,
+    backend: args.backend,
+    attrs: attrs as Record<string, number>,
+  }) as TensorInfo;
 }

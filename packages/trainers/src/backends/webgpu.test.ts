@@ -39,15 +39,24 @@ describe('webgpu backend', () => {
       expect(gpu.manifest.training.backend).toBe('webgpu');
       expect(events[0]).toMatch(/^webgpu: WebGPU on /);
       expect(gpu.metrics[1]!.loss).toBeLessThan(gpu.metrics[0]!.loss);
-      // Same seed and data: WebGPU's float32 kernels sum in another order than wasm's; after
-      // 8 Adam steps losses and weights differed by 5e-7 when measured. 1e-4 leaves room for
-      // other drivers while still catching a wrong kernel (those are off by 1e-2 and more).
+      // Same seed and data: WebGPU's float32 kernels sum in another order than wasm's, and
+      // wasm runs aekit's fused cross-entropy and Adam kernels (bias corrections in double)
+      // where WebGPU runs tfjs's ops. After 8 Adam steps the losses differed by 1.1e-5 when
+      // measured; 1e-4 leaves room for other drivers while still catching a wrong kernel
+      // (those are off by 1e-2 and more).
       for (let i = 0; i < 2; i++) {
+        console.log('LOSS', gpu.metrics[i]!.loss, cpu.metrics[i]!.loss);
         expect(Math.abs(gpu.metrics[i]!.loss - cpu.metrics[i]!.loss)).toBeLessThan(1e-4);
       }
-      expect(
-        maxAbsDiff(savedWeights(gpu.run, 'decoder'), savedWeights(cpu.run, 'decoder')),
-      ).toBeLessThan(1e-4);
+      const a = savedWeights(gpu.run, 'decoder');
+      const b = savedWeights(cpu.run, 'decoder');
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+      // Weights: the mean difference was 4.9e-6. A few weights of pixels that are always 0
+      // get gradients of rounding size, and Adam's normalised step moves them by up to the
+      // learning rate either way (the largest difference was 1.9e-4): hence the mean.
+      expect(sum / a.length).toBeLessThan(2e-5);
+      expect(maxAbsDiff(a, b)).toBeLessThan(1e-2);
     },
   );
 });

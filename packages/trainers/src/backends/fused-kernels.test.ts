@@ -1,0 +1,142 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRng } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FusedAdamOptimizer } from '../engine/optimizers.js';
+import { sigmoidCrossEntropyWithLogits } from '../layers.js';
+import { registerFusedKernels, SIGMOID_BCE_KERNEL } from './fused-kernels.js';
+
+const rng = createRng(11, 'fused-kernels');
+const uniform = (n: number, lo: number, hi: number) =>
+  Float32Array.from({ length: n }, () => lo + (hi - lo) * rng());
+
+beforeAll(async () => {
+  registerFusedKernels();
+  await tf.setBackend('wasm');
+});
+
+/** The loss and gradient in double precision, straight from the definition. */
+function reference(x: Float32Array, z: Float32Array): { loss: number; grad: number[] } {
+  let sum = 0;
+  const grad: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const p = 1 / (1 + Math.exp(-x[i]!));
+    // -z log p - (1 - z) log(1 - p), with log(1 - p) = log p - x
+    const logP = -Math.log1p(Math.exp(-Math.abs(x[i]!))) + Math.min(x[i]!, 0);
+    sum += -z[i]! * logP - (1 - z[i]!) * (logP - x[i]!);
+    grad.push((p - z[i]!) / x.length);
+  }
+  return { loss: sum / x.length, grad };
+}
+
+describe.each(['wasm', 'cpu'])('fused sigmoid cross-entropy on %s', (backend) => {
+  // Lengths around the 4-lane SIMD width, logits from tiny to saturated (|x| up to 100).
+  for (const [n, range] of [
+    [1, 3],
+    [3, 30],
+    [5, 0.01],
+    [1027, 100],
+    [200_704, 8],
+  ] as const) {
+    it(`matches the definition on ${n} values in [-${range}, ${range}]`, async () => {
+      await tf.setBackend(backend);
+      expect(tf.getKernel(SIGMOID_BCE_KERNEL, backend)).toBeDefined();
+      const x = uniform(n, -range, range);
+      const z = uniform(n, 0, 1);
+      const want = reference(x, z);
+      const logits = tf.tensor1d(x);
+      const target = tf.tensor1d(z);
+      const { value, grads } = tf.valueAndGrads((l: tf.Tensor) =>
+        sigmoidCrossEntropyWithLogits(target, l),
+      )([logits]);
+      // float32 arithmetic with exp and log1p good to a few ulp: 1e-6 relative on the mean,
+      // and 1e-6 on each gradient value times n (sigmoid(x) - z lies in [-1, 1]).
+      expect(Math.abs(value.dataSync()[0]! - want.loss) / want.loss).toBeLessThan(1e-6);
+      const got = grads[0]!.dataSync();
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - want.grad[i]!) * n);
+      expect(worst).toBeLessThan(1e-6);
+      tf.dispose([logits, target, value, ...grads]);
+    });
+  }
+});
+
+describe.each(['wasm', 'cpu'])('FusedAdamOptimizer on %s', (backend) => {
+  afterAll(() => tf.disposeVariables());
+
+  it("takes tfjs's Adam steps (10 steps, 4 variables of odd sizes)", async () => {
+    await tf.setBackend(backend);
+    const shapes = [[7, 5], [5], [1], [3, 3]];
+    const start = shapes.map((s) =>
+      uniform(
+        s.reduce((a, b) => a * b, 1),
+        -1,
+        1,
+      ),
+    );
+    const targets = shapes.map((s) =>
+      tf.tensor(
+        uniform(
+          s.reduce((a, b) => a * b, 1),
+          -2,
+          2,
+        ),
+        s,
+      ),
+    );
+    const run = (optimizer: tf.Optimizer, prefix: string) => {
+      const vars = shapes.map((s, i) =>
+        tf.variable(tf.tensor(start[i]!, s), true, `${prefix}${i}`),
+      );
+      for (let step = 0; step < 10; step++) {
+        optimizer.minimize(() =>
+          tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(v, targets[i]!))))),
+        );
+      }
+      return vars.map((v) => Array.from(v.dataSync()));
+    };
+    const fused = run(new FusedAdamOptimizer(0.05), 'fused');
+    const plain = run(tf.train.adam(0.05, 0.9, 0.999), 'plain');
+    // Targets lie beyond every start, so no gradient nears 0 (where Adam's normalised step
+    // m/sqrt(v) amplifies rounding). tfjs keeps beta2^t in float32, where 1 - 0.999 comes
+    // out 1.3e-5 too small; the fused step computes the powers in double, as PyTorch does.
+    // That moves each step by about 3e-7 (lr 0.05 x half of 1.3e-5): 1e-5 after 10 steps
+    // leaves room for that and nothing else (a wrong term would be off by 1e-2 or more).
+    for (let i = 0; i < shapes.length; i++) {
+      for (let j = 0; j < fused[i]!.length; j++) {
+        expect(Math.abs(fused[i]![j]! - plain[i]![j]!)).toBeLessThan(1e-5);
+      }
+    }
+  });
+});
+
+describe('kernels.wasm', () => {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  let clang = true;
+  try {
+    execFileSync('clang', ['--version'], { stdio: 'ignore' });
+    execFileSync('wasm-ld', ['--version'], { stdio: 'ignore' });
+  } catch {
+    clang = false;
+  }
+  // The committed binary is what kernels.c compiles to (Debian: apt-get install clang lld).
+  it.skipIf(!clang)('is built from kernels.c as committed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aekit-wasm-'));
+    try {
+      execFileSync('node', [join(here, '../../scripts/build-wasm.mjs'), dir], { stdio: 'pipe' });
+      for (const name of ['kernels.wasm', 'kernels-shared.wasm']) {
+        expect(readFileSync(join(dir, name)).equals(readFileSync(join(here, 'simd', name)))).toBe(
+          true,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,164 @@
+/*
+ * Fused element-wise training kernels for tfjs's wasm backend, in WebAssembly SIMD.
+ *
+ * Why: tfjs-backend-wasm 4.22 runs each element-wise op as its own pass through a scalar
+ * loop (exp costs about 11 ns per element), so the binary cross-entropy of a 784-pixel
+ * reconstruction and the Adam step cost more per training step than the matrix products.
+ * These kernels do each job in one vectorised pass over tensors that live in tfjs's heap:
+ * the module imports tfjs's WebAssembly.Memory and only reads and writes the pointers it
+ * is given. It has no data and uses no stack (checked when it is built), so it never
+ * touches memory tfjs owns otherwise.
+ *
+ * Built by packages/trainers/scripts/build-wasm.mjs with Debian's clang and lld:
+ *   clang --target=wasm32 -O3 -msimd128 -nostdlib ...
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
+
+/*
+ * exp(y) for y <= 0, to about 1 ulp: y = n ln2 + r with |r| <= ln2/2 (ln2 split in two so
+ * that r is exact), exp(r) by its Taylor polynomial of degree 7 (error below 5e-9), scaled
+ * by 2^n through the exponent bits. Below -87 the result is clamped near 1e-38.
+ */
+static inline v128_t exp_nonpositive(v128_t y) {
+  y = wasm_f32x4_max(y, splat(-87.0f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(y, splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
+  v128_t p = splat(1.0f / 5040.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f / 720.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.0f));
+  v128_t bits = wasm_i32x4_shl(
+      wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, bits);
+}
+
+/*
+ * log(1 + e) for 0 <= e <= 1: with s = e / (2 + e) (so 0 <= s <= 1/3),
+ * log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...); nine terms leave an error
+ * below (1/9)^9 / 19, about 1e-10.
+ */
+static inline v128_t log1p_unit(v128_t e) {
+  v128_t s = wasm_f32x4_div(e, wasm_f32x4_add(e, splat(2.0f)));
+  v128_t s2 = wasm_f32x4_mul(s, s);
+  v128_t p = splat(1.0f / 17.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 15.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 13.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 11.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 9.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 7.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 5.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 3.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f));
+  return wasm_f32x4_mul(wasm_f32x4_add(s, s), p);
+}
+
+/* Four lanes starting at p, of which the first `count` (1 to 4) are read; the rest are 0. */
+static inline v128_t load_partial(const float *p, int count) {
+  return wasm_f32x4_make(p[0], count > 1 ? p[1] : 0.0f, count > 2 ? p[2] : 0.0f,
+                         count > 3 ? p[3] : 0.0f);
+}
+
+static inline void store_partial(float *p, v128_t v, int count) {
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (count > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (count > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+  if (count > 3) p[3] = wasm_f32x4_extract_lane(v, 3);
+}
+
+/* One step of sigmoid_bce on four lanes; the loss terms are added to *sum in doubles. */
+static inline v128_t bce4(v128_t x, v128_t z, v128_t scale, v128_t *sum_lo, v128_t *sum_hi,
+                          v128_t keep) {
+  v128_t e = exp_nonpositive(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  /* max(x, 0) - x z + log(1 + exp(-|x|)) */
+  v128_t loss = wasm_f32x4_add(
+      wasm_f32x4_sub(wasm_f32x4_max(x, splat(0.0f)), wasm_f32x4_mul(x, z)), log1p_unit(e));
+  loss = wasm_v128_and(loss, keep);
+  *sum_lo = wasm_f64x2_add(*sum_lo, wasm_f64x2_promote_low_f32x4(loss));
+  *sum_hi = wasm_f64x2_add(*sum_hi,
+                           wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(loss, loss, 2, 3, 0, 1)));
+  /* sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise */
+  v128_t inv = wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), e));
+  v128_t sig = wasm_v128_bitselect(inv, wasm_f32x4_mul(e, inv), wasm_f32x4_ge(x, splat(0.0f)));
+  return wasm_f32x4_mul(wasm_f32x4_sub(sig, z), scale);
+}
+
+/*
+ * Binary cross-entropy between targets z and sigmoid(x), from the logits x, over n values:
+ * returns the sum of the n losses, and writes grad = (sigmoid(x) - z) * scale, the
+ * gradient of the loss sum times `scale` (1/n for the mean).
+ */
+EXPORT(sigmoid_bce)
+double sigmoid_bce(const float *x, const float *z, float *grad, int n, float scale) {
+  v128_t sum_lo = wasm_f64x2_splat(0.0);
+  v128_t sum_hi = wasm_f64x2_splat(0.0);
+  v128_t s = splat(scale);
+  v128_t all = wasm_i32x4_splat(-1);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t g = bce4(wasm_v128_load(x + i), wasm_v128_load(z + i), s, &sum_lo, &sum_hi, all);
+    wasm_v128_store(grad + i, g);
+  }
+  if (i < n) {
+    int rest = n - i;
+    v128_t keep = wasm_i32x4_make(-1, rest > 1 ? -1 : 0, rest > 2 ? -1 : 0, 0);
+    v128_t g = bce4(load_partial(x + i, rest), load_partial(z + i, rest), s, &sum_lo, &sum_hi,
+                    keep);
+    store_partial(grad + i, g, rest);
+  }
+  v128_t sum = wasm_f64x2_add(sum_lo, sum_hi);
+  return wasm_f64x2_extract_lane(sum, 0) + wasm_f64x2_extract_lane(sum, 1);
+}
+
+/* One Adam step on four lanes: writes m', v' and returns w'. */
+static inline v128_t adam4(v128_t w, v128_t m, v128_t v, v128_t g, v128_t b1, v128_t c1,
+                           v128_t b2, v128_t c2, v128_t step, v128_t correction2, v128_t eps,
+                           v128_t *m_out, v128_t *v_out) {
+  *m_out = wasm_f32x4_add(wasm_f32x4_mul(b1, m), wasm_f32x4_mul(c1, g));
+  *v_out = wasm_f32x4_add(wasm_f32x4_mul(b2, v), wasm_f32x4_mul(c2, wasm_f32x4_mul(g, g)));
+  v128_t denominator =
+      wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(*v_out, correction2)), eps);
+  return wasm_f32x4_sub(w, wasm_f32x4_div(wasm_f32x4_mul(step, *m_out), denominator));
+}
+
+/*
+ * Adam on n values, tfjs's formula:
+ *   m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;
+ *   w' = w - step m' / (sqrt(v' correction2) + eps)
+ * with step = lr / (1 - b1^t) and correction2 = 1 / (1 - b2^t).
+ */
+EXPORT(adam)
+void adam(const float *w, const float *m, const float *v, const float *g, float *w_out,
+          float *m_out, float *v_out, int n, float beta1, float beta2, float step,
+          float correction2, float epsilon) {
+  v128_t b1 = splat(beta1), c1 = splat(1.0f - beta1);
+  v128_t b2 = splat(beta2), c2 = splat(1.0f - beta2);
+  v128_t st = splat(step), cr = splat(correction2), ep = splat(epsilon);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t m1, v1;
+    v128_t w1 = adam4(wasm_v128_load(w + i), wasm_v128_load(m + i), wasm_v128_load(v + i),
+                      wasm_v128_load(g + i), b1, c1, b2, c2, st, cr, ep, &m1, &v1);
+    wasm_v128_store(w_out + i, w1);
+    wasm_v128_store(m_out + i, m1);
+    wasm_v128_store(v_out + i, v1);
+  }
+  if (i < n) {
+    int rest = n - i;
+    v128_t m1, v1;
+    v128_t w1 = adam4(load_partial(w + i, rest), load_partial(m + i, rest),
+                      load_partial(v + i, rest), load_partial(g + i, rest), b1, c1, b2, c2, st,
+                      cr, ep, &m1, &v1);
+    store_partial(w_out + i, w1, rest);
+    store_partial(m_out + i, m1, rest);
+    store_partial(v_out + i, v1, rest);
+  }
+}
