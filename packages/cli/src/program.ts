@@ -202,7 +202,7 @@ export function createProgram(output: Output = processOutput): Command {
     )
     .option(
       '--threads <n>',
-      'PyTorch threads (torch.set_num_threads) and ONNX Runtime intra-op threads for the encode jobs; 1 matches tfjs wasm, which runs on one thread in Node',
+      'threads of each side: PyTorch (torch.set_num_threads), the BLAS that multiplies matrices for aekit on wasm, and ONNX Runtime intra-op threads for the encode jobs',
       '1',
     )
     .option('--python <path>', 'Python that has torch, for the PyTorch reference', DEFAULT_PYTHON)

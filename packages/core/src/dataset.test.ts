@@ -187,6 +187,16 @@ describe('Dataset.batches', () => {
     expect(epochIds(d, 5, { dropLast: true }).sizes).toEqual([5, 5]);
   });
 
+  it('reuseBuffer gives the same batches in one buffer', () => {
+    const d = numbered(23);
+    const options = { shuffle: true, seed: 11, epoch: 2 };
+    expect(epochIds(d, 5, { ...options, reuseBuffer: true })).toEqual(epochIds(d, 5, options));
+    const buffers = new Set(
+      [...d.batches(5, { ...options, reuseBuffer: true })].map((b) => b.x.buffer),
+    );
+    expect(buffers.size).toBe(1);
+  });
+
   it('yields no labels when the data set has none', () => {
     const batches = [...numbered(6, false).batches(4, { shuffle: true })];
     expect(batches).toHaveLength(2);

@@ -18,6 +18,11 @@ export interface BatchOptions {
   readonly epoch?: number;
   /** Drop a last batch smaller than `batchSize`. */
   readonly dropLast?: boolean;
+  /**
+   * Shuffled batches are gathered into one buffer that the next batch overwrites, sparing an
+   * allocation per batch: for consumers that copy each batch before asking for the next.
+   */
+  readonly reuseBuffer?: boolean;
 }
 
 /** What a {@link Dataset} is built from. */
@@ -146,6 +151,7 @@ export class Dataset {
     const order = options.shuffle
       ? permutation(this.count, createRng(options.seed ?? 0, `epoch-${options.epoch ?? 0}`))
       : undefined;
+    let buffer: Float32Array | undefined;
     for (let start = 0; start < this.count; start += batchSize) {
       const size = Math.min(batchSize, this.count - start);
       if (options.dropLast && size < batchSize) return;
@@ -158,7 +164,8 @@ export class Dataset {
         };
         continue;
       }
-      const x = new Float32Array(size * f);
+      if (options.reuseBuffer) buffer ??= new Float32Array(batchSize * f);
+      const x = buffer ? buffer.subarray(0, size * f) : new Float32Array(size * f);
       const labels = this.labels ? new Int32Array(size) : undefined;
       for (let i = 0; i < size; i++) {
         const j = order[start + i]!;

@@ -9,6 +9,7 @@ import { registerBuiltinVariants } from './register-all.js';
 
 registerBuiltinVariants();
 
+export { type Blas, loadBlas } from './backends/blas.js';
 export {
   BACKEND_NAMES,
   type BackendInfo,
@@ -16,7 +17,12 @@ export {
   releaseBackend,
   selectBackend,
 } from './backends/index.js';
-export { installFastWasmKernels, installFastWasmMatMul } from './backends/wasm-kernels.js';
+export {
+  installFastWasmKernels,
+  installFastWasmMatMul,
+  useWasmBlas,
+  wasmBlas,
+} from './backends/wasm-kernels.js';
 export { type CheckpointState, readCheckpoint, writeCheckpoint } from './engine/checkpoint.js';
 export {
   type ResolvedTrainOptions,

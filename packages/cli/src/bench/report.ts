@@ -137,8 +137,10 @@ export interface BenchReport {
     readonly torch: number;
     /** ONNX Runtime intra-op threads of the encode jobs. */
     readonly onnxruntime: number;
-    /** Threads aekit trains on: 1 for tfjs wasm and cpu in Node; null for GPU backends. */
+    /** Threads of tfjs's own kernels: 1 for wasm and cpu in Node; null for GPU backends. */
     readonly tfjs: number | null;
+    /** Threads of the BLAS the wasm backend multiplies with; null without one (or on a GPU). */
+    readonly blas: number | null;
     /** OMP_WAIT_POLICY of the PyTorch processes. */
     readonly ompWaitPolicy: string;
   };
@@ -360,7 +362,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
   );
   const t = report.threads;
   lines.push(
-    `threads: tfjs ${t.tfjs ?? 'n/a (GPU)'}, onnxruntime ${t.onnxruntime} intra-op, torch ${t.torch} (OMP_WAIT_POLICY=${t.ompWaitPolicy})`,
+    `threads: tfjs ${t.tfjs ?? 'n/a (GPU)'}${t.blas ? ` (matrix products: BLAS ${t.blas})` : ''}, onnxruntime ${t.onnxruntime} intra-op, torch ${t.torch} (OMP_WAIT_POLICY=${t.ompWaitPolicy})`,
   );
   lines.push(
     `versions: ${Object.entries(report.versions)

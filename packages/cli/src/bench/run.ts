@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { BUILTIN_DATASETS } from '@aekit/core/node';
+import { loadBlas } from '@aekit/trainers';
 import {
   type AekitEncodeRun,
   type AekitEncoder,
@@ -108,6 +109,9 @@ export async function runBench(
   };
   const notes: string[] = [];
   const failures: string[] = [];
+  // The wasm backend's matrix products run on BLAS threads: as many as PyTorch gets.
+  const blas = loadBlas();
+  blas?.setThreads(options.threads);
   const jobs: JobReport[] = [];
   let torchSkipped: string | undefined;
   let torchInfo: TorchCommon | undefined;
@@ -393,6 +397,7 @@ export async function runBench(
       torch: torchInfo?.threads ?? options.threads,
       onnxruntime: options.threads,
       tfjs: tfjsThreads,
+      blas: tfjsThreads && blas ? blas.threads : null,
       ompWaitPolicy: `${omp.value} (${omp.source})`,
     },
     torch: { ran: torchInfo !== undefined, python: options.python, skipped: torchSkipped ?? null },

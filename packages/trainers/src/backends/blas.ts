@@ -20,10 +20,12 @@ export type Sgemm = (
 /** A CBLAS library found on this machine. */
 export interface Blas {
   readonly sgemm: Sgemm;
-  /** What was loaded, for reports: e.g. `OpenBLAS 0.3.21 (Cooperlake), 2 threads`. */
+  /** What was loaded, for reports: e.g. `OpenBLAS 0.3.21, 2 threads`. */
   readonly description: string;
-  /** Threads the library uses for one product. */
+  /** Threads the library uses for one product (0: the library's own choice, unknown). */
   readonly threads: number;
+  /** Sets the threads (where the library allows it); returns whether it did. */
+  setThreads(n: number): boolean;
 }
 
 const CBLAS_ROW_MAJOR = 101;
@@ -113,11 +115,9 @@ function findBlas(): Blas | null {
       'void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta, _Inout_ float *c, int ldc)',
     );
     if (!cblasSgemm) continue;
-    const threads = blasThreadCount();
     const setThreads =
       optional('void openblas_set_num_threads(int n)') ??
       optional('void MKL_Set_Num_Threads(int n)');
-    setThreads?.(threads);
     const config = optional('const char *openblas_get_config()')?.() as string | undefined;
     const name = config ? config.split(' ').slice(0, 2).join(' ') : (path.split('/').pop() ?? path);
     const sgemm: Sgemm = (ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) => {
@@ -138,8 +138,24 @@ function findBlas(): Blas | null {
         ldc,
       );
     };
-    const threadNote = setThreads ? `, ${threads === 1 ? 'one thread' : `${threads} threads`}` : '';
-    return { sgemm, description: `${name}${threadNote}`, threads: setThreads ? threads : 0 };
+    let threads = 0;
+    const blas: Blas = {
+      sgemm,
+      get description() {
+        return threads ? `${name}, ${threads === 1 ? 'one thread' : `${threads} threads`}` : name;
+      },
+      get threads() {
+        return threads;
+      },
+      setThreads(n) {
+        if (!setThreads) return false;
+        threads = Math.max(1, Math.min(Math.floor(n), MAX_THREADS));
+        setThreads(threads);
+        return true;
+      },
+    };
+    blas.setThreads(blasThreadCount());
+    return blas;
   }
   return null;
 }

@@ -116,6 +116,69 @@ describe.each(['wasm', 'cpu'])('FusedAdamOptimizer on %s', (backend) => {
   });
 });
 
+describe('the wasm Sum over leading axes (SIMD column sums)', () => {
+  for (const [shape, axis, keepDims] of [
+    [[256, 784], 0, false],
+    [[7, 5], [0], true],
+    [[3, 4, 5], [0, 1], false],
+    [[3, 4, 5], [1, 0], true],
+    [[2, 3, 6], 0, false],
+    [[5, 3], 1, false],
+    [[5, 3], [0, 1], false],
+    [[4, 1, 3], -3, false],
+  ] as [number[], number | number[], boolean][]) {
+    it(`sum of ${shape.join('x')} over ${JSON.stringify(axis)}${keepDims ? ', keepDims' : ''} matches cpu`, async () => {
+      const x = uniform(
+        shape.reduce((a, b) => a * b, 1),
+        -1,
+        1,
+      );
+      const run = () => tf.sum(tf.tensor(x, shape), axis, keepDims);
+      await tf.setBackend('cpu');
+      const cpu = run();
+      await tf.setBackend('wasm');
+      const wasm = run();
+      expect(wasm.shape).toEqual(cpu.shape);
+      // Up to 256 float32 additions of values in [-1, 1] (partial sums up to about 16, where
+      // float32 steps are 1e-6), in other orders: each addition may round by half a step.
+      const [a, b] = [cpu.dataSync(), wasm.dataSync()];
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(2e-4);
+    });
+  }
+});
+
+describe('the wasm Selu and its gradient (SIMD)', () => {
+  for (const [n, range] of [
+    [1, 2],
+    [7, 30],
+    [1001, 5],
+    [25_600, 100],
+  ] as const) {
+    it(`match cpu on ${n} values in [-${range}, ${range}]`, async () => {
+      const x = uniform(n, -range, range);
+      const dy = uniform(n, -1, 1);
+      const run = () => {
+        const { value, grads } = tf.valueAndGrads((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.selu(t), tf.tensor1d(dy))),
+        )([tf.tensor1d(x)]);
+        return [tf.selu(tf.tensor1d(x)).dataSync(), grads[0]!.dataSync(), value.dataSync()];
+      };
+      await tf.setBackend('cpu');
+      const cpu = run();
+      await tf.setBackend('wasm');
+      const wasm = run();
+      // selu and its slope are at most 1.76 |x| and 1.76, exp good to a few ulp: 1e-6
+      // relative to max(1, |value|) for each of selu(x) and dy selu'(x).
+      for (const k of [0, 1]) {
+        for (let i = 0; i < n; i++) {
+          const scale = Math.max(1, Math.abs(cpu[k]![i]!));
+          expect(Math.abs(cpu[k]![i]! - wasm[k]![i]!) / scale).toBeLessThan(1e-6);
+        }
+      }
+    });
+  }
+});
+
 describe('kernels.wasm', () => {
   const here = fileURLToPath(new URL('.', import.meta.url));
   let clang = true;

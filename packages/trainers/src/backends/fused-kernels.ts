@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   registerKernel,
   type TensorInfo,
+  unregisterKernel,
   util,
 } from '@tensorflow/tfjs-core';
 
@@ -40,6 +41,9 @@ interface Buffers {
 
 /** The exports of kernels.wasm (see kernels.c). */
 interface SimdKernels {
+  selu(x: number, y: number, n: number): void;
+  selu_grad(dy: number, x: number, dx: number, n: number): void;
+  column_sums(x: number, out: number, rows: number, cols: number): void;
   sigmoid_bce(x: number, z: number, grad: number, n: number, scale: number): number;
   adam(
     w: number,
@@ -236,8 +240,113 @@ function sigmoidBce(buffers: (backend: unknown) => Buffers): KernelFunc {
   };
 }
 
+/** Kernel names whose wasm kernel was replaced. */
+const overridden = new Set<string>();
+
+/**
+ * Replaces the wasm kernel `kernelName` by `simdKernel` where that returns a result (it
+ * gets the SIMD kernels and the heap); otherwise, or without SIMD, the original runs.
+ */
+function overrideWasmKernel(
+  kernelName: string,
+  simdKernel: (
+    args: Parameters<KernelFunc>[0],
+    simd: SimdKernels,
+    io: Buffers,
+  ) => TensorInfo | undefined,
+): void {
+  const original = getKernel(kernelName, 'wasm');
+  if (overridden.has(kernelName) || !original) return;
+  const kernelFunc: KernelFunc = (args) => {
+    const io = BUFFERS.wasm!(args.backend);
+    return (io.simd && simdKernel(args, io.simd, io)) || original.kernelFunc(args);
+  };
+  unregisterKernel(kernelName, 'wasm');
+  registerKernel({ ...original, kernelFunc });
+  overridden.add(kernelName);
+}
+
+/**
+ * `Sum` over leading axes (a bias gradient summed over the batch), which tfjs-backend-wasm
+ * runs as a transpose and then a sum (0.55 ms for 256 x 784), in one streaming SIMD pass.
+ */
+function columnSums(
+  args: Parameters<KernelFunc>[0],
+  simd: SimdKernels,
+  io: Buffers,
+): TensorInfo | undefined {
+  const x = (args.inputs as Record<string, TensorInfo>).x!;
+  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== 'float32') return undefined;
+  const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const k = axes.length;
+  if (k === 0 || k >= x.shape.length || axes.some((a, i) => a !== i)) return undefined;
+  const outShape = keepDims
+    ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)]
+    : x.shape.slice(k);
+  const out = io.output(outShape);
+  const rows = util.sizeFromShape(x.shape.slice(0, k));
+  simd.column_sums(io.pointer(x), io.pointer(out), rows, util.sizeFromShape(x.shape.slice(k)));
+  return out;
+}
+
+/** `Selu` in one SIMD pass (tfjs-backend-wasm's costs 0.13 ms for 256 x 100). */
+function selu(
+  args: Parameters<KernelFunc>[0],
+  simd: SimdKernels,
+  io: Buffers,
+): TensorInfo | undefined {
+  const x = (args.inputs as Record<string, TensorInfo>).x!;
+  if (x.dtype !== 'float32') return undefined;
+  const y = io.output([...x.shape]);
+  simd.selu(io.pointer(x), io.pointer(y), util.sizeFromShape(x.shape));
+  return y;
+}
+
+/** The kernel name of dy times selu'(x) (inputs `dy`, `x`). */
+const SELU_GRAD_KERNEL = 'AekitSeluGrad';
+
+const seluGrad: KernelFunc = ({ inputs, backend }) => {
+  const { dy, x } = inputs as Record<string, TensorInfo>;
+  const io = BUFFERS.wasm!(backend);
+  const dx = io.output([...x!.shape]);
+  io.simd!.selu_grad(io.pointer(dy!), io.pointer(x!), io.pointer(dx), util.sizeFromShape(x!.shape));
+  return dx;
+};
+
+let seluGradInstalled = false;
+
+/**
+ * The gradient of `Selu`: tfjs composes it of seven kernels (greater, exp, cast, three
+ * multiplications and a select); on wasm with SIMD one kernel does it in a single pass.
+ * The gradient is registered for every backend, so other backends get tfjs's own.
+ */
+function installSeluGradient(): void {
+  const original = tf.getGradient('Selu');
+  if (seluGradInstalled || !original) return;
+  registerKernel({ kernelName: SELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: seluGrad });
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const x = saved[0]!;
+      const fused =
+        tf.getBackend() === 'wasm' &&
+        x.dtype === 'float32' &&
+        BUFFERS.wasm!(tf.backend()).simd !== undefined;
+      if (!fused) return original.gradFunc(dy, saved, attrs);
+      return {
+        x: () => tf.engine().runKernel(SELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+      };
+    },
+  });
+  seluGradInstalled = true;
+}
+
 /** Registers the fused kernels for the wasm and cpu backends (once). */
 export function registerFusedKernels(): void {
+  overrideWasmKernel('Sum', columnSums);
+  overrideWasmKernel('Selu', selu);
+  installSeluGradient();
   for (const [backendName, buffers] of Object.entries(BUFFERS)) {
     for (const [kernelName, make] of [
       [ADAM_KERNEL, adamStep],

@@ -89,7 +89,15 @@ async function trainEpoch(
   let lastRead = 0;
   let lastLoss: number | undefined;
   try {
-    for (const b of ctx.data.batches(ctx.batchSize, { shuffle: true, seed: ctx.seed, epoch })) {
+    // The wasm backend copies a batch into its heap when the tensor is made, so one buffer
+    // serves every batch (other backends may keep the array itself, or upload it later).
+    const reuseBuffer = tf.getBackend() === 'wasm';
+    for (const b of ctx.data.batches(ctx.batchSize, {
+      shuffle: true,
+      seed: ctx.seed,
+      epoch,
+      reuseBuffer,
+    })) {
       ctx.onBatch();
       const x = toBatchTensor(b, inputShape);
       let cost: tf.Tensor;

@@ -162,3 +162,61 @@ void adam(const float *w, const float *m, const float *v, const float *g, float 
     store_partial(v_out + i, v1, rest);
   }
 }
+
+/*
+ * Sums of the columns of a rows x cols row-major matrix (a reduction over leading axes,
+ * such as a bias gradient summed over the batch): out[j] = x[0][j] + x[1][j] + ..., added
+ * in row order, streaming through x once.
+ */
+EXPORT(column_sums)
+void column_sums(const float *x, float *out, int rows, int cols) {
+  int j = 0;
+  for (; j + 4 <= cols; j += 4) wasm_v128_store(out + j, wasm_f32x4_splat(0.0f));
+  for (; j < cols; j++) out[j] = 0.0f;
+  for (int i = 0; i < rows; i++) {
+    const float *row = x + (long)i * cols;
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      wasm_v128_store(out + j, wasm_f32x4_add(wasm_v128_load(out + j), wasm_v128_load(row + j)));
+    }
+    for (; j < cols; j++) out[j] += row[j];
+  }
+}
+
+#define SELU_SCALE 1.0507009873554804934193349852946f
+#define SELU_SCALE_ALPHA 1.7580993408473768599402175208123f
+
+/* selu(x) = scale x for x > 0, scale alpha (exp(x) - 1) otherwise (tfjs's constants). */
+static inline v128_t selu4(v128_t x) {
+  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  v128_t negative = wasm_f32x4_mul(splat(SELU_SCALE_ALPHA), wasm_f32x4_sub(e, splat(1.0f)));
+  return wasm_v128_bitselect(wasm_f32x4_mul(splat(SELU_SCALE), x), negative,
+                             wasm_f32x4_gt(x, splat(0.0f)));
+}
+
+/* dy times selu'(x): scale for x > 0, scale alpha exp(x) otherwise. */
+static inline v128_t selu_grad4(v128_t dy, v128_t x) {
+  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  v128_t slope = wasm_v128_bitselect(splat(SELU_SCALE), wasm_f32x4_mul(splat(SELU_SCALE_ALPHA), e),
+                                     wasm_f32x4_gt(x, splat(0.0f)));
+  return wasm_f32x4_mul(dy, slope);
+}
+
+EXPORT(selu)
+void selu(const float *x, float *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, selu4(wasm_v128_load(x + i)));
+  if (i < n) store_partial(y + i, selu4(load_partial(x + i, n - i)), n - i);
+}
+
+EXPORT(selu_grad)
+void selu_grad(const float *dy, const float *x, float *dx, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(dx + i, selu_grad4(wasm_v128_load(dy + i), wasm_v128_load(x + i)));
+  }
+  if (i < n) {
+    store_partial(dx + i, selu_grad4(load_partial(dy + i, n - i), load_partial(x + i, n - i)),
+                  n - i);
+  }
+}
