@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtinVariants } from '@aekit/trainers';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -96,7 +97,8 @@ describe('aekit errors say what went wrong and what to do', () => {
     const r = await aekit('train', '--variant', 'nope', '--out', join(dir, 'x'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error [UnknownVariant]');
-    expect(r.stderr).toContain('Known variants: "linear", "stacked"');
+    const names = builtinVariants.map((v) => `"${v.name}"`).sort();
+    expect(r.stderr).toContain(`Known variants: ${names.join(', ')}`);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -171,7 +173,9 @@ describe('aekit errors say what went wrong and what to do', () => {
     const r = await aekit('variants', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as { name: string; options: { flag: string }[] }[];
-    expect(list.map((v) => v.name)).toEqual(['linear', 'stacked']);
-    expect(list[1]!.options.map((o) => o.flag)).toContain('layers');
+    expect(list.map((v) => v.name)).toEqual(builtinVariants.map((v) => v.name).sort());
+    const stacked = list.find((v) => v.name === 'stacked')!;
+    expect(stacked.options.map((o) => o.flag)).toContain('layers');
+    expect(stacked.options.map((o) => o.flag)).toContain('with');
   });
 });

@@ -41,8 +41,17 @@ export function progressReporter(output: Output): (event: TrainEvent) => void {
         bar?.stop();
         bar = undefined;
         output.err(
-          `epoch ${event.epoch}/${event.epochs}  loss ${fmt(event.loss)}${event.valLoss !== undefined ? `  val_loss ${fmt(event.valLoss)}${event.improved ? ' *' : ''}` : ''}  ${event.seconds.toFixed(1)}s  ${Math.round(event.samplesPerSecond)} samples/s`,
+          `epoch ${event.epoch}/${event.epochs}  loss ${fmt(event.loss)}${Object.entries(
+            event.terms,
+          )
+            .map(([name, value]) => `  ${name} ${fmt(value)}`)
+            .join(
+              '',
+            )}${event.valLoss !== undefined ? `  val_loss ${fmt(event.valLoss)}${event.improved ? ' *' : ''}` : ''}  ${event.seconds.toFixed(1)}s  ${Math.round(event.samplesPerSecond)} samples/s`,
         );
+        break;
+      case 'phase':
+        output.err(`Phase ${event.phase}/${event.phases}: ${event.name}`);
         break;
       case 'early-stop':
         output.err(

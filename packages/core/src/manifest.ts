@@ -63,6 +63,10 @@ export const manifestSchema = z.object({
     })
     .optional(),
   epochsCompleted: z.number().int().nonnegative(),
+  /** The phases of a training in phases (greedy layer-wise), in order, with their epochs. */
+  phases: z
+    .array(z.object({ name: z.string(), epochs: z.number().int().nonnegative() }))
+    .optional(),
   metrics: z.record(z.string(), z.number()).optional(),
   versions: z.record(z.string(), z.string()),
   createdAt: z.string(),

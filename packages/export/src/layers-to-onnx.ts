@@ -108,17 +108,40 @@ function convertModel(model: LayersModel, x: TensorValue, ctx: ConversionContext
       value = convertModel(layer, value, ctx);
       continue;
     }
-    const className = layer.getClassName();
-    const converter = converterFor(className);
-    if (!converter) throw aekitError('UnsupportedLayer', layer.name, className, SUPPORTED_LAYERS);
-    ctx.layer = layer;
-    try {
-      value = converter(layer, value, ctx);
-    } finally {
-      ctx.layer = undefined;
+    // A custom layer may lower itself to standard layers (e.g. a dense layer whose kernel is
+    // another layer's, transposed): those are converted instead, then disposed.
+    const lowered = (layer as Partial<LowerableLayer>).exportLayers?.();
+    if (lowered) {
+      try {
+        for (const standard of lowered) value = convertLayer(standard, value, ctx);
+      } finally {
+        for (const standard of lowered) standard.dispose();
+      }
+      continue;
     }
+    value = convertLayer(layer, value, ctx);
   }
   return value;
+}
+
+/**
+ * A custom layer that stands for standard layers, for export: `exportLayers()` returns
+ * fresh, built layers computing the same function now (the exporter disposes them).
+ */
+export interface LowerableLayer {
+  exportLayers(): Layer[];
+}
+
+function convertLayer(layer: Layer, value: TensorValue, ctx: ConversionContext): TensorValue {
+  const className = layer.getClassName();
+  const converter = converterFor(className);
+  if (!converter) throw aekitError('UnsupportedLayer', layer.name, className, SUPPORTED_LAYERS);
+  ctx.layer = layer;
+  try {
+    return converter(layer, value, ctx);
+  } finally {
+    ctx.layer = undefined;
+  }
 }
 
 function checkOpset(opset: number): void {

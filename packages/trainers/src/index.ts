@@ -46,5 +46,24 @@ export { drawRunFigures, lineChartPng } from './figures/index.js';
 export * from './layers.js';
 export * from './plugin.js';
 export { builtinVariants, registerBuiltinVariants } from './register-all.js';
+export type {
+  ConstraintConfig,
+  DenseArchitecture,
+  DenseConstraint,
+  DenseParts,
+  ForwardPass,
+} from './variants/constraint.js';
+export { defineConstraint } from './variants/constraint.js';
+export { contractiveVariant, jacobianNormSquared } from './variants/contractive/index.js';
+export { corrupt, denoisingVariant, NOISES } from './variants/denoising/index.js';
+export {
+  buildDenseAutoencoder,
+  type DenseAutoencoderConfig,
+  defineDenseVariant,
+  denseAutoencoderOptions,
+} from './variants/dense-autoencoder.js';
+export { greedyVariant } from './variants/greedy/index.js';
 export { linearVariant } from './variants/linear/index.js';
+export { klSparsity, sparseVariant } from './variants/sparse/index.js';
 export { stackedVariant } from './variants/stacked/index.js';
+export { TiedDense, tiedVariant } from './variants/tied/index.js';

@@ -124,6 +124,24 @@ export function reconstructionLossFn(
   return name === 'bce' ? binaryCrossEntropy : meanSquaredError;
 }
 
+/** Applies an activation by name with tfjs ops (for layers that compute their own). */
+export function applyActivation(name: ActivationName, x: tf.Tensor): tf.Tensor {
+  switch (name) {
+    case 'selu':
+      return tf.selu(x);
+    case 'elu':
+      return tf.elu(x);
+    case 'relu':
+      return tf.relu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'linear':
+      return x;
+  }
+}
+
 /** Flattens samples of any shape to `[batch, features]`. */
 export function flatten(x: tf.Tensor): tf.Tensor2D {
   return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0]!, -1]);

@@ -1,4 +1,5 @@
 import {
+  type Dataset,
   defineVariant,
   type ReconstructionLoss,
   type VariantOptionsSchema,
@@ -19,6 +20,43 @@ export interface BuildContext<C> {
 }
 
 /**
+ * A training loss with its named terms, e.g. `{ reconstruction, sparsity }`: `total` is what
+ * is minimised; every term is averaged per epoch and logged beside the loss.
+ */
+export interface LossTerms {
+  readonly total: tf.Scalar;
+  readonly terms: Readonly<Record<string, tf.Scalar>>;
+}
+
+/** The value of {@link AutoencoderModel.loss}: a scalar, or a scalar with its terms. */
+export type LossValue = tf.Scalar | LossTerms;
+
+/** The scalar to minimise and the terms (none for a plain scalar) of a {@link LossValue}. */
+export function lossParts(value: LossValue): LossTerms {
+  return 'total' in value ? value : { total: value, terms: {} };
+}
+
+/**
+ * One phase of a training made of several (e.g. greedy layer-wise training): it trains some
+ * variables on its own loss and inputs for its own number of epochs, with a fresh optimiser.
+ */
+export interface TrainingPhase {
+  /** Shown in progress lines and recorded in the manifest, e.g. `layer 1: 784-300-784`. */
+  readonly name: string;
+  /** Epochs of the phase (default: the run's `epochs`). */
+  readonly epochs?: number;
+  /** The variables it trains (default: every trainable weight of every network). */
+  variables?(): tf.Variable[];
+  /** The loss of a batch of this phase's inputs. */
+  loss(x: tf.Tensor, training: boolean): LossValue;
+  /**
+   * This phase's inputs, computed once from the run's samples (e.g. the codings of the
+   * layers trained before), rather than recomputed every epoch (default: the samples).
+   */
+  inputs?(data: Dataset): Promise<Dataset>;
+}
+
+/**
  * A built autoencoder: its networks and how to compute its training loss.
  * `networks.encoder` maps inputs to codings, `networks.decoder` codings to reconstructions;
  * other entries are extra networks (a discriminator, …) that are saved and restored too.
@@ -33,7 +71,12 @@ export interface AutoencoderModel {
    * The scalar training loss of batch `x` (reconstruction plus constraint terms), computed
    * eagerly; the engine calls it inside `tf.tidy` while recording gradients.
    */
-  loss(x: tf.Tensor, training: boolean): tf.Scalar;
+  loss(x: tf.Tensor, training: boolean): LossValue;
+  /**
+   * Phases trained one after the other instead of one training of {@link loss} (greedy
+   * layer-wise training, for instance). The validation loss is that of each phase.
+   */
+  readonly phases?: readonly TrainingPhase[];
   /** Reconstructions of `x` at inference time. */
   reconstruct(x: tf.Tensor): tf.Tensor;
   /** Codings of `x` at inference time. */

@@ -1,9 +1,22 @@
 import { registerVariant } from '@aekit/core';
+import { contractiveVariant } from './variants/contractive/index.js';
+import { denoisingVariant } from './variants/denoising/index.js';
+import { greedyVariant } from './variants/greedy/index.js';
 import { linearVariant } from './variants/linear/index.js';
+import { sparseVariant } from './variants/sparse/index.js';
 import { stackedVariant } from './variants/stacked/index.js';
+import { tiedVariant } from './variants/tied/index.js';
 
 /** Every variant shipped with @aekit/trainers. */
-export const builtinVariants = Object.freeze([linearVariant, stackedVariant]);
+export const builtinVariants = Object.freeze([
+  linearVariant,
+  stackedVariant,
+  tiedVariant,
+  greedyVariant,
+  denoisingVariant,
+  sparseVariant,
+  contractiveVariant,
+]);
 
 /** Registers every built-in variant in core's registry (idempotent). */
 export function registerBuiltinVariants(): void {

@@ -12,6 +12,13 @@ export type TrainEvent =
     }
   | { readonly type: 'epoch-start'; readonly epoch: number; readonly epochs: number }
   | {
+      /** A training in phases (e.g. greedy layer-wise) starts phase `phase` of `phases`. */
+      readonly type: 'phase';
+      readonly phase: number;
+      readonly phases: number;
+      readonly name: string;
+    }
+  | {
       readonly type: 'batch';
       readonly epoch: number;
       readonly batch: number;
@@ -25,6 +32,8 @@ export type TrainEvent =
       readonly epoch: number;
       readonly epochs: number;
       readonly loss: number;
+      /** Mean of each named loss term over the epoch (e.g. reconstruction, sparsity). */
+      readonly terms: Readonly<Record<string, number>>;
       readonly valLoss: number | undefined;
       readonly seconds: number;
       readonly samplesPerSecond: number;

@@ -1,15 +1,15 @@
 import type { Batch, Dataset } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AutoencoderModel } from '../plugin.js';
+import { type LossValue, lossParts } from '../plugin.js';
 
 /** A batch as a tensor of shape `[size, ...sampleShape]`. */
 export function toBatchTensor(batch: Batch, sampleShape: readonly number[]): tf.Tensor {
   return tf.tensor(batch.x, [batch.size, ...sampleShape]);
 }
 
-/** Mean training loss of `model` over `data` in inference mode. */
+/** Mean training loss (`loss`, e.g. a model's) over `data` in inference mode. */
 export async function evaluateLoss(
-  model: AutoencoderModel,
+  loss: (x: tf.Tensor, training: boolean) => LossValue,
   data: Dataset,
   sampleShape: readonly number[],
   batchSize = 512,
@@ -17,7 +17,7 @@ export async function evaluateLoss(
   let total: tf.Tensor = tf.scalar(0);
   for (const b of data.batches(batchSize)) {
     const next = tf.tidy(() =>
-      tf.add(total, tf.mul(model.loss(toBatchTensor(b, sampleShape), false), b.size)),
+      tf.add(total, tf.mul(lossParts(loss(toBatchTensor(b, sampleShape), false)).total, b.size)),
     );
     total.dispose();
     total = next;

@@ -12,7 +12,13 @@ import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backends/index.js';
 import { drawRunFigures, FIGURE_SAMPLES } from '../figures/index.js';
-import { type AutoencoderModel, asTfjsPlugin } from '../plugin.js';
+import {
+  type AutoencoderModel,
+  asTfjsPlugin,
+  type LossValue,
+  lossParts,
+  type TrainingPhase,
+} from '../plugin.js';
 import { registerBuiltinVariants } from '../register-all.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './config.js';
@@ -60,7 +66,7 @@ function trainableVariables(model: AutoencoderModel): tf.Variable[] {
 
 /** What one epoch of training needs. */
 interface EpochContext {
-  readonly model: AutoencoderModel;
+  readonly loss: (x: tf.Tensor, training: boolean) => LossValue;
   readonly optimizer: tf.Optimizer;
   readonly variables: tf.Variable[];
   readonly data: Dataset;
@@ -79,11 +85,12 @@ interface EpochContext {
 async function trainEpoch(
   epoch: number,
   ctx: EpochContext,
-): Promise<{ loss: number; samples: number; seconds: number }> {
-  const { model, optimizer, variables, inputShape, listener } = ctx;
+): Promise<{ loss: number; terms: Record<string, number>; samples: number; seconds: number }> {
+  const { optimizer, variables, inputShape, listener } = ctx;
   const batches = ctx.data.batchCount(ctx.batchSize);
   const epochStart = performance.now();
   let lossSum: tf.Tensor = tf.scalar(0);
+  const termSums = new Map<string, tf.Tensor>();
   let samples = 0;
   let batch = 0;
   let lastRead = 0;
@@ -101,14 +108,35 @@ async function trainEpoch(
       ctx.onBatch();
       const x = toBatchTensor(b, inputShape);
       let cost: tf.Tensor;
+      const terms: Record<string, tf.Tensor> = {};
       try {
-        cost = tf.tidy(() => optimizer.minimize(() => model.loss(x, true), true, variables)!);
+        cost = tf.tidy(
+          () =>
+            optimizer.minimize(
+              () => {
+                const parts = lossParts(ctx.loss(x, true));
+                for (const [name, t] of Object.entries(parts.terms)) terms[name] = tf.keep(t);
+                return parts.total;
+              },
+              true,
+              variables,
+            )!,
+        );
       } finally {
         x.dispose();
       }
       const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
       lossSum.dispose();
       lossSum = next;
+      for (const [name, t] of Object.entries(terms)) {
+        const sum = termSums.get(name);
+        termSums.set(
+          name,
+          tf.tidy(() => (sum ? tf.add(sum, tf.mul(t, b.size)) : tf.mul(t, b.size))),
+        );
+        sum?.dispose();
+        t.dispose();
+      }
       samples += b.size;
       batch++;
       const t = performance.now();
@@ -131,9 +159,12 @@ async function trainEpoch(
       });
     }
     const loss = (await lossSum.data())[0]! / samples;
-    return { loss, samples, seconds: (performance.now() - epochStart) / 1000 };
+    const terms: Record<string, number> = {};
+    for (const [name, sum] of termSums) terms[name] = (await sum.data())[0]! / samples;
+    return { loss, terms, samples, seconds: (performance.now() - epochStart) / 1000 };
   } finally {
     lossSum.dispose();
+    for (const sum of termSums.values()) sum.dispose();
   }
 }
 
@@ -188,7 +219,7 @@ export async function train(
 
   const inputShape = [...data.train.sampleShape];
   const model = plugin.trainer.build({ config, inputShape, seed: training.seed });
-  const optimizer = createOptimizer(training.optimizer, training.learningRate);
+  let optimizer = createOptimizer(training.optimizer, training.learningRate);
   const variables = trainableVariables(model);
   const networkEntries = Object.entries(model.networks);
   const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map(
@@ -211,6 +242,30 @@ export async function train(
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
   };
+
+  // One phase (the model's loss on the samples) unless the model trains in phases.
+  const phases: readonly TrainingPhase[] = model.phases ?? [
+    { name: '', loss: (x, t) => model.loss(x, t) },
+  ];
+  const multiPhase = model.phases !== undefined;
+  if (multiPhase && opts.patience > 0) {
+    throw aekitError(
+      'InvalidTrainingOptions',
+      `  --patience: early stopping watches one validation loss; variant "${plugin.name}" trains in ${phases.length} phases.`,
+    );
+  }
+  const phaseEnds: number[] = [];
+  for (const phase of phases) {
+    phaseEnds.push((phaseEnds[phaseEnds.length - 1] ?? 0) + (phase.epochs ?? training.epochs));
+  }
+  const totalEpochs = phaseEnds[phaseEnds.length - 1]!;
+  const phaseOf = (epoch: number) => phaseEnds.findIndex((end) => epoch <= end);
+  if (multiPhase) {
+    manifest.phases = phases.map((p, i) => ({
+      name: p.name,
+      epochs: phaseEnds[i]! - (phaseEnds[i - 1] ?? 0),
+    }));
+  }
 
   let metrics: EpochMetrics[] = [];
   let startEpoch = 1;
@@ -237,18 +292,47 @@ export async function train(
       validationCount: data.validation.count,
       batchesPerEpoch: batches,
       startEpoch,
-      epochs: training.epochs,
+      epochs: totalEpochs,
     });
 
     let stoppedEarly = false;
-    for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
-      listener({ type: 'epoch-start', epoch, epochs: training.epochs });
-      const { loss, samples, seconds } = await trainEpoch(epoch, {
-        model,
+    let current:
+      | { index: number; train: Dataset; validation: Dataset; variables: tf.Variable[] }
+      | undefined;
+    for (let epoch = startEpoch; epoch <= totalEpochs; epoch++) {
+      const index = phaseOf(epoch);
+      const phase = phases[index]!;
+      if (current?.index !== index) {
+        // A new phase: its inputs once, its variables, a fresh optimiser (not when resuming
+        // inside the phase whose optimiser state the checkpoint restored).
+        const resumedHere = current === undefined && previous && phaseOf(epoch - 1) === index;
+        if (current !== undefined || (previous && !resumedHere)) {
+          optimizer.dispose();
+          optimizer = createOptimizer(training.optimizer, training.learningRate);
+          bestValLoss = null;
+          epochsWithoutImprovement = 0;
+        }
+        current = {
+          index,
+          train: phase.inputs ? await phase.inputs(data.train) : data.train,
+          validation:
+            phase.inputs && data.validation.count > 0
+              ? await phase.inputs(data.validation)
+              : data.validation,
+          variables: phase.variables?.() ?? variables,
+        };
+        if (multiPhase) {
+          listener({ type: 'phase', phase: index + 1, phases: phases.length, name: phase.name });
+        }
+      }
+      listener({ type: 'epoch-start', epoch, epochs: totalEpochs });
+      const phaseShape = [...current.train.sampleShape];
+      const { loss, terms, samples, seconds } = await trainEpoch(epoch, {
+        loss: phase.loss,
         optimizer,
-        variables,
-        data: data.train,
-        inputShape,
+        variables: current.variables,
+        data: current.train,
+        inputShape: phaseShape,
         batchSize: training.batchSize,
         seed: training.seed,
         listener,
@@ -261,8 +345,8 @@ export async function train(
       });
       if (!Number.isFinite(loss)) throw aekitError('TrainingDiverged', epoch, loss);
       const valLoss =
-        data.validation.count > 0
-          ? await evaluateLoss(model, data.validation, inputShape)
+        current.validation.count > 0
+          ? await evaluateLoss(phase.loss, current.validation, phaseShape)
           : undefined;
       // Without validation data nothing is counted: early stopping needs a validation split.
       let improved = false;
@@ -279,6 +363,8 @@ export async function train(
         epoch,
         loss,
         ...(valLoss !== undefined ? { valLoss } : {}),
+        ...terms,
+        ...(multiPhase ? { phase: index + 1 } : {}),
         seconds,
         samplesPerSecond: samples / seconds,
       };
@@ -296,8 +382,9 @@ export async function train(
       listener({
         type: 'epoch-end',
         epoch,
-        epochs: training.epochs,
+        epochs: totalEpochs,
         loss,
+        terms,
         valLoss,
         seconds,
         samplesPerSecond: samples / seconds,

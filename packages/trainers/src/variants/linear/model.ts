@@ -33,7 +33,7 @@ export function buildLinear({
   return {
     networks: { encoder, decoder },
     reconstructionLoss: 'mse',
-    loss: (x, training) => tf.mean(tf.squaredDifference(x, reconstruct(x, training))),
+    loss: (x, training) => tf.mean(tf.squaredDifference(x, reconstruct(x, training))) as tf.Scalar,
     reconstruct: (x) => reconstruct(x),
     encode: (x) => run(encoder, x, false),
   };
