@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listVariants } from '@aekit/core';
+import { loadDataset, RunDirectory } from '@aekit/core/node';
+import { loadAutoencoder } from '@aekit/runtime-web';
+import { loadRunModel, mapBatches, registerBuiltinVariants, selectBackend } from '@aekit/trainers';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+const dir = mkdtempSync(join(tmpdir(), 'aekit-variants-e2e-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function aekit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+// Every registered variant, by what the registry says: none is named here.
+registerBuiltinVariants();
+const variants = listVariants().map((v) => v.name);
+
+describe('every variant: aekit train -> aekit export -> runtime reconstruction', () => {
+  it('the registry holds the dense constraint variants', () => {
+    expect(variants).toEqual(
+      expect.arrayContaining(['tied', 'greedy', 'denoising', 'sparse', 'contractive']),
+    );
+  });
+
+  it.each(variants)('%s', async (variant) => {
+    const run = join(dir, variant);
+    const trained = await aekit(
+      'train',
+      '--variant',
+      variant,
+      '--data',
+      'mnist',
+      '--limit',
+      '600',
+      '--epochs',
+      '1',
+      '--backend',
+      'wasm',
+      '--no-figures',
+      '--out',
+      run,
+    );
+    expect(trained.code, trained.stderr).toBe(0);
+    const exported = await aekit('export', run);
+    expect(exported.code, exported.stderr).toBe(0);
+    // The export's own parity check against tfjs passed for every graph.
+    expect(exported.stdout).toMatch(/autoencoder\.onnx {2}input -> reconstruction/);
+
+    const test = loadDataset({ source: 'mnist', split: 'test', limit: 8 }).dataset;
+    await selectBackend('wasm');
+    const { model, manifest } = loadRunModel(new RunDirectory(run));
+    const want = await mapBatches(test, manifest.inputShape, (x) => model.reconstruct(x));
+    for (const net of Object.values(model.networks)) net.dispose();
+    const ae = await loadAutoencoder(run, { device: 'cpu' });
+    try {
+      const got = await ae.reconstruct({ data: test.x, shape: [8, 28, 28, 1] });
+      expect(got.shape).toEqual([8, 28, 28, 1]);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++)
+        worst = Math.max(worst, Math.abs(got.data[i]! - want[i]!));
+      // ONNX Runtime and tfjs both in float32, summing in other orders (as the export checks).
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await ae.dispose();
+    }
+  });
+});
