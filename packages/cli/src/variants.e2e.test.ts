@@ -24,6 +24,12 @@ function aekit(...args: string[]): Promise<{ code: number; stdout: string; stder
 // Every registered variant, by what the registry says: none is named here.
 registerBuiltinVariants();
 const variants = listVariants().map((v) => v.name);
+// Each variant alone, and the book's combination: a tied, denoising, sparse stacked autoencoder.
+const COMBINED = ['--with', 'tied,denoising,sparse'];
+const cases: [string, string[]][] = [
+  ...variants.map((v): [string, string[]] => [v, []]),
+  ['stacked', COMBINED],
+];
 
 describe('every variant: aekit train -> aekit export -> runtime reconstruction', () => {
   it('the registry holds the dense constraint variants', () => {
@@ -32,12 +38,13 @@ describe('every variant: aekit train -> aekit export -> runtime reconstruction',
     );
   });
 
-  it.each(variants)('%s', async (variant) => {
-    const run = join(dir, variant);
+  it.each(cases)('%s %s', async (variant, extra) => {
+    const run = join(dir, [variant, ...extra].join('_').replace(/[^\w]+/g, '-'));
     const trained = await aekit(
       'train',
       '--variant',
       variant,
+      ...extra,
       '--data',
       'mnist',
       '--limit',
@@ -59,6 +66,13 @@ describe('every variant: aekit train -> aekit export -> runtime reconstruction',
     const test = loadDataset({ source: 'mnist', split: 'test', limit: 8 }).dataset;
     await selectBackend('wasm');
     const { model, manifest } = loadRunModel(new RunDirectory(run));
+    if (extra === COMBINED) {
+      // All three at once: the decoder keeps only its biases (100 + 784), the sparsity
+      // term is logged apart, and the run records the constraints it trained with.
+      expect(model.networks.decoder.countParams()).toBe(884);
+      expect(trained.stderr).toMatch(/reconstruction [\d.]+ +sparsity [\d.]+/);
+      expect(manifest.options).toMatchObject({ with: ['tied', 'denoising', 'sparse'] });
+    }
     const want = await mapBatches(test, manifest.inputShape, (x) => model.reconstruct(x));
     for (const net of Object.values(model.networks)) net.dispose();
     const ae = await loadAutoencoder(run, { device: 'cpu' });
