@@ -6,6 +6,13 @@ import { BENCH_JOBS } from './bench/jobs.js';
 import { DEFAULT_PYTHON } from './bench/torch.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
+import {
+  type InterpolateOptions,
+  interpolateCommand,
+  runData,
+  type SampleOptions,
+  sampleCommand,
+} from './commands/generate.js';
 import { type InferenceAction, inferCommand } from './commands/infer.js';
 import { trainCommand, variantOptionFlags } from './commands/train.js';
 import { variantsCommand } from './commands/variants.js';
@@ -55,6 +62,10 @@ export function createProgram(output: Output = processOutput): Command {
       new Option('--normalize <kind>', 'input normalisation')
         .choices(['auto', 'none', 'unit', 'minmax', 'standard'])
         .default('auto'),
+    )
+    .option(
+      '--binarize [threshold]',
+      'set pixels above the threshold (default 0.5, after normalisation) to 1, the others to 0',
     )
     .option('--epochs <n>', 'epochs to train (with --resume: the total to reach)')
     .option('--batch-size <n>', 'samples per batch', '32')
@@ -175,6 +186,75 @@ export function createProgram(output: Output = processOutput): Command {
         },
       );
   }
+
+  program
+    .command('sample')
+    .description(
+      'Generate: draw codings from the prior N(0, I) and decode them with the exported decoder (variants that can sample, e.g. vae).',
+    )
+    .argument(
+      '<run>',
+      'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+    )
+    .option('--n <count>', 'samples to draw', '60')
+    .requiredOption('--out <file>', 'where to write them: .png (a grid), .npy or .csv')
+    .option(
+      '--seed <n>',
+      'random seed: the same seed draws the same samples (default: random, printed)',
+    )
+    .option('--temperature <t>', 'scale of the codings drawn (1: the prior itself)', '1')
+    .option('--cols <n>', 'columns of the PNG grid', '10')
+    .addOption(
+      new Option('--device <name>', 'where ONNX Runtime runs')
+        .choices(['auto', 'cpu', 'webgpu'])
+        .default('auto'),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit sample runs/vae --n 60 --out samples.png --seed 1
+  aekit sample runs/vae --n 1000 --out samples.npy --temperature 0.8`,
+    )
+    .action(async (run: string, opts: SampleOptions) => {
+      await sampleCommand(run, opts, output);
+    });
+
+  program
+    .command('interpolate')
+    .description(
+      "Decode the straight line between two inputs' codings: --steps images from one to the other, both ends included.",
+    )
+    .argument(
+      '<run>',
+      'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+    )
+    .requiredOption(
+      '--from <input>',
+      "test:N (the N-th test image of the run's data set) or an image file (.png, .npy, .csv)",
+    )
+    .requiredOption('--to <input>', 'the other end, as --from')
+    .option('--steps <n>', 'images on the line, both ends included', '10')
+    .requiredOption('--out <file>', 'where to write them: .png (one row), .npy or .csv')
+    .option(
+      '--data-dir <dir>',
+      "folder with the data set's files, if not where training found them",
+    )
+    .addOption(
+      new Option('--device <name>', 'where ONNX Runtime runs')
+        .choices(['auto', 'cpu', 'webgpu'])
+        .default('auto'),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit interpolate runs/vae --from test:0 --to test:1 --steps 10 --out line.png
+  aekit interpolate runs/vae --from a.png --to b.png --out line.png`,
+    )
+    .action(async (run: string, opts: InterpolateOptions & { dataDir?: string }) => {
+      await interpolateCommand(run, opts, runData(run, opts.dataDir), output);
+    });
 
   const benchCmd = program
     .command('bench')

@@ -213,6 +213,14 @@ export const AekitErrors = Object.freeze({
       `Device "${device}" cannot run here: ${reason} Devices that work here: ${list(working)}.`,
     hint: 'Pick one of the devices that work, or "auto".',
   }),
+  CapabilityMissing: entry({
+    name: 'CapabilityMissing',
+    title: 'Model lacks a capability.',
+    message: (model: string, capability: string, capable: readonly string[]) =>
+      `${model} cannot ${capability}: only models whose aekit.json lists the "${capability}" capability can. Variants that can: ${list(capable)}.`,
+    hint: (_model: string, capability: string) =>
+      `Load a model trained with a variant that has the "${capability}" capability and exported with \`aekit export\` (which writes aekit.json).`,
+  }),
   InvalidArgument: entry({
     name: 'InvalidArgument',
     title: 'Invalid argument.',

@@ -14,6 +14,8 @@ export const dataSourceSchema = z.object({
   limit: z.number().int().positive().optional(),
   validationSplit: z.number().min(0).lt(1),
   normalize: z.enum(['none', 'unit', 'minmax', 'standard']),
+  /** Values above this threshold (after normalisation) became 1, the others 0. */
+  binarize: z.number().gt(0).lt(1).optional(),
   /** sha256 of the training samples as read (before normalisation). */
   fingerprint: z.string(),
   trainCount: z.number().int().nonnegative(),
@@ -85,10 +87,18 @@ export const onnxMetadataSchema = z.object({
   normalization: normalizationSchema,
   outputActivation: z.string().optional(),
   capabilities: z.array(z.string()),
-  /** ONNX graph files by role (encoder, decoder, autoencoder, …). */
+  /**
+   * ONNX graph files by role (encoder, decoder, autoencoder, …): input and output names,
+   * and the names of any further outputs (e.g. `['log_variance']`).
+   */
   graphs: z.record(
     z.string(),
-    z.object({ file: z.string(), input: z.string(), output: z.string() }),
+    z.object({
+      file: z.string(),
+      input: z.string(),
+      output: z.string(),
+      extraOutputs: z.array(z.string()).optional(),
+    }),
   ),
   aekitVersion: z.string(),
 });

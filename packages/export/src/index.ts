@@ -3,9 +3,12 @@
  *
  * {@link layersToOnnx} converts one or more networks applied in sequence (an encoder, a
  * decoder, or both as an autoencoder) into one float32 ONNX graph with a dynamic batch
- * dimension, keeping tfjs's tensor layout at the graph's input and output. Every layer
+ * dimension, keeping tfjs's tensor layout at the graph's input and outputs. A network may
+ * be a functional model with several outputs (a variational encoder's mean and log
+ * variance), named by `outputName` and `extraOutputNames`. Every layer
  * class in {@link SUPPORTED_LAYERS} has a converter, tested against tfjs; anything else
- * fails with the `UnsupportedLayer` error. {@link runOnnx} runs the result in ONNX Runtime.
+ * fails with the `UnsupportedLayer` error. {@link runOnnx} and {@link runOnnxOutputs} run the
+ * result in ONNX Runtime.
  *
  * {@link exportRun} exports a whole run directory (`aekit export`): every graph its variant
  * declares, checked in ONNX Runtime against TensorFlow.js before anything is written.
@@ -45,4 +48,11 @@ export {
   type OnnxNodeSpec,
   PRODUCER_NAME,
 } from './onnx-model.js';
-export { type OnnxOutput, type RunOnnxOptions, runOnnx } from './run-onnx.js';
+export {
+  type NamedOnnxOutput,
+  type OnnxOutput,
+  type RunOnnxOptions,
+  type RunOnnxOutputsOptions,
+  runOnnx,
+  runOnnxOutputs,
+} from './run-onnx.js';

@@ -1,14 +1,17 @@
 import { getVariant, parseVariantOptions } from '@aekit/core';
 import { asTfjsPlugin, builtinVariants, DEFAULT_ONNX_GRAPHS } from '@aekit/trainers';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SUPPORTED_LAYERS } from './convert/registry.js';
 import { layerChain, layersToOnnx } from './layers-to-onnx.js';
 import { decodeOnnxModel, ONNX_IR_VERSION } from './onnx-model.js';
-import { runOnnx } from './run-onnx.js';
+import { runOnnx, runOnnxOutputs } from './run-onnx.js';
 import {
   compareWithTfjs,
   expectCode,
+  maxAbsDiff,
+  runTfjs,
   seedWeights,
   TOLERANCE,
   uniform,
@@ -40,12 +43,14 @@ describe('built-in variants', () => {
       const config = parseVariantOptions(plugin, {});
       const model = plugin.trainer.build({ config, inputShape: [28, 28, 1], seed: 7 });
       try {
-        for (const graph of DEFAULT_ONNX_GRAPHS) {
+        // The graphs the variant declares (a variational encoder has a second output).
+        for (const graph of plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS) {
           const networks = graph.networks.map((n) => model.networks[n]!);
           const diff = await compareWithTfjs(`${variant} ${graph.role}`, networks, {
             name: graph.role,
             inputName: graph.inputName,
             outputName: graph.outputName,
+            ...(graph.extraOutputNames ? { extraOutputNames: graph.extraOutputNames } : {}),
             range: [0, 1],
           });
           expect(diff).toBeLessThanOrEqual(TOLERANCE);
@@ -187,7 +192,7 @@ describe('model structure', () => {
     ).toBeLessThanOrEqual(TOLERANCE);
   });
 
-  it('refuses branches with a clear UnsupportedLayer error', () => {
+  it('refuses layers with several inputs with a clear UnsupportedLayer error', () => {
     const input = tfl.input({ shape: [4] });
     const a = tfl.layers.dense({ units: 3 }).apply(input) as tfl.SymbolicTensor;
     const b = tfl.layers.dense({ units: 3 }).apply(input) as tfl.SymbolicTensor;
@@ -196,14 +201,246 @@ describe('model structure', () => {
     const spec = { name: 'g', inputName: 'x', outputName: 'y' };
     const err = expectCode(() => layersToOnnx({ ...spec, networks: [merged] }), 'UnsupportedLayer');
     expect(err.message).toContain('Layer "merge" is a Add with 2 inputs');
+    expect(err.message).toContain('layers that take one input tensor');
 
-    const twoOutputs = tfl.model({ name: 'two_heads', inputs: input, outputs: [a, b] });
+    // Also behind a head: the two-input layer is found on the way back from any output.
+    const head = tfl.layers.dense({ units: 2, name: 'head' }).apply(a) as tfl.SymbolicTensor;
+    const joined = tfl.layers
+      .concatenate({ name: 'join' })
+      .apply([head, sum]) as tfl.SymbolicTensor;
+    const twoHeads = tfl.model({ inputs: input, outputs: [head, joined] });
     const err2 = expectCode(
-      () => layersToOnnx({ ...spec, networks: [twoOutputs] }),
+      () => layersToOnnx({ ...spec, networks: [twoHeads], extraOutputNames: ['z'] }),
       'UnsupportedLayer',
     );
-    expect(err2.message).toContain('"two_heads"');
-    expect(err2.message).toContain('1 inputs and 2 outputs');
+    expect(err2.message).toContain('Layer "join" is a Concatenate with 2 inputs');
+  });
+
+  it('layerChain still refuses networks that are not a single chain', () => {
+    const input = tfl.input({ shape: [4] });
+    const a = tfl.layers.dense({ units: 3 }).apply(input) as tfl.SymbolicTensor;
+    const b = tfl.layers.dense({ units: 3 }).apply(input) as tfl.SymbolicTensor;
+    const twoOutputs = tfl.model({ name: 'two_heads', inputs: input, outputs: [a, b] });
+    const err = expectCode(() => layerChain(twoOutputs), 'UnsupportedLayer');
+    expect(err.message).toContain('"two_heads"');
+    expect(err.message).toContain('1 inputs and 2 outputs');
+  });
+});
+
+/**
+ * A variational encoder's shape: 28x28x1 images, a dense trunk (Flatten, Dense(500, elu)
+ * twice) or a convolutional one (two strided Conv2D, Flatten, Dense(64, elu)), then two
+ * heads on the same tensor, `mean` and `log_variance`, each Dense(`z`).
+ */
+function twoHeadEncoder(trunk: 'dense' | 'conv', z: number, seed: number): tfl.LayersModel {
+  const input = tfl.input({ shape: [28, 28, 1] });
+  let h: tfl.SymbolicTensor = input;
+  const apply = (layer: { apply(t: tfl.SymbolicTensor): unknown }) => {
+    h = layer.apply(h) as tfl.SymbolicTensor;
+  };
+  if (trunk === 'conv') {
+    for (const filters of [8, 16]) {
+      apply(
+        tfl.layers.conv2d({
+          filters,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'elu',
+        }),
+      );
+    }
+    apply(tfl.layers.flatten());
+    apply(tfl.layers.dense({ units: 64, activation: 'elu' }));
+  } else {
+    apply(tfl.layers.flatten());
+    apply(tfl.layers.dense({ units: 500, activation: 'elu' }));
+    apply(tfl.layers.dense({ units: 500, activation: 'elu' }));
+  }
+  const mean = tfl.layers.dense({ units: z, name: 'mean' }).apply(h) as tfl.SymbolicTensor;
+  const logVar = tfl.layers
+    .dense({ units: z, name: 'log_variance' })
+    .apply(h) as tfl.SymbolicTensor;
+  return seedWeights(
+    tfl.model({ name: `${trunk}_encoder`, inputs: input, outputs: [mean, logVar] }),
+    seed,
+  );
+}
+
+/** Largest |ONNX Runtime - tfjs| of every graph output, by name (both run on `x`). */
+async function diffsByOutput(
+  bytes: Uint8Array,
+  networks: readonly tfl.LayersModel[],
+  x: Float32Array,
+  shape: readonly number[],
+): Promise<Record<string, number>> {
+  const expected = runTfjs(networks, x, shape);
+  const actual = await runOnnxOutputs(bytes, x, shape);
+  expect(actual).toHaveLength(expected.length);
+  return Object.fromEntries(
+    actual.map((out, i) => {
+      expect(out.dims, out.name).toEqual(expected[i]!.dims);
+      return [out.name, maxAbsDiff(expected[i]!.data, out.data)];
+    }),
+  );
+}
+
+describe('several outputs', () => {
+  const spec = { name: 'encoder', inputName: 'input', outputName: 'mean' };
+  const extra = { extraOutputNames: ['log_variance'] };
+  const image = [28, 28, 1];
+
+  it.each(['dense', 'conv'] as const)(
+    'converts a two-head encoder with a %s trunk: both outputs named, shaped and equal to tfjs',
+    async (trunk) => {
+      const encoder = twoHeadEncoder(trunk, 4, 11);
+      const bytes = layersToOnnx({ ...spec, ...extra, networks: [encoder] });
+      const graph = decodeOnnxModel(bytes).graph!;
+      expect(graph.output.map((v) => v.name)).toEqual(['mean', 'log_variance']);
+      expect(graph.output.map(dims)).toEqual([
+        ['N', 4],
+        ['N', 4],
+      ]);
+      // The trunk is converted once; each head's last node writes its output.
+      const ops = graph.node.map((n) => n.opType);
+      expect(ops.filter((op) => op === 'Gemm')).toHaveLength(trunk === 'dense' ? 4 : 3);
+      expect(ops.filter((op) => op === 'Conv')).toHaveLength(trunk === 'conv' ? 2 : 0);
+      expect(ops).not.toContain('Identity');
+
+      for (const batch of [1, 5]) {
+        const shape = [batch, ...image];
+        const x = uniform(batch * 784, batch, 0, 1);
+        const diffs = await diffsByOutput(bytes, [encoder], x, shape);
+        expect(Object.keys(diffs)).toEqual(['mean', 'log_variance']);
+        expect(diffs.mean).toBeLessThanOrEqual(TOLERANCE);
+        expect(diffs.log_variance).toBeLessThanOrEqual(TOLERANCE);
+        // The heads differ, so outputs swapped or duplicated would not pass.
+        const [mean, logVar] = runTfjs([encoder], x, shape);
+        expect(maxAbsDiff(mean!.data, logVar!.data)).toBeGreaterThan(0.01);
+      }
+      expect(
+        await compareWithTfjs(`${trunk} two-head encoder`, [encoder], {
+          ...spec,
+          ...extra,
+          range: [0, 1],
+        }),
+      ).toBeLessThanOrEqual(TOLERANCE);
+      encoder.dispose();
+    },
+  );
+
+  it('a chain [twoHeadEncoder, decoder] decodes head 0 and leaves the other head out', async () => {
+    const encoder = twoHeadEncoder('dense', 4, 12);
+    const decoder = seedWeights(
+      tfl.sequential({
+        layers: [
+          tfl.layers.dense({ units: 500, inputShape: [4], activation: 'elu' }),
+          tfl.layers.dense({ units: 784, activation: 'sigmoid' }),
+          tfl.layers.reshape({ targetShape: image }),
+        ],
+      }),
+      13,
+    );
+    const bytes = layersToOnnx({
+      name: 'autoencoder',
+      networks: [encoder, decoder],
+      inputName: 'input',
+      outputName: 'reconstruction',
+    });
+    const graph = decodeOnnxModel(bytes).graph!;
+    expect(graph.output.map((v) => v.name)).toEqual(['reconstruction']);
+    expect(dims(graph.output[0]!)).toEqual(['N', 28, 28, 1]);
+    expect(graph.node.filter((n) => n.name!.startsWith('log_variance/'))).toEqual([]);
+
+    const x = uniform(3 * 784, 21, 0, 1);
+    const shape = [3, ...image];
+    const expected = tf.tidy(() => {
+      const [mean] = encoder.predict(tf.tensor(x, shape)) as tf.Tensor[];
+      return decoder.predict(mean!) as tf.Tensor;
+    });
+    const out = await runOnnx(bytes, x, shape);
+    expect(out.dims).toEqual(expected.shape);
+    expect(maxAbsDiff(expected.dataSync() as Float32Array, out.data)).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
+    expected.dispose();
+    // The decoder alone, fed the encoder's mean (as the export self-check does).
+    const [mean] = runTfjs([encoder], x, shape);
+    const decoded = await runOnnx(
+      layersToOnnx({ name: 'd', networks: [decoder], inputName: 'codings', outputName: 'y' }),
+      mean!.data,
+      [3, 4],
+    );
+    expect(maxAbsDiff(decoded.data, out.data)).toBeLessThanOrEqual(TOLERANCE);
+    encoder.dispose();
+    decoder.dispose();
+  });
+
+  it('refuses a number of output names other than the outputs, and clashing names', () => {
+    const encoder = twoHeadEncoder('dense', 2, 14);
+    const networks = [encoder];
+    const none = expectCode(() => layersToOnnx({ ...spec, networks }), 'InvalidArgument');
+    expect(none.message).toContain('network "dense_encoder" has 2 outputs');
+    expect(none.message).toContain('the graph names 1');
+    expect(none.message).toContain('extraOutputNames');
+    const two = expectCode(
+      () => layersToOnnx({ ...spec, networks, extraOutputNames: ['a', 'b'] }),
+      'InvalidArgument',
+    );
+    expect(two.message).toContain('has 2 outputs, but the graph names 3');
+    expect(two.message).toContain('["a", "b"]');
+    const single = expectCode(
+      () => layersToOnnx({ ...spec, networks: [denseNet([3], 2, 1)], extraOutputNames: ['b'] }),
+      'InvalidArgument',
+    );
+    expect(single.message).toContain('has 1 outputs, but the graph names 2');
+    for (const names of [['mean'], ['input'], ['']]) {
+      const err = expectCode(
+        () => layersToOnnx({ ...spec, networks, extraOutputNames: names }),
+        'InvalidArgument',
+      );
+      expect(err.message).toContain('distinct, non-empty input and output names');
+    }
+    encoder.dispose();
+  });
+
+  it('an output that also feeds another, in a convolutional layout', async () => {
+    // The feature map is an output (back to NHWC) and, channels-first, feeds the head.
+    const input = tfl.input({ shape: [6, 6, 2] });
+    const features = tfl.layers
+      .conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' })
+      .apply(input) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.maxPooling2d({}).apply(features) as tfl.SymbolicTensor;
+    const head = tfl.layers
+      .dense({ units: 2 })
+      .apply(tfl.layers.flatten().apply(pooled)) as tfl.SymbolicTensor;
+    const model = seedWeights(tfl.model({ inputs: input, outputs: [head, features] }), 15);
+    const options = { outputName: 'head', extraOutputNames: ['features'] };
+    expect(await compareWithTfjs('output feeding a head', [model], options)).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
+    const graph = decodeOnnxModel(layersToOnnx({ ...spec, ...options, networks: [model] })).graph!;
+    expect(graph.output.map(dims)).toEqual([
+      ['N', 2],
+      ['N', 6, 6, 3],
+    ]);
+  });
+
+  it('a nested two-head model inside a functional model', async () => {
+    const inner = twoHeadEncoder('conv', 3, 16);
+    const input = tfl.input({ shape: image });
+    const [mean, logVar] = inner.apply(input) as tfl.SymbolicTensor[];
+    const scaled = tfl.layers.dense({ units: 2 }).apply(logVar!) as tfl.SymbolicTensor;
+    const outer = tfl.model({ inputs: input, outputs: [mean!, scaled, logVar!] });
+    seedWeights(outer, 17);
+    const options = { outputName: 'mean', extraOutputNames: ['scaled', 'log_variance'] };
+    expect(
+      await compareWithTfjs('nested two-head model', [outer], { ...options, range: [0, 1] }),
+    ).toBeLessThanOrEqual(TOLERANCE);
+    const graph = decodeOnnxModel(layersToOnnx({ ...spec, ...options, networks: [outer] })).graph!;
+    // The inner model is converted once, though two of its outputs are used.
+    expect(graph.node.filter((n) => n.opType === 'Conv')).toHaveLength(2);
+    inner.dispose();
   });
 });
 

@@ -10,6 +10,7 @@ import { getVariant, parseVariantOptions } from '@aekit/core';
 import { asTfjsPlugin } from '@aekit/trainers';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Layer } from './convert/context.js';
 import { layersToOnnx } from './layers-to-onnx.js';
 import { MAX_OPSET, MIN_OPSET } from './onnx-model.js';
 import { compareWithTfjs, seedWeights, TOLERANCE, useCpuBackend } from './test-utils/index.js';
@@ -23,8 +24,29 @@ for path in sys.argv[1:]:
     m = onnx.load(path)
     onnx.checker.check_model(m, full_check=True)
     inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-    print('ok', path, m.ir_version, m.opset_import[0].version, len(inferred.graph.value_info))
+    outputs = ','.join(o.name for o in inferred.graph.output)
+    print('ok', path, m.ir_version, m.opset_import[0].version, len(inferred.graph.value_info), outputs)
 `;
+
+/** Names of the further outputs of the graphs that have several (variational encoders). */
+const EXTRA_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
+  twoHeads: ['log_variance'],
+  convTwoHeads: ['log_variance'],
+};
+
+/** A variational encoder's shape: a trunk, then `mean` and `log_variance` heads. */
+function twoHeads(trunk: Layer[], inputShape: number[]): tfl.LayersModel {
+  const input = tfl.input({ shape: inputShape });
+  const h = trunk.reduce<tfl.SymbolicTensor>(
+    (t, layer) => layer.apply(t) as tfl.SymbolicTensor,
+    input,
+  );
+  const mean = tfl.layers.dense({ units: 3, name: 'mean' }).apply(h) as tfl.SymbolicTensor;
+  const logVar = tfl.layers
+    .dense({ units: 3, name: 'log_variance' })
+    .apply(h) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: [mean, logVar] });
+}
 
 function networks(): Record<string, tfl.LayersModel[]> {
   const plugin = asTfjsPlugin(getVariant('stacked'));
@@ -95,6 +117,23 @@ function networks(): Record<string, tfl.LayersModel[]> {
       tfl.layers.globalMaxPooling2d({}),
     ],
   });
+  const denseTwoHeads = twoHeads(
+    [tfl.layers.flatten(), tfl.layers.dense({ units: 16, activation: 'elu' })],
+    [4, 4, 1],
+  );
+  const convTwoHeads = twoHeads(
+    [
+      tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+      tfl.layers.flatten(),
+    ],
+    [8, 8, 1],
+  );
+  const twoHeadDecoder = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 16, inputShape: [3], activation: 'sigmoid' }),
+      tfl.layers.reshape({ targetShape: [4, 4, 1] }),
+    ],
+  });
   return {
     encoder: [encoder],
     decoder: [decoder],
@@ -102,6 +141,9 @@ function networks(): Record<string, tfl.LayersModel[]> {
     convolutional: [seedWeights(convolutional, 1)],
     activations: [seedWeights(activations, 2)],
     pooled: [seedWeights(pooled, 3)],
+    twoHeads: [seedWeights(denseTwoHeads, 4)],
+    convTwoHeads: [seedWeights(convTwoHeads, 5)],
+    twoHeadAutoencoder: [denseTwoHeads, seedWeights(twoHeadDecoder, 6)],
   };
 }
 
@@ -125,9 +167,17 @@ describe('python3-onnx checker', () => {
       for (const [name, nets] of Object.entries(graphs)) {
         for (const opset of [MIN_OPSET, MAX_OPSET]) {
           const file = join(dir, `${name}-${opset}.onnx`);
+          const extraOutputNames = EXTRA_OUTPUTS[name];
           writeFileSync(
             file,
-            layersToOnnx({ name, networks: nets, inputName: 'input', outputName: 'output', opset }),
+            layersToOnnx({
+              name,
+              networks: nets,
+              inputName: 'input',
+              outputName: 'output',
+              ...(extraOutputNames ? { extraOutputNames } : {}),
+              opset,
+            }),
           );
           files.push(file);
         }
@@ -139,16 +189,22 @@ describe('python3-onnx checker', () => {
       const lines = run.stdout.trim().split('\n');
       expect(lines).toHaveLength(files.length);
       for (const [i, line] of lines.entries()) {
-        const [ok, path, ir, opset] = line.split(' ');
+        const [ok, path, ir, opset, , outputs] = line.split(' ');
         expect([ok, path, ir]).toEqual(['ok', files[i], '8']);
         expect(Number(opset)).toBe(i % 2 === 0 ? MIN_OPSET : MAX_OPSET);
+        const name = Object.keys(graphs)[Math.floor(i / 2)]!;
+        expect(outputs, name).toBe(['output', ...(EXTRA_OUTPUTS[name] ?? [])].join(','));
       }
     },
   );
 
   it('the same graphs agree with tfjs', async () => {
     for (const [name, nets] of Object.entries(graphs)) {
-      const diff = await compareWithTfjs(`checked graph ${name}`, nets, { range: [0, 1] });
+      const extraOutputNames = EXTRA_OUTPUTS[name];
+      const diff = await compareWithTfjs(`checked graph ${name}`, nets, {
+        range: [0, 1],
+        ...(extraOutputNames ? { extraOutputNames } : {}),
+      });
       expect(diff, name).toBeLessThanOrEqual(TOLERANCE);
     }
   });

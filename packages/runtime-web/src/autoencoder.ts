@@ -2,15 +2,19 @@ import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/error
 import { AUTO_DEVICE, checkDeviceName, isDeviceProblem, reasonOf } from './devices.js';
 import { sizeOf, toBatch } from './input.js';
 import { type AekitOnnxMetadata, type GraphEntry, parseMetadata } from './metadata.js';
+import { checkSampleRequest, normalDraws, SAMPLE_STREAM, seededUniform } from './sampling.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
   AutoencoderInput,
+  EncodeResult,
   LoadOptions,
   ModelFiles,
   OrtModule,
   OrtSession,
   RuntimePlatform,
+  SampleOptions,
+  SampleResult,
   TensorData,
 } from './session.js';
 
@@ -23,6 +27,30 @@ const AEKIT_OUTPUT: Readonly<Record<Role, string>> = Object.freeze({
   autoencoder: 'reconstruction',
 });
 
+/** The encoder output of a variational autoencoder that `encode` returns as `logVariance`. */
+const LOG_VARIANCE_OUTPUT = 'log_variance';
+
+/** The further outputs the runtime reads from each role's graph, when the graph has them. */
+const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
+  encoder: Object.freeze([LOG_VARIANCE_OUTPUT]),
+  decoder: Object.freeze([]),
+  autoencoder: Object.freeze([]),
+});
+
+/**
+ * The aekit variants that export each capability, for messages (a model's own aekit.json
+ * decides what it can do).
+ */
+const CAPABLE_VARIANTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  sample: Object.freeze(['vae']),
+});
+
+/** One graph output: its name and declared shape, batch axis first (`[]` when unknown). */
+interface GraphOutput {
+  readonly name: string;
+  readonly dims: readonly (number | string)[];
+}
+
 /** A session with the names and shapes aekit feeds it with. */
 interface Graph {
   readonly role: Role;
@@ -33,6 +61,11 @@ interface Graph {
   readonly inputDims: readonly (number | string)[];
   /** Declared output shape, batch axis first (`[]` when unknown). */
   readonly outputDims: readonly (number | string)[];
+  /**
+   * Further outputs ({@link EXTRA_OUTPUTS}) that the calls returning them fetch in the same
+   * run as `outputName`.
+   */
+  readonly extraOutputs: readonly GraphOutput[];
 }
 
 /** Sessions opened on one device. */
@@ -96,6 +129,37 @@ function dimsOf(
   return meta.shape;
 }
 
+/**
+ * The further outputs of a graph that the runtime reads ({@link EXTRA_OUTPUTS}): those
+ * aekit.json lists in `extraOutputs` (each checked to be in the graph), or without that
+ * list, those the graph has.
+ */
+function extraOutputsOf(
+  session: OrtSession,
+  role: Role,
+  outputName: string,
+  declared: GraphEntry | undefined,
+  source: string,
+): string[] {
+  const names = session.outputNames;
+  for (const name of declared?.extraOutputs ?? []) {
+    const wrong = !names.includes(name)
+      ? `${role}.onnx has outputs ${names.map((n) => `"${n}"`).join(', ')}`
+      : name === outputName
+        ? 'that is its main output'
+        : undefined;
+    if (wrong) {
+      throw aekitError(
+        'ModelLoadFailed',
+        source,
+        `aekit.json lists ${role} extra output "${name}", but ${wrong}.`,
+      );
+    }
+  }
+  const present = declared?.extraOutputs ?? names;
+  return EXTRA_OUTPUTS[role].filter((name) => name !== outputName && present.includes(name));
+}
+
 function describe(
   session: OrtSession,
   role: Role,
@@ -111,6 +175,10 @@ function describe(
     outputName,
     inputDims: dimsOf(session, 'input', inputName, role, source),
     outputDims: dimsOf(session, 'output', outputName, role, source),
+    extraOutputs: extraOutputsOf(session, role, outputName, declared, source).map((name) => ({
+      name,
+      dims: dimsOf(session, 'output', name, role, source),
+    })),
   };
 }
 
@@ -160,6 +228,12 @@ function shapesOf(
   const checks: [string, readonly (number | string)[], readonly number[]][] = [
     [`encoder.onnx input "${encoder.inputName}"`, encoder.inputDims, inputShape],
     [`encoder.onnx output "${encoder.outputName}"`, encoder.outputDims, codingShape],
+    // log_variance has the shape of the codings (their means)
+    ...encoder.extraOutputs.map((o): [string, readonly (number | string)[], readonly number[]] => [
+      `encoder.onnx output "${o.name}"`,
+      o.dims,
+      codingShape,
+    ]),
     [`decoder.onnx input "${decoder.inputName}"`, decoder.inputDims, codingShape],
     [`decoder.onnx output "${decoder.outputName}"`, decoder.outputDims, inputShape],
   ];
@@ -362,6 +436,7 @@ class OrtAutoencoder implements Autoencoder {
     this.#opened = opened;
     this.#options = options;
     const m = metadata;
+    const logVariance = opened.encoder.extraOutputs.find((o) => o.name === LOG_VARIANCE_OUTPUT);
     this.info = Object.freeze({
       inputShape: Object.freeze([...shapes.inputShape]),
       codingShape: Object.freeze([...shapes.codingShape]),
@@ -376,16 +451,23 @@ class OrtAutoencoder implements Autoencoder {
       skippedDevices: Object.freeze([...skippedDevices]),
       inputName: opened.encoder.inputName,
       codingName: opened.encoder.outputName,
+      ...(logVariance ? { logVarianceName: logVariance.name } : {}),
       decoderInputName: opened.decoder.inputName,
       outputName: opened.decoder.outputName,
       source: files.source,
     } satisfies AutoencoderInfo);
   }
 
-  encode(x: AutoencoderInput): Promise<TensorData> {
-    return this.#call(() =>
-      this.#run(this.#opened.encoder, toBatch(x, this.info.inputShape, 'encode')),
-    );
+  encode(x: AutoencoderInput): Promise<EncodeResult> {
+    return this.#call(async () => {
+      const { encoder } = this.#opened;
+      const batch = toBatch(x, this.info.inputShape, 'encode');
+      const names = [encoder.outputName, ...encoder.extraOutputs.map((o) => o.name)];
+      const outputs = await this.#runOutputs(encoder, batch, names);
+      const codings = outputs[0]!;
+      const logVariance = outputs[names.indexOf(LOG_VARIANCE_OUTPUT)];
+      return logVariance ? { ...codings, logVariance } : codings;
+    });
   }
 
   decode(z: AutoencoderInput): Promise<TensorData> {
@@ -404,6 +486,28 @@ class OrtAutoencoder implements Autoencoder {
     });
   }
 
+  sample(n: number, options: SampleOptions = {}): Promise<SampleResult> {
+    return this.#call(async () => {
+      const { capabilities, codingShape, inputShape, variant, described, source } = this.info;
+      if (!capabilities.includes('sample')) {
+        const model =
+          variant !== undefined
+            ? `Variant "${variant}" (${source})`
+            : `The model at "${source}" (${described === 'sessions' ? 'no aekit.json' : 'its aekit.json names no variant'})`;
+        throw aekitError('CapabilityMissing', model, 'sample', CAPABLE_VARIANTS.sample ?? []);
+      }
+      const perSample = Math.max(sizeOf(inputShape), sizeOf(codingShape));
+      const request = checkSampleRequest(n, options, perSample);
+      const uniform = seededUniform(request.seed, SAMPLE_STREAM);
+      const codings: TensorData = {
+        data: normalDraws(request.n * sizeOf(codingShape), uniform, request.temperature),
+        shape: [request.n, ...codingShape],
+      };
+      const decoded = await this.#run(this.#opened.decoder, codings);
+      return { ...decoded, codings, seed: request.seed };
+    });
+  }
+
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -415,7 +519,7 @@ class OrtAutoencoder implements Autoencoder {
     ]);
   }
 
-  async #call(task: () => Promise<TensorData>): Promise<TensorData> {
+  async #call<T>(task: () => Promise<T>): Promise<T> {
     if (this.#disposed) {
       throw aekitError('ModelDisposed', `An autoencoder loaded from "${this.#files.source}"`);
     }
@@ -466,38 +570,61 @@ class OrtAutoencoder implements Autoencoder {
     return this.#autoencoder;
   }
 
-  /** Runs one graph; a graph with a fixed batch size runs in chunks of that size. */
+  /** Runs one graph for its main output. */
   async #run(graph: Graph, batch: TensorData): Promise<TensorData> {
+    return (await this.#runOutputs(graph, batch, [graph.outputName]))[0]!;
+  }
+
+  /**
+   * Runs one graph once for the outputs `names`, returned in that order; a graph with a
+   * fixed batch size runs in chunks of that size.
+   */
+  async #runOutputs(
+    graph: Graph,
+    batch: TensorData,
+    names: readonly string[],
+  ): Promise<TensorData[]> {
     const fixed = graph.inputDims[0];
     const n = batch.shape[0]!;
     if (typeof fixed === 'number' && fixed > 0 && fixed !== n) {
-      return this.#runInChunks(graph, batch, fixed);
+      return this.#runInChunks(graph, batch, names, fixed);
     }
     const { ort } = this.#opened;
     const feed = { [graph.inputName]: new ort.Tensor('float32', batch.data, batch.shape) };
-    const outputs = await runOf(this.#platform)(() => graph.session.run(feed, [graph.outputName]));
-    const tensor = outputs[graph.outputName]!;
-    const result = { data: floatData(tensor.data, graph.outputName), shape: [...tensor.dims] };
-    tensor.dispose();
-    return result;
+    const outputs = await runOf(this.#platform)(() => graph.session.run(feed, [...names]));
+    return names.map((name) => {
+      const tensor = outputs[name]!;
+      const result = { data: floatData(tensor.data, name), shape: [...tensor.dims] };
+      tensor.dispose();
+      return result;
+    });
   }
 
-  async #runInChunks(graph: Graph, batch: TensorData, size: number): Promise<TensorData> {
+  /** Runs `batch` in chunks of `size` (the last one padded) and joins each output's parts. */
+  async #runInChunks(
+    graph: Graph,
+    batch: TensorData,
+    names: readonly string[],
+    size: number,
+  ): Promise<TensorData[]> {
     const n = batch.shape[0]!;
     const per = sizeOf(batch.shape.slice(1));
-    const parts: TensorData[] = [];
+    const parts: TensorData[][] = [];
     for (let start = 0; start < n; start += size) {
       const chunk = new Float32Array(size * per);
       chunk.set(batch.data.subarray(start * per, Math.min(n, start + size) * per));
-      parts.push(await this.#run(graph, { data: chunk, shape: [size, ...batch.shape.slice(1)] }));
+      const shape = [size, ...batch.shape.slice(1)];
+      parts.push(await this.#runOutputs(graph, { data: chunk, shape }, names));
     }
-    const outShape = parts[0]!.shape.slice(1);
-    const outPer = sizeOf(outShape);
-    const data = new Float32Array(n * outPer);
-    parts.forEach((p, i) => {
-      const keep = Math.min(size, n - i * size);
-      data.set(p.data.subarray(0, keep * outPer), i * size * outPer);
+    return names.map((_, k) => {
+      const outShape = parts[0]![k]!.shape.slice(1);
+      const outPer = sizeOf(outShape);
+      const data = new Float32Array(n * outPer);
+      parts.forEach((p, i) => {
+        const keep = Math.min(size, n - i * size);
+        data.set(p[k]!.data.subarray(0, keep * outPer), i * size * outPer);
+      });
+      return { data, shape: [n, ...outShape] };
     });
-    return { data, shape: [n, ...outShape] };
   }
 }

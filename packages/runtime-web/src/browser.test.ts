@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoundTripResult } from '../test/app/main.js';
+import type { RoundTripResult, VaeResult } from '../test/app/main.js';
+import { loadAutoencoder } from './node.js';
 import { hasChromium, withChromium } from './test-utils/chromium.js';
 import {
   type Expected,
@@ -149,6 +150,49 @@ describe.skipIf(skipWithout(hasChromium() && hasTorch()))('browser runtime in Ch
             .catch((e: { code?: string; message: string }) => `${e.code}: ${e.message}`),
         );
         expect(missing).toMatch(/^ModelLoadFailed: .*no-such-model\/encoder\.onnx answered 404/);
+      } catch (err) {
+        console.log(logs.join('\n'));
+        throw err;
+      }
+    });
+  });
+
+  it('encodes a VAE with its log-variance and samples the seeded codings Node samples', async () => {
+    const n = 5;
+    const seed = 3;
+    const node = await loadAutoencoder(models.vaeDir, { device: 'cpu' });
+    const inNode = await node.sample(n, { seed });
+    await node.dispose();
+    const nodeSamples = Array.from({ length: n }, (_, i) =>
+      Array.from(inNode.data.subarray(i * 6, (i + 1) * 6)),
+    );
+    const { vae } = models.expected;
+    await withChromium(async (page, { logs }) => {
+      try {
+        await openPage(page, server.url);
+        for (const device of ['wasm', 'webgpu']) {
+          const r: VaeResult = await page.evaluate(
+            ([d, x, count, s]) => window.aekitVae('models/vae/', d, x, count, s),
+            [device, models.expected.input, n, seed] as const,
+          );
+          const tolerance = device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE;
+          expect(r.device).toBe(device);
+          expect(r.logVarianceName).toBe('log_variance');
+          expect(r.encoded.shape).toEqual([3, 2]);
+          expect(r.logVariance?.shape).toEqual([3, 2]);
+          expect(r.sampled.shape).toEqual([n, 6]);
+          expect(r.sampled.codings.shape).toEqual([n, 2]);
+          expect(r.sampled.seed).toBe(seed);
+          // the same seed draws the very same codings in Chromium as in Node
+          expect(r.sampled.codings.data).toEqual(Array.from(inNode.codings.data));
+          const diffs = {
+            codings: maxAbsDiff(r.encoded.data, vae.codings),
+            logVariance: maxAbsDiff(r.logVariance!.data, vae.logVariance),
+            samples: maxAbsDiff(r.sampled.data, nodeSamples),
+          };
+          console.log(`[runtime-web] chromium ${device} VAE vs torch / Node: max |diff|`, diffs);
+          for (const d of Object.values(diffs)) expect(d).toBeLessThanOrEqual(tolerance);
+        }
       } catch (err) {
         console.log(logs.join('\n'));
         throw err;

@@ -12,6 +12,12 @@ export interface GraphEntry {
   readonly input: string;
   /** Its output name. */
   readonly output: string;
+  /**
+   * Names of the graph's further outputs, fetched in the same run as `output`: a
+   * variational autoencoder's encoder lists `["log_variance"]` (the runtime returns it as
+   * `logVariance`). Absent when the graph has one output.
+   */
+  readonly extraOutputs?: readonly string[];
 }
 
 /**
@@ -98,6 +104,12 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
         typeof e.output !== 'string'
       ) {
         throw fail(`"graphs.${role}" must be { file, input, output } (strings).`);
+      }
+      if (
+        e.extraOutputs !== undefined &&
+        !(Array.isArray(e.extraOutputs) && e.extraOutputs.every((o) => typeof o === 'string'))
+      ) {
+        throw fail(`"graphs.${role}.extraOutputs" must be an array of strings.`);
       }
       if (!/^[^/\\]+$/.test(e.file) || e.file === '..' || e.file === '.') {
         throw fail(`"graphs.${role}.file" must be a file name in the model folder, not a path.`);

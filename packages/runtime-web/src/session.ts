@@ -14,6 +14,37 @@ export interface TensorData {
   readonly shape: readonly number[];
 }
 
+/**
+ * What `encode` returns: the codings, and for a variational autoencoder (an encoder graph
+ * with a `log_variance` output) the log-variance of each coding, from the same run.
+ */
+export type EncodeResult = TensorData & {
+  /**
+   * `log σ²` of the Gaussian each coding is the mean of, `[N, ...codingShape]`; present
+   * only when the encoder graph has a `log_variance` output (see `info.logVarianceName`).
+   */
+  readonly logVariance?: TensorData;
+};
+
+/** Options of `sample`. */
+export interface SampleOptions {
+  /**
+   * Seed of the generator: the same seed gives the same codings in Node and in browsers.
+   * A safe integer; unset, a random one is drawn (and returned as `seed`).
+   */
+  readonly seed?: number;
+  /** Standard deviation the N(0, I) draws are scaled by: `1` (default) is the prior. */
+  readonly temperature?: number;
+}
+
+/** What `sample` returns: the decoded samples, with the codings they were decoded from. */
+export interface SampleResult extends TensorData {
+  /** The codings drawn from N(0, temperature² I), `[n, ...codingShape]`. */
+  readonly codings: TensorData;
+  /** The seed they were drawn with (the one given, or the random one picked). */
+  readonly seed: number;
+}
+
 /** Arrays nested to any depth, with numbers at the leaves. */
 export type NestedArray = readonly (number | NestedArray)[];
 
@@ -95,6 +126,11 @@ export interface AutoencoderInfo {
   readonly inputName: string;
   /** Output name of the encoder graph. */
   readonly codingName: string;
+  /**
+   * The encoder's log-variance output (`log_variance` in a variational autoencoder), which
+   * `encode` returns as `logVariance`; absent when the encoder has none.
+   */
+  readonly logVarianceName?: string;
   /** Input name of the decoder graph. */
   readonly decoderInputName: string;
   /** Output name of the decoder graph. */
@@ -107,12 +143,27 @@ export interface AutoencoderInfo {
 export interface Autoencoder {
   /** Shapes, names, metadata and device. */
   readonly info: AutoencoderInfo;
-  /** Maps samples `[N, ...inputShape]` to codings `[N, ...codingShape]`. */
-  encode(x: AutoencoderInput): Promise<TensorData>;
+  /**
+   * Maps samples `[N, ...inputShape]` to codings `[N, ...codingShape]`. For a variational
+   * autoencoder the codings are the means, and `logVariance` holds their log-variances.
+   */
+  encode(x: AutoencoderInput): Promise<EncodeResult>;
   /** Maps codings `[N, ...codingShape]` to reconstructions `[N, ...inputShape]`. */
   decode(z: AutoencoderInput): Promise<TensorData>;
-  /** Encodes then decodes, with `autoencoder.onnx` in one run when the model has it. */
+  /**
+   * Encodes then decodes, with `autoencoder.onnx` in one run when the model has it (a
+   * variational autoencoder decodes the means: no sampling).
+   */
   reconstruct(x: AutoencoderInput): Promise<TensorData>;
+  /**
+   * Draws `n` codings from N(0, temperature² I) with a seeded generator and decodes them.
+   * Only for models whose `info.capabilities` include `sample` (variational autoencoders);
+   * others reject with `CapabilityMissing`. `n` is a positive integer whose samples hold at
+   * most `MAX_SAMPLE_VALUES` (2^26) values in all, as they are decoded in one run
+   * (`InvalidArgument` otherwise). The draws are `@aekit/core`'s `createRng(seed, 'sample')`
+   * turned normal by Box-Muller, so a seed gives the same codings in Node and in browsers.
+   */
+  sample(n: number, options?: SampleOptions): Promise<SampleResult>;
   /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
   dispose(): Promise<void>;
 }

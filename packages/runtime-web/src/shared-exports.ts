@@ -7,16 +7,20 @@ export {
   METADATA_FORMAT,
   parseMetadata,
 } from './metadata.js';
+export { MAX_SAMPLE_VALUES } from './sampling.js';
 export type {
   Autoencoder,
   AutoencoderInfo,
   AutoencoderInput,
   AutoencoderSource,
+  EncodeResult,
   LoadOptions,
   ModelBytes,
   ModelFiles,
   NestedArray,
   OrtModule,
   RuntimePlatform,
+  SampleOptions,
+  SampleResult,
   TensorData,
 } from './session.js';

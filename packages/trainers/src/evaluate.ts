@@ -11,7 +11,7 @@ import {
 import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import { selectBackend } from './backends/index.js';
 import { loadRunData } from './engine/data.js';
-import { mapBatches } from './engine/loss.js';
+import { mapBatches, meanOverBatches } from './engine/loss.js';
 import { loadNetworkWeights } from './engine/model-io.js';
 import { type AutoencoderModel, asTfjsPlugin } from './plugin.js';
 import { registerBuiltinVariants } from './register-all.js';
@@ -31,6 +31,11 @@ export interface EvaluationReport {
   readonly baseline: { readonly loss: number; readonly mse: number };
   /** `mse / baseline.mse`: below 1 the model beats the baseline. */
   readonly mseRatio: number;
+  /**
+   * The variant's own held-out measures, means over the samples (e.g. a VAE's
+   * `negativeElbo` in nats per image); absent for variants without any.
+   */
+  readonly measures?: Readonly<Record<string, number>>;
 }
 
 /** Options of {@link evaluateRun}. */
@@ -99,14 +104,17 @@ export function loadEvaluationData(
     data: { ...manifest.data, ...(dataDir ? { dataDir } : {}) },
   });
   const hasTest = manifest.data.source in BUILTIN_DATASETS;
-  const heldOut = hasTest
-    ? loadDataset({
-        source: manifest.data.source,
-        split: 'test',
-        normalization: manifest.normalization,
-        ...(dataDir ? { dataDir } : {}),
-      }).dataset
-    : validation;
+  const binarize = manifest.data.binarize;
+  const test = () => {
+    const { dataset } = loadDataset({
+      source: manifest.data.source,
+      split: 'test',
+      normalization: manifest.normalization,
+      ...(dataDir ? { dataDir } : {}),
+    });
+    return binarize === undefined ? dataset : dataset.binarize(binarize);
+  };
+  const heldOut = hasTest ? test() : validation;
   return { train, heldOut, split: hasTest ? 'test' : 'validation' };
 }
 
@@ -135,6 +143,9 @@ export async function evaluateRun(
     const baseline = tile(train.mean(), heldOut.count);
     const mse = meanSquaredError(heldOut.x, outputs);
     const baselineMse = meanSquaredError(heldOut.x, baseline);
+    const measures = model.measures
+      ? await meanOverBatches(heldOut, manifest.inputShape, (x) => model.measures!(x))
+      : undefined;
     return {
       run: run.root,
       variant: manifest.variant,
@@ -145,6 +156,7 @@ export async function evaluateRun(
       mse,
       baseline: { loss: metric(heldOut.x, baseline), mse: baselineMse },
       mseRatio: mse / baselineMse,
+      ...(measures ? { measures } : {}),
     };
   } finally {
     for (const net of Object.values(model.networks)) net.dispose();

@@ -77,6 +77,11 @@ export interface AutoencoderModel {
    * layer-wise training, for instance). The validation loss is that of each phase.
    */
   readonly phases?: readonly TrainingPhase[];
+  /**
+   * Held-out measures beyond reconstruction, each a mean over the samples of batch `x`
+   * (e.g. a VAE's negative ELBO in nats per sample); `aekit eval` reports them.
+   */
+  measures?(x: tf.Tensor): Readonly<Record<string, tf.Scalar>>;
   /** Reconstructions of `x` at inference time. */
   reconstruct(x: tf.Tensor): tf.Tensor;
   /** Codings of `x` at inference time. */
@@ -87,10 +92,20 @@ export interface AutoencoderModel {
 export interface OnnxGraphDescription {
   /** Role and file stem: `encoder` is written to `onnx/encoder.onnx`. */
   readonly role: string;
-  /** Networks applied in order, by name in `AutoencoderModel.networks`. */
+  /**
+   * Networks applied in order, by name in `AutoencoderModel.networks`; one before the last
+   * with several outputs passes its first output (e.g. the mean) to the next.
+   */
   readonly networks: readonly string[];
   readonly inputName: string;
+  /** Name of the graph's (first) output: the last network's output 0. */
   readonly outputName: string;
+  /**
+   * Names of the last network's further outputs, e.g. `['log_variance']` for an encoder
+   * whose outputs are `[mean, logVariance]`: one name for each output after the first.
+   * Absent for networks with one output.
+   */
+  readonly extraOutputNames?: readonly string[];
 }
 
 /** The graphs every autoencoder exposes unless its plugin says otherwise. */

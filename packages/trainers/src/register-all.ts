@@ -1,11 +1,13 @@
 import { registerVariant } from '@aekit/core';
 import { contractiveVariant } from './variants/contractive/index.js';
+import { convVariant } from './variants/conv/index.js';
 import { denoisingVariant } from './variants/denoising/index.js';
 import { greedyVariant } from './variants/greedy/index.js';
 import { linearVariant } from './variants/linear/index.js';
 import { sparseVariant } from './variants/sparse/index.js';
 import { stackedVariant } from './variants/stacked/index.js';
 import { tiedVariant } from './variants/tied/index.js';
+import { vaeVariant } from './variants/vae/index.js';
 
 /** Every variant shipped with @aekit/trainers. */
 export const builtinVariants = Object.freeze([
@@ -16,6 +18,8 @@ export const builtinVariants = Object.freeze([
   denoisingVariant,
   sparseVariant,
   contractiveVariant,
+  convVariant,
+  vaeVariant,
 ]);
 
 /** Registers every built-in variant in core's registry (idempotent). */

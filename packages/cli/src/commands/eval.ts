@@ -29,4 +29,9 @@ export async function evalCommand(
     `  mean-image         ${fmt(report.baseline.loss).padEnd(10)} ${fmt(report.baseline.mse)}`,
   );
   output.out(`  model / baseline MSE: ${fmt(report.mseRatio, 3)}`);
+  const measures = Object.entries(report.measures ?? {});
+  if (measures.length > 0) {
+    output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
+    for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
+  }
 }

@@ -25,7 +25,7 @@ export async function exportCommand(
   output.out(`Exported ${report.run} to ONNX (opset ${report.opset}):`);
   for (const g of report.graphs) {
     output.out(
-      `  ${g.path}  ${g.inputName} -> ${g.outputName}  ${(g.bytes / 1024).toFixed(1)} KiB  max |ORT - tfjs| = ${fmt(g.maxAbsDiff, 3)}`,
+      `  ${g.path}  ${g.inputName} -> ${[g.outputName, ...(g.extraOutputNames ?? [])].join(' + ')}  ${(g.bytes / 1024).toFixed(1)} KiB  max |ORT - tfjs| = ${fmt(g.maxAbsDiff, 3)}`,
     );
   }
   output.out(

@@ -56,7 +56,17 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
   const known = new Set(variantOptionFlags().keys());
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined) continue;
-    if (key in NUMERIC) {
+    if (key === 'binarize') {
+      // `--binarize` alone thresholds at 0.5; `--binarize 0.3` elsewhere.
+      const t = value === true ? 0.5 : Number(value);
+      if (!(t > 0 && t < 1)) {
+        throw aekitError(
+          'InvalidArgument',
+          `--binarize takes a threshold between 0 and 1 (exclusive), got "${String(value)}".`,
+        );
+      }
+      options.binarize = t;
+    } else if (key in NUMERIC) {
       const n = Number(value);
       if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) {
         throw aekitError(

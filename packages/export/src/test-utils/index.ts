@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
 import { layersToOnnx, type OnnxGraphSpec } from '../layers-to-onnx.js';
-import { runOnnx } from '../run-onnx.js';
+import { runOnnxOutputs } from '../run-onnx.js';
 
 /**
  * Largest |ONNX Runtime - tfjs| allowed. Both compute in float32 (about 7 significant
@@ -56,19 +56,29 @@ export function seedWeights(model: LayersModel, seed: number): LayersModel {
   return model;
 }
 
-/** Runs `networks` in sequence in tfjs (inference) and returns values and shape. */
+/**
+ * Runs `networks` in sequence in tfjs (inference), a network with several outputs passing
+ * its first to the next, and returns values and shape of every output of the last.
+ */
 export function runTfjs(
   networks: readonly LayersModel[],
   x: Float32Array,
   shape: readonly number[],
-): { data: Float32Array; dims: number[] } {
-  const out = tf.tidy(() =>
-    networks.reduce<tf.Tensor>((t, net) => net.predict(t) as tf.Tensor, tf.tensor(x, [...shape])),
-  );
-  const data = Float32Array.from(out.dataSync() as Float32Array);
-  const dims = [...out.shape];
-  out.dispose();
-  return { data, dims };
+): { data: Float32Array; dims: number[] }[] {
+  const outs = tf.tidy(() => {
+    let outputs: tf.Tensor[] = [tf.tensor(x, [...shape])];
+    for (const net of networks) {
+      const y = net.predict(outputs[0]!);
+      outputs = Array.isArray(y) ? y : [y];
+    }
+    return outputs;
+  });
+  const results = outs.map((t) => ({
+    data: Float32Array.from(t.dataSync() as Float32Array),
+    dims: [...t.shape],
+  }));
+  for (const t of outs) t.dispose();
+  return results;
 }
 
 /** Largest absolute difference of two arrays of the same length. */
@@ -93,8 +103,9 @@ export interface CompareOptions extends Partial<Omit<OnnxGraphSpec, 'networks'>>
 
 /**
  * Converts `networks`, runs random inputs through ONNX Runtime and tfjs, checks that the
- * output shapes are identical, and returns the largest absolute difference over all
- * batch sizes (also appended to `$AEKIT_EXPORT_DIFFS` when set, for reports).
+ * graph has one output per output of the last network, with the same shapes, and returns
+ * the largest absolute difference over every output and batch size (also appended to
+ * `$AEKIT_EXPORT_DIFFS` when set, for reports).
  */
 export async function compareWithTfjs(
   label: string,
@@ -106,6 +117,7 @@ export async function compareWithTfjs(
     networks,
     inputName: options.inputName ?? 'input',
     outputName: options.outputName ?? 'output',
+    ...(options.extraOutputNames ? { extraOutputNames: options.extraOutputNames } : {}),
     ...(options.opset !== undefined ? { opset: options.opset } : {}),
   });
   const sample = networks[0]!.inputs[0]!.shape.slice(1) as number[];
@@ -116,9 +128,14 @@ export async function compareWithTfjs(
     const shape = [batch, ...sample];
     const x = uniform(batch * size, (options.seed ?? 1) * 101 + i, lo, hi);
     const expected = runTfjs(networks, x, shape);
-    const actual = await runOnnx(bytes, x, shape);
-    expect(actual.dims, `${label}: output shape, batch ${batch}`).toEqual(expected.dims);
-    worst = Math.max(worst, maxAbsDiff(expected.data, actual.data));
+    const actual = await runOnnxOutputs(bytes, x, shape);
+    expect(actual.length, `${label}: output count`).toBe(expected.length);
+    for (const [j, out] of actual.entries()) {
+      expect(out.dims, `${label}: output ${out.name} shape, batch ${batch}`).toEqual(
+        expected[j]!.dims,
+      );
+      worst = Math.max(worst, maxAbsDiff(expected[j]!.data, out.data));
+    }
   }
   const file = process.env.AEKIT_EXPORT_DIFFS;
   if (file) appendFileSync(file, `${JSON.stringify({ label, maxAbsDiff: worst })}\n`);

@@ -26,6 +26,16 @@ export function skipWithout(available: boolean): boolean {
   return !available && !process.env.CI;
 }
 
+/** Torch's outputs of the variational autoencoder (vae/) for {@link Expected.input}. */
+export interface VaeExpected {
+  /** The encoder's `codings` output (the means), `[3][2]`. */
+  readonly codings: number[][];
+  /** The encoder's `log_variance` output, `[3][2]`. */
+  readonly logVariance: number[][];
+  /** decoder(codings): what `autoencoder.onnx` computes. */
+  readonly reconstruction: number[][];
+}
+
 /** Torch's outputs for fixed inputs (written by make-models.py). */
 export interface Expected {
   /** Three samples of 6 values. */
@@ -38,6 +48,8 @@ export interface Expected {
   readonly decodeInput: number[][];
   /** decoder(decodeInput). */
   readonly decoded: number[][];
+  /** The variational autoencoder's outputs for `input`. */
+  readonly vae: VaeExpected;
   /** The torch version that computed them. */
   readonly torch: string;
 }
@@ -48,11 +60,19 @@ export interface TorchModels {
   readonly dir: string;
   /** The same encoder/decoder exported with a fixed batch of 2. */
   readonly fixedBatchDir: string;
+  /**
+   * A variational autoencoder as `aekit export` writes one (6 -> mean, log_variance of 2
+   * -> 6; aekit's names; aekit.json with variant `vae`, capabilities `['sample']`).
+   */
+  readonly vaeDir: string;
+  /** Its encoder and decoder exported with a fixed batch of 2, without aekit.json. */
+  readonly vaeFixedBatchDir: string;
   readonly expected: Expected;
 }
 
 /**
- * Builds the tiny torch models (6 -> 3 -> 6, linear + sigmoid) into a new temp folder.
+ * Builds the tiny torch models (6 -> 3 -> 6, linear + sigmoid; and the 6 -> 2 -> 6 VAE) into
+ * a new temp folder.
  * About a second; call it once per test file.
  */
 export function makeTorchModels(): TorchModels {
@@ -62,7 +82,13 @@ export function makeTorchModels(): TorchModels {
     throw new Error(`${PYTHON} ${MAKE_MODELS} failed (${run.status}):\n${run.stderr}`);
   }
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-  return { dir, fixedBatchDir: join(dir, 'fixed-batch'), expected };
+  return {
+    dir,
+    fixedBatchDir: join(dir, 'fixed-batch'),
+    vaeDir: join(dir, 'vae'),
+    vaeFixedBatchDir: join(dir, 'vae', 'fixed-batch'),
+    expected,
+  };
 }
 
 /** The largest absolute difference between `actual` and the rows of `expected`. */

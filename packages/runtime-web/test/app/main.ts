@@ -2,7 +2,8 @@
  * A page that only uses `@aekit/runtime-web` (its browser entry), for the Chromium and
  * bundle tests: `window.aekitRoundTrip(base, device, inputs)` loads the model at `base`,
  * runs encode / decode / reconstruct and returns plain data for the test to compare;
- * `window.aekitRun(base, device, calls)` runs just the calls given.
+ * `window.aekitRun(base, device, calls)` runs just the calls given;
+ * `window.aekitVae(base, device, input, n, seed)` encodes (with the log-variance) and samples.
  */
 import { loadAutoencoder } from '@aekit/runtime-web';
 
@@ -97,13 +98,52 @@ async function run(
   }
 }
 
+/** Plain data of a tensor that may be absent. */
+type PlainTensor = { data: number[]; shape: number[] };
+
+/** What {@link vae} returns: plain arrays, so that it crosses `page.evaluate`. */
+export interface VaeResult {
+  readonly device: string;
+  readonly logVarianceName: string | null;
+  readonly encoded: PlainTensor;
+  /** `encode`'s `logVariance`, or null when it had none. */
+  readonly logVariance: PlainTensor | null;
+  readonly sampled: PlainTensor & { readonly codings: PlainTensor; readonly seed: number };
+}
+
+/** Loads the variational autoencoder at `base`, encodes `input` and samples `n` with `seed`. */
+async function vae(
+  base: string,
+  device: string,
+  input: number[][],
+  n: number,
+  seed: number,
+): Promise<VaeResult> {
+  const ae = await loadAutoencoder(base, { device });
+  try {
+    const encoded = await ae.encode(input);
+    const sampled = await ae.sample(n, { seed });
+    return {
+      device: ae.info.device,
+      logVarianceName: ae.info.logVarianceName ?? null,
+      encoded: plain(encoded),
+      logVariance: encoded.logVariance ? plain(encoded.logVariance) : null,
+      sampled: { ...plain(sampled), codings: plain(sampled.codings), seed: sampled.seed },
+    };
+  } finally {
+    await ae.dispose();
+  }
+}
+
 declare global {
   interface Window {
     aekitRoundTrip: typeof roundTrip;
     aekitRun: typeof run;
+    aekitVae: typeof vae;
   }
 }
 
 window.aekitRoundTrip = roundTrip;
 window.aekitRun = run;
+window.aekitVae = vae;
 document.title = 'ready';

@@ -10,6 +10,7 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { type Blas, loadBlas } from './blas.js';
+import { installWasmConvKernels } from './wasm-conv.js';
 
 type DisposableBackend = { disposeData(dataId: object): boolean };
 type SharingBackend = { incRef(dataId: object): void };
@@ -23,9 +24,11 @@ let installed = false;
  *   kernel copies the buffer each time (about 60 copies per step of a small dense
  *   autoencoder). Tensors are immutable, so the clone shares the buffer and counts a
  *   reference, as the cpu backend and the wasm `Reshape` kernel already do.
+ * and adds the one convolution kernel it lacks, `Conv2DBackpropFilter` (see wasm-conv.ts).
  */
 export function installFastWasmKernels(): void {
   installFastWasmMatMul();
+  installWasmConvKernels();
   if (identityInstalled) return;
   const original = getKernel('Identity', 'wasm');
   if (!original) return;

@@ -30,6 +30,12 @@ export const trainOptionsSchema = z
       .enum(['auto', 'none', 'unit', 'minmax', 'standard'])
       .default('auto')
       .describe('input normalisation'),
+    binarize: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('set values above this threshold (after normalisation) to 1, the others to 0'),
     epochs: z
       .number()
       .int()

@@ -24,7 +24,7 @@ function hash(data: Float32Array): string {
 export function loadRunData(
   opts: Pick<
     ResolvedTrainOptions,
-    'data' | 'dataDir' | 'limit' | 'validationSplit' | 'normalize' | 'seed'
+    'data' | 'dataDir' | 'limit' | 'validationSplit' | 'normalize' | 'binarize' | 'seed'
   >,
   previous?: RunManifest,
 ): RunData {
@@ -54,6 +54,8 @@ export function loadRunData(
       `The data of "${src.source}" changed since the run started (fingerprint ${fingerprint.slice(0, 12)}… instead of ${src.fingerprint.slice(0, 12)}…).`,
     );
   }
+  const binarize = src ? src.binarize : opts.binarize;
+  if (binarize !== undefined) full = full.binarize(binarize);
   const seed = previous?.training.seed ?? opts.seed;
   const { train, validation } = full.split(validationSplit, seed);
   const dataDir = src ? src.dataDir : opts.dataDir;
@@ -70,6 +72,7 @@ export function loadRunData(
       ...(limit ? { limit } : {}),
       validationSplit,
       normalize: full.normalization.kind,
+      ...(binarize !== undefined ? { binarize } : {}),
       fingerprint,
       trainCount: train.count,
       validationCount: validation.count,

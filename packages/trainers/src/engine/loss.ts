@@ -48,3 +48,32 @@ export async function mapBatches(
   }
   return result;
 }
+
+/**
+ * Means over `data` of named per-batch scalars (each a mean over its batch), weighting
+ * every batch by its size; the sums stay on the device until the end.
+ */
+export async function meanOverBatches(
+  data: Dataset,
+  sampleShape: readonly number[],
+  fn: (x: tf.Tensor) => Readonly<Record<string, tf.Scalar>>,
+  batchSize = 512,
+): Promise<Record<string, number>> {
+  const sums = new Map<string, tf.Tensor>();
+  for (const b of data.batches(batchSize)) {
+    tf.tidy(() => {
+      for (const [name, value] of Object.entries(fn(toBatchTensor(b, sampleShape)))) {
+        const previous = sums.get(name);
+        const next = tf.keep(tf.add(previous ?? 0, tf.mul(value, b.size)));
+        previous?.dispose();
+        sums.set(name, next);
+      }
+    });
+  }
+  const result: Record<string, number> = {};
+  for (const [name, sum] of sums) {
+    result[name] = (await sum.data())[0]! / Math.max(1, data.count);
+    sum.dispose();
+  }
+  return result;
+}

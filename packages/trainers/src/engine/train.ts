@@ -414,6 +414,7 @@ export async function train(
         model,
         figureSamples(manifest, data.validation),
         metrics,
+        plugin.capabilities,
       );
       listener({ type: 'figures', paths });
     }

@@ -1,5 +1,6 @@
-import type { Dataset, EpochMetrics, RunManifest } from '@aekit/core';
+import type { Capability, Dataset, EpochMetrics, RunManifest } from '@aekit/core';
 import { imageGrid, type RunDirectory } from '@aekit/core/node';
+import * as tf from '@tensorflow/tfjs-core';
 import { mapBatches } from '../engine/loss.js';
 import type { AutoencoderModel } from '../plugin.js';
 import { lineChartPng, type SeriesPoint } from './chart.js';
@@ -9,9 +10,99 @@ export { lineChartPng } from './chart.js';
 /** How many samples the reconstruction figure shows. */
 export const FIGURE_SAMPLES = 10;
 
+/** Rows and columns of figures/samples.png. */
+export const SAMPLE_GRID = [6, 10] as const;
+/** Side of figures/latent-grid.png, and the extent of the latent plane it covers. */
+export const LATENT_GRID = { side: 15, extent: 2.5 } as const;
+
+/** Splits `[n * size]` values into `n` samples, then into rows of `cols`. */
+function rowsOf(data: Float32Array, size: number, cols: number): Float32Array[][] {
+  const n = data.length / size;
+  const rows: Float32Array[][] = [];
+  for (let r = 0; r * cols < n; r++) {
+    rows.push(
+      Array.from({ length: Math.min(cols, n - r * cols) }, (_, c) =>
+        data.subarray((r * cols + c) * size, (r * cols + c + 1) * size),
+      ),
+    );
+  }
+  return rows;
+}
+
+/** Decodes codings `[n, ...codingShape]` with the model's decoder, eagerly. */
+async function decodeAll(model: AutoencoderModel, codings: tf.Tensor): Promise<Float32Array> {
+  const out = tf.tidy(() => model.networks.decoder.predict(codings) as tf.Tensor);
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  return data;
+}
+
 /**
- * Draws figures/reconstructions.png (samples of `data` above, their reconstructions below)
- * and figures/loss.png (training and validation loss per epoch). Returns the paths written.
+ * Codings of a 15x15 grid over the latent plane [-2.5, 2.5]^2 (the prior's bulk), row by
+ * row from the top: x grows to the right, y upwards.
+ */
+export function latentGridCodings(): Float32Array {
+  const { side, extent } = LATENT_GRID;
+  const at = (i: number) => -extent + (2 * extent * i) / (side - 1);
+  const codings = new Float32Array(side * side * 2);
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      codings[(r * side + c) * 2] = at(c);
+      codings[(r * side + c) * 2 + 1] = at(side - 1 - r);
+    }
+  }
+  return codings;
+}
+
+/**
+ * For variants that generate (capability `sample`): figures/samples.png, codings drawn from
+ * the prior N(0, I) with the run's seed and decoded, and for a 2-D coding
+ * figures/latent-grid.png, the decoded grid of {@link latentGridCodings}.
+ */
+async function drawGenerativeFigures(
+  run: RunDirectory,
+  manifest: RunManifest,
+  model: AutoencoderModel,
+): Promise<string[]> {
+  const written: string[] = [];
+  const size = manifest.inputShape.reduce((a, b) => a * b, 1);
+  const [rows, cols] = SAMPLE_GRID;
+  const prior = tf.randomNormal(
+    [rows * cols, ...manifest.codingShape],
+    0,
+    1,
+    'float32',
+    manifest.training.seed,
+  );
+  const samples = await decodeAll(model, prior);
+  prior.dispose();
+  run.writeFile(
+    'figures/samples.png',
+    imageGrid(rowsOf(samples, size, cols), { sampleShape: manifest.inputShape, range: [0, 1] }),
+  );
+  written.push(run.path('figures/samples.png'));
+  if (manifest.codingShape.length === 1 && manifest.codingShape[0] === 2) {
+    const grid = tf.tensor2d(latentGridCodings(), [LATENT_GRID.side ** 2, 2]);
+    const decoded = await decodeAll(model, grid);
+    grid.dispose();
+    run.writeFile(
+      'figures/latent-grid.png',
+      imageGrid(rowsOf(decoded, size, LATENT_GRID.side), {
+        sampleShape: manifest.inputShape,
+        range: [0, 1],
+        gap: 0,
+      }),
+    );
+    written.push(run.path('figures/latent-grid.png'));
+  }
+  return written;
+}
+
+/**
+ * Draws figures/reconstructions.png (samples of `data` above, their reconstructions below),
+ * figures/loss.png (training and validation loss per epoch) and, for variants that can
+ * sample, figures/samples.png and (2-D codings) figures/latent-grid.png. Returns the paths
+ * written.
  */
 export async function drawRunFigures(
   run: RunDirectory,
@@ -19,8 +110,12 @@ export async function drawRunFigures(
   model: AutoencoderModel,
   data: Dataset,
   metrics: readonly EpochMetrics[],
+  capabilities: readonly Capability[] = [],
 ): Promise<string[]> {
   const written: string[] = [];
+  if (capabilities.includes('sample')) {
+    written.push(...(await drawGenerativeFigures(run, manifest, model)));
+  }
   const shown = data.slice(0, FIGURE_SAMPLES);
   if (shown.count > 0) {
     const f = shown.featureCount;

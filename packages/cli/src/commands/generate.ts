@@ -1,0 +1,226 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { aekitError, applyNormalization, type Normalization } from '@aekit/core';
+import {
+  imageGrid,
+  loadDataset,
+  RunDirectory,
+  readDataFile,
+  readPngSample,
+  writeAtomic,
+  writeDataFile,
+} from '@aekit/core/node';
+import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
+import type { Output } from '../output.js';
+import { onnxFolder } from './infer.js';
+
+/** Options of `aekit sample`. */
+export interface SampleOptions {
+  readonly n: string;
+  readonly out: string;
+  readonly seed?: string;
+  readonly temperature?: string;
+  readonly cols?: string;
+  readonly device?: string;
+}
+
+/** Options of `aekit interpolate`. */
+export interface InterpolateOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly steps: string;
+  readonly out: string;
+  readonly device?: string;
+}
+
+/** Where a run's data came from (its manifest's), to find test images by index. */
+export interface RunData {
+  readonly source: string;
+  readonly dataDir?: string;
+  readonly binarize?: number;
+}
+
+function integer(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw aekitError(
+      'InvalidArgument',
+      `--${flag} must be an integer of at least ${min}, got "${value}".`,
+    );
+  }
+  return n;
+}
+
+function number(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw aekitError('InvalidArgument', `--${flag} must be a number, got "${value}".`);
+  }
+  return n;
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Writes samples `[n, ...sampleShape]` in [0, 1] to `path`: a PNG grid of `cols` columns
+ * for images, else NPY or CSV by the extension.
+ */
+function writeImages(
+  path: string,
+  data: Float32Array,
+  shape: readonly number[],
+  cols: number,
+): void {
+  if (!path.toLowerCase().endsWith('.png')) {
+    writeDataFile(path, data, shape);
+    return;
+  }
+  const sampleShape = shape.slice(1);
+  if (sampleShape.length < 2) {
+    throw aekitError(
+      'InvalidArgument',
+      `Samples of shape [${sampleShape.join(', ')}] are not images; write them to .npy or .csv.`,
+    );
+  }
+  const size = sizeOf(sampleShape);
+  const rows: Float32Array[][] = [];
+  for (let i = 0; i < shape[0]!; i += cols) {
+    rows.push(
+      Array.from({ length: Math.min(cols, shape[0]! - i) }, (_, j) =>
+        data.subarray((i + j) * size, (i + j + 1) * size),
+      ),
+    );
+  }
+  writeAtomic(path, imageGrid(rows, { sampleShape, range: [0, 1] }));
+}
+
+/**
+ * `aekit sample RUN --n 60 --out samples.png`: draws codings from the prior N(0, I) with a
+ * seed and decodes them with the exported decoder (variants with the `sample` capability).
+ */
+export async function sampleCommand(
+  source: string,
+  options: SampleOptions,
+  output: Output,
+): Promise<void> {
+  const n = integer('n', options.n, 1);
+  const cols = integer('cols', options.cols ?? '10', 1);
+  const seed = options.seed === undefined ? undefined : integer('seed', options.seed, 0);
+  const temperature =
+    options.temperature === undefined ? undefined : number('temperature', options.temperature);
+  const ae = await loadAutoencoder(onnxFolder(source), { device: options.device ?? 'auto' });
+  try {
+    const result = await ae.sample(n, {
+      ...(seed !== undefined ? { seed } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
+    });
+    writeImages(options.out, result.data, result.shape, cols);
+    output.out(
+      `sample: ${n} codings [${ae.info.codingShape.join(', ')}] from N(0, I) (seed ${result.seed}${temperature !== undefined ? `, temperature ${temperature}` : ''}) decoded to ${options.out} on ${ae.info.device}`,
+    );
+  } finally {
+    await ae.dispose();
+  }
+}
+
+/**
+ * One input sample: an index into the run's test set (`test:12`, or a plain integer), a
+ * PNG image, or an NPY/CSV/IDX file holding one sample. Normalised as the model was trained.
+ */
+function readOne(spec: string, ae: Autoencoder, run: RunData | undefined): Float32Array {
+  const shape = ae.info.inputShape;
+  const index = /^(?:test:)?(\d+)$/.exec(spec);
+  if (index && !existsSync(spec)) {
+    if (!run) {
+      throw aekitError(
+        'InvalidArgument',
+        `"${spec}" names a test image, but the model's run records no built-in data set; give an image file instead.`,
+      );
+    }
+    const i = Number(index[1]);
+    const { dataset: loaded } = loadDataset({
+      source: run.source,
+      split: 'test',
+      ...(ae.info.normalization ? { normalization: ae.info.normalization as Normalization } : {}),
+      ...(run.dataDir ? { dataDir: run.dataDir } : {}),
+    });
+    const dataset = run.binarize === undefined ? loaded : loaded.binarize(run.binarize);
+    if (i >= dataset.count) {
+      throw aekitError(
+        'InvalidArgument',
+        `The test set has ${dataset.count} images; "${spec}" is past its end.`,
+      );
+    }
+    return dataset.x.slice(i * dataset.featureCount, (i + 1) * dataset.featureCount);
+  }
+  if (!existsSync(spec)) {
+    throw aekitError(
+      'InvalidDataFile',
+      spec,
+      'the file does not exist (give an image file, or test:N for the N-th test image).',
+    );
+  }
+  const data = spec.toLowerCase().endsWith('.png')
+    ? readPngSample(spec, shape)
+    : readDataFile(spec).data;
+  if (data.length !== sizeOf(shape)) {
+    throw aekitError(
+      'InvalidInput',
+      `${spec} holds ${data.length} values; one sample of shape [${shape.join(', ')}] has ${sizeOf(shape)}.`,
+    );
+  }
+  if (ae.info.normalization)
+    applyNormalization(data, data.length, ae.info.normalization as Normalization);
+  return data;
+}
+
+/**
+ * `aekit interpolate RUN --from a --to b --steps 10 --out line.png`: encodes two images,
+ * decodes `steps` codings evenly spaced on the line between their codings (both ends
+ * included) and writes them in one row.
+ */
+export async function interpolateCommand(
+  source: string,
+  options: InterpolateOptions,
+  data: RunData | undefined,
+  output: Output,
+): Promise<void> {
+  const steps = integer('steps', options.steps, 2);
+  const ae = await loadAutoencoder(onnxFolder(source), { device: options.device ?? 'auto' });
+  try {
+    const a = readOne(options.from, ae, data);
+    const b = readOne(options.to, ae, data);
+    const both = new Float32Array(a.length * 2);
+    both.set(a);
+    both.set(b, a.length);
+    const codings = await ae.encode({ data: both, shape: [2, ...ae.info.inputShape] });
+    const size = sizeOf(ae.info.codingShape);
+    const line = new Float32Array(steps * size);
+    for (let s = 0; s < steps; s++) {
+      const t = s / (steps - 1);
+      for (let j = 0; j < size; j++) {
+        line[s * size + j] = (1 - t) * codings.data[j]! + t * codings.data[size + j]!;
+      }
+    }
+    const decoded = await ae.decode({ data: line, shape: [steps, ...ae.info.codingShape] });
+    writeImages(options.out, decoded.data, decoded.shape, steps);
+    output.out(
+      `interpolate: ${steps} codings from ${options.from} to ${options.to} decoded to ${options.out} on ${ae.info.device}`,
+    );
+  } finally {
+    await ae.dispose();
+  }
+}
+
+/** The data a run directory was trained on (from its manifest), or undefined for a bare model folder. */
+export function runData(source: string, dataDir?: string): RunData | undefined {
+  if (!existsSync(join(source, 'manifest.json'))) return undefined;
+  const { data } = new RunDirectory(source).readManifest();
+  if (data.source.startsWith('memory:')) return undefined;
+  const dir = dataDir ?? data.dataDir;
+  return {
+    source: data.source,
+    ...(dir ? { dataDir: dir } : {}),
+    ...(data.binarize !== undefined ? { binarize: data.binarize } : {}),
+  };
+}

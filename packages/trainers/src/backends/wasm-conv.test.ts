@@ -1,0 +1,118 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { createRng } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
+
+const rng = createRng(9, 'wasm-conv');
+const random = (shape: number[]) =>
+  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1);
+
+/** Runs `f` on the cpu and on the (patched) wasm backend; returns every output of both. */
+async function both(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  await tf.setBackend('cpu');
+  const cpu = tf.tidy(f).map((t) => t.dataSync() as Float32Array);
+  await tf.setBackend('wasm');
+  const wasm = tf.tidy(f).map((t) => t.dataSync() as Float32Array);
+  return [cpu, wasm];
+}
+
+function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(a[i]!));
+  }
+  return m / scale;
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  installFastWasmKernels();
+});
+
+// [batch, height, width, in channels, out channels, kernel, stride, padding]
+type Case = [number, number, number, number, number, number, number, 'same' | 'valid'];
+const CASES: Case[] = [
+  [1, 5, 5, 1, 1, 3, 1, 'same'],
+  [2, 7, 6, 3, 4, 3, 2, 'same'],
+  [3, 9, 9, 2, 5, 3, 2, 'valid'],
+  [2, 8, 8, 4, 3, 5, 1, 'valid'],
+  [4, 6, 7, 1, 2, 3, 2, 'valid'],
+  [2, 28, 28, 1, 16, 3, 1, 'same'],
+];
+
+describe.each([
+  ['BLAS', true],
+  ['XNNPACK', false],
+] as const)('wasm convolution gradients (%s products) agree with the cpu backend', (_n, blas) => {
+  beforeAll(() => {
+    useWasmBlas(blas);
+  });
+
+  // Sums of at most 5*5*4*... products of values in [-1, 1], float32 in other orders: 1e-5
+  // of the largest value is ample.
+  it.each(CASES)(
+    'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s: input and filter gradients',
+    async (n, h, w, ci, co, k, s, pad) => {
+      const x = random([n, h, w, ci]);
+      const filter = random([k, k, ci, co]);
+      const [cpu, wasm] = await both(() => {
+        const xt = tf.tensor4d(x, [n, h, w, ci]);
+        const ft = tf.tensor4d(filter, [k, k, ci, co]);
+        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, s, pad)));
+        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([xt, ft]);
+        return [tf.conv2d(xt, ft, s, pad), ...grads];
+      });
+      for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+    },
+  );
+
+  it.each(CASES)(
+    'conv2dTranspose %i x %ix%ix%i <- %i, kernel %i, stride %i, %s: output and gradients',
+    async (n, h, w, ci, co, k, s, pad) => {
+      // The transposed convolution whose input is the output of conv2d(x, filter).
+      const outH = pad === 'same' ? Math.ceil(h / s) : Math.ceil((h - k + 1) / s);
+      const outW = pad === 'same' ? Math.ceil(w / s) : Math.ceil((w - k + 1) / s);
+      const y = random([n, outH, outW, co]);
+      const filter = random([k, k, ci, co]);
+      const [cpu, wasm] = await both(() => {
+        const yt = tf.tensor4d(y, [n, outH, outW, co]);
+        const ft = tf.tensor4d(filter, [k, k, ci, co]);
+        const f = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+          tf.sum(tf.square(tf.conv2dTranspose(a, b, [n, h, w, ci], s, pad)));
+        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([yt, ft]);
+        return [tf.conv2dTranspose(yt, ft, [n, h, w, ci], s, pad), ...grads];
+      });
+      for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+    },
+  );
+});
+
+describe('wasm max pooling gradient agrees with the cpu backend', () => {
+  it.each([
+    [2, 28, 28, 3, 2, 2, 'valid'],
+    [1, 7, 7, 4, 2, 2, 'valid'],
+    [2, 7, 7, 2, 2, 2, 'same'],
+    [3, 9, 8, 2, 3, 2, 'same'],
+    [1, 6, 6, 1, 3, 1, 'valid'],
+  ] as const)('%i x %ix%ix%i, pool %i, stride %i, %s', async (n, h, w, c, size, stride, pad) => {
+    const x = random([n, h, w, c]);
+    const out = (d: number) =>
+      pad === 'same' ? Math.ceil(d / stride) : Math.ceil((d - size + 1) / stride);
+    const weights = random([n, out(h), out(w), c]);
+    const [cpu, wasm] = await both(() => {
+      const xt = tf.tensor4d(x, [n, h, w, c]);
+      const wt = tf.tensor4d(weights, [n, out(h), out(w), c]);
+      const g = tf.grad((a: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(a, size, stride, pad), wt)));
+      return [g(xt)];
+    });
+    // Each input receives whole output gradients; where windows overlap (pool 3, stride 2)
+    // it adds two or three of them, in another order than the cpu backend.
+    expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-6);
+  });
+});

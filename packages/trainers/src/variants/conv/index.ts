@@ -1,0 +1,101 @@
+import { aekitError } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import {
+  LOSSES,
+  l2Penalty,
+  reconstructionLossFn,
+  sigmoidCrossEntropyWithLogits,
+} from '../../layers.js';
+import { type AutoencoderModel, type BuildContext, defineTfjsVariant } from '../../plugin.js';
+import {
+  convDecoderLayers,
+  convEncoderLayers,
+  convOptionFields,
+  convShapeProblem,
+} from '../conv-stack.js';
+
+const options = z
+  .object({
+    ...convOptionFields,
+    loss: z
+      .enum(LOSSES)
+      .default('bce')
+      .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
+    outputActivation: z
+      .enum(['sigmoid', 'linear'])
+      .default('sigmoid')
+      .describe('activation of the reconstruction: sigmoid for data in [0, 1], linear otherwise'),
+    l2: z.number().min(0).default(0).describe('L2 penalty on every kernel, added to the loss'),
+  })
+  .strict();
+
+type ConvAutoencoderConfig = z.output<typeof options>;
+
+/** Applies layers in order, eagerly. */
+function applyAll(layers: readonly tfl.layers.Layer[], x: tf.Tensor): tf.Tensor {
+  return layers.reduce((t, layer) => layer.apply(t) as tf.Tensor, x);
+}
+
+function build({
+  config,
+  inputShape,
+  seed,
+}: BuildContext<ConvAutoencoderConfig>): AutoencoderModel {
+  const problem = convShapeProblem(inputShape, config.filters);
+  if (problem) throw aekitError('InvalidArgument', `Variant "conv": ${problem}.`);
+  const encoder = tfl.sequential({
+    name: 'encoder',
+    layers: convEncoderLayers('encoder', inputShape, config, seed * 1000),
+  });
+  const codingShape = encoder.outputs[0]!.shape.slice(1) as number[];
+  const fromLogits = config.loss === 'bce' && config.outputActivation === 'sigmoid';
+  const levels = convDecoderLayers(
+    'decoder',
+    inputShape,
+    config,
+    fromLogits ? 'linear' : config.outputActivation,
+    (seed + 1) * 1000,
+  );
+  const decoder = tfl.sequential({
+    name: 'decoder',
+    layers: [
+      tfl.layers.inputLayer({ inputShape: codingShape, name: 'decoder_input' }),
+      ...levels,
+      ...(fromLogits
+        ? [tfl.layers.activation({ activation: 'sigmoid', name: 'decoder_output' })]
+        : []),
+    ],
+  });
+  const loss = (x: tf.Tensor) => {
+    const codings = applyAll(encoder.layers, x);
+    const rec = fromLogits
+      ? sigmoidCrossEntropyWithLogits(x, applyAll(levels, codings))
+      : reconstructionLossFn(config.loss)(x, applyAll(levels, codings));
+    if (config.l2 === 0) return rec;
+    const l2 = l2Penalty([encoder, decoder], config.l2);
+    return { total: tf.add(rec, l2) as tf.Scalar, terms: { reconstruction: rec, l2 } };
+  };
+  return {
+    networks: { encoder, decoder },
+    reconstructionLoss: config.loss,
+    loss,
+    reconstruct: (x) => decoder.apply(encoder.apply(x)) as tf.Tensor,
+    encode: (x) => encoder.apply(x) as tf.Tensor,
+  };
+}
+
+/** The stacked convolutional autoencoder. */
+export const convVariant = defineTfjsVariant({
+  name: 'conv',
+  title: 'Convolutional autoencoder',
+  description:
+    'A stacked convolutional autoencoder for images [height, width, channels]: each encoder level is a convolution and 2x2 max pooling (28x28 -> 14 -> 7 -> 3 with the default 16,32,64 filters), so the codings are feature maps; the decoder undoes each level with a stride-2 transposed convolution. Far fewer weights than a dense autoencoder, and better reconstructions of images.',
+  options,
+  capabilities: [],
+  trainer: {
+    build,
+    outputActivation: (config) => config.outputActivation,
+  },
+});
