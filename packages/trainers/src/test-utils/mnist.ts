@@ -5,7 +5,10 @@ import { type TrainResult, train } from '../engine/train.js';
 import { type EvaluationReport, evaluateRun, loadRunModel } from '../evaluate.js';
 import type { AutoencoderModel } from '../plugin.js';
 
-/** Trains `variant` on the first `limit` MNIST training images (wasm, seed 7, no figures). */
+/**
+ * Trains `variant` on the first `limit` MNIST (or `data`) training images (wasm, seed 7, no
+ * figures), then evaluates it on the test set.
+ */
 export async function trainMnist(
   out: string,
   variant: string,
@@ -14,11 +17,12 @@ export async function trainMnist(
     epochs: number;
     options?: Record<string, unknown>;
     batchSize?: number;
+    data?: 'mnist' | 'fashion-mnist';
   },
 ): Promise<TrainResult & { report: EvaluationReport }> {
   const result = await train({
     variant,
-    data: 'mnist',
+    data: settings.data ?? 'mnist',
     limit: settings.limit,
     epochs: settings.epochs,
     batchSize: settings.batchSize ?? 32,

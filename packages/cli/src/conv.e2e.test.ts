@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RunDirectory } from '@aekit/core/node';
+import { loadAutoencoder } from '@aekit/runtime-web';
+import {
+  loadEvaluationData,
+  loadRunModel,
+  mapBatches,
+  selectBackend,
+  train,
+} from '@aekit/trainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, withChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import { type StaticServer, serveStatic } from '../../runtime-web/src/test-utils/static-server.js';
+import { buildApp, TEST_APP } from '../../runtime-web/src/test-utils/vite-app.js';
+import type { Calls } from '../../runtime-web/test/app/main.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
+// CI installs chromium: there these tests must run, elsewhere they may skip.
+const need = (available: boolean) => !available && !process.env.CI;
+
+// As for the dense model (onnx.e2e.test.ts): float32 in other summation orders. A 3x3
+// convolution sums at most 9 x 64 products per value, fewer than a 784-input dense layer.
+const CPU_TOLERANCE = 1e-5;
+const WEBGPU_TOLERANCE = 1e-4;
+const SAMPLES = 8;
+
+const dir = mkdtempSync(join(tmpdir(), 'aekit-conv-e2e-'));
+const run = join(dir, 'conv');
+let inputs: Float32Array;
+let tfjsReconstruction: Float32Array;
+let tfjsCodings: Float32Array;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const rows = (data: Float32Array, width: number): number[][] =>
+  Array.from({ length: data.length / width }, (_, i) =>
+    Array.from(data.subarray(i * width, (i + 1) * width)),
+  );
+
+beforeAll(async () => {
+  await train({
+    variant: 'conv',
+    data: 'fashion-mnist',
+    limit: 600,
+    epochs: 1,
+    backend: 'wasm',
+    figures: false,
+    out: run,
+  });
+  const exported = await new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
+    execFile(process.execPath, [BIN, 'export', run], (error, stdout, stderr) =>
+      res({ code: error ? 1 : 0, stdout, stderr }),
+    ),
+  );
+  expect(exported.code, exported.stderr).toBe(0);
+  await selectBackend('wasm');
+  const { model, manifest } = loadRunModel(new RunDirectory(run));
+  const shown = loadEvaluationData(manifest).heldOut.slice(0, SAMPLES);
+  inputs = shown.x.slice();
+  tfjsReconstruction = await mapBatches(shown, manifest.inputShape, (x) => model.reconstruct(x));
+  tfjsCodings = await mapBatches(shown, manifest.inputShape, (x) => model.encode(x));
+  for (const net of Object.values(model.networks)) net.dispose();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the convolutional autoencoder exported to ONNX (Conv, MaxPool, ConvTranspose)', () => {
+  it('runs in onnxruntime-node on the CPU like tfjs (<= 1e-5), codings 3x3x64', async () => {
+    const ae = await loadAutoencoder(run, { device: 'cpu' });
+    try {
+      expect(ae.info).toMatchObject({ inputShape: [28, 28, 1], codingShape: [3, 3, 64] });
+      const rec = await ae.reconstruct({ data: inputs, shape: [SAMPLES, 28, 28, 1] });
+      expect(maxAbsDiff(rec.data, tfjsReconstruction)).toBeLessThanOrEqual(CPU_TOLERANCE);
+      const codings = await ae.encode({ data: inputs, shape: [SAMPLES, 28, 28, 1] });
+      expect(codings.shape).toEqual([SAMPLES, 3, 3, 64]);
+      expect(maxAbsDiff(codings.data, tfjsCodings)).toBeLessThanOrEqual(CPU_TOLERANCE);
+      const decoded = await ae.decode(codings);
+      expect(maxAbsDiff(decoded.data, tfjsReconstruction)).toBeLessThanOrEqual(CPU_TOLERANCE);
+    } finally {
+      await ae.dispose();
+    }
+  });
+
+  it.skipIf(need(hasChromium()))(
+    'and in headless Chromium on wasm (<= 1e-5) and WebGPU (<= 1e-4)',
+    async () => {
+      const app = mkdtempSync(join(tmpdir(), 'aekit-conv-app-'));
+      let server: StaticServer | undefined;
+      try {
+        await buildApp(TEST_APP, app);
+        server = await serveStatic({ '/': app, '/models/': join(run, 'onnx') });
+        const url = server.url;
+        const calls: Calls = { reconstruct: rows(inputs, 784), encode: rows(inputs, 784) };
+        await withChromium(async (page) => {
+          await page.goto(url);
+          await page.waitForFunction(() => document.title === 'ready', undefined, {
+            timeout: 30_000,
+          });
+          for (const [device, tolerance] of [
+            ['wasm', CPU_TOLERANCE],
+            ['webgpu', WEBGPU_TOLERANCE],
+          ] as const) {
+            const result = await page.evaluate(([d, c]) => window.aekitRun('models/', d, c), [
+              device,
+              calls,
+            ] as const);
+            expect(result.device).toBe(device);
+            expect(result.outputs.reconstruct!.shape).toEqual([SAMPLES, 28, 28, 1]);
+            expect(
+              maxAbsDiff(result.outputs.reconstruct!.data, tfjsReconstruction),
+              device,
+            ).toBeLessThanOrEqual(tolerance);
+            expect(
+              maxAbsDiff(result.outputs.encode!.data, tfjsCodings),
+              device,
+            ).toBeLessThanOrEqual(tolerance);
+          }
+        });
+      } finally {
+        await server?.close();
+        rmSync(app, { recursive: true, force: true });
+      }
+    },
+  );
+});
