@@ -2,7 +2,7 @@ import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/error
 import { AUTO_DEVICE, checkDeviceName, isDeviceProblem, reasonOf } from './devices.js';
 import { sizeOf, toBatch } from './input.js';
 import { type AekitOnnxMetadata, type GraphEntry, parseMetadata } from './metadata.js';
-import { checkSampleRequest, normalDraws, SAMPLE_STREAM, seededUniform } from './sampling.js';
+import { checkSampleRequest, normalDraws, seededUniform } from './sampling.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
@@ -498,7 +498,7 @@ class OrtAutoencoder implements Autoencoder {
       }
       const perSample = Math.max(sizeOf(inputShape), sizeOf(codingShape));
       const request = checkSampleRequest(n, options, perSample);
-      const uniform = seededUniform(request.seed, SAMPLE_STREAM);
+      const uniform = seededUniform(request.seed);
       const codings: TensorData = {
         data: normalDraws(request.n * sizeOf(codingShape), uniform, request.temperature),
         shape: [request.n, ...codingShape],

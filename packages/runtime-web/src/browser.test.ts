@@ -234,6 +234,8 @@ describe.skipIf(skipWithout(hasChromium() && hasTorch()))('browser runtime in Ch
       imports: {
         '@aekit/runtime-web': '/runtime-web/browser.js',
         '@aekit/core/errors': '/core/errors.js',
+        'pure-rand/distribution/uniformFloat64': '/pure-rand/distribution/uniformFloat64.js',
+        'pure-rand/generator/xoroshiro128plus': '/pure-rand/generator/xoroshiro128plus.js',
         'onnxruntime-web/wasm': '/ort/ort.wasm.bundle.min.mjs',
         'onnxruntime-web/webgpu': '/ort/ort.webgpu.bundle.min.mjs',
       },
@@ -257,6 +259,7 @@ document.title = 'ready';
       '/': page,
       '/runtime-web/': join(dirname(require.resolve('@aekit/runtime-web/package.json')), 'dist'),
       '/core/': dirname(require.resolve('@aekit/core/errors')),
+      '/pure-rand/': join(dirname(require.resolve('pure-rand/package.json')), 'lib', 'esm'),
       '/ort/': ortDist,
       '/elsewhere/': ortDist,
       '/models/': models.dir,

@@ -1,18 +1,13 @@
 /**
  * Seeded normal draws for `sample()`: the same seed gives the same codings in Node and in
  * browsers (bit for bit under V8, whose `Math.log`, `Math.cos` and `Math.sin` are the same
- * everywhere; another engine may round a last bit differently), and the same numbers as
- * `@aekit/core`'s `createRng(seed, 'sample')` followed by Box-Muller.
- *
- * Core's `createRng` is seedrandom's ARC4 generator, and seedrandom is a CommonJS package.
- * The browser entry imports nothing from `@aekit/core` but `@aekit/core/errors`, so that a
- * page without a bundler (an import map) loads it as plain ES modules; the generator is
- * therefore re-implemented here, and a test checks it against core's value for value.
+ * everywhere; another engine may round a last bit differently). The uniform values come
+ * from pure-rand's xoroshiro128+, an ES-module package with no dependencies, so the
+ * browser entry still loads as plain modules (an import map, no bundler).
  */
 import { aekitError } from '@aekit/core/errors';
-
-/** The `createRng` stream name `sample()` draws from. */
-export const SAMPLE_STREAM = 'sample';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /**
  * The most output values one `sample()` call produces (`n * size(inputShape)`): 2^26, i.e.
@@ -23,69 +18,13 @@ export const SAMPLE_STREAM = 'sample';
  */
 export const MAX_SAMPLE_VALUES = 2 ** 26;
 
-const WIDTH = 256;
-const MASK = WIDTH - 1;
-const START_DENOM = WIDTH ** 6; // 2^48
-const SIGNIFICANCE = 2 ** 52;
-const OVERFLOW = SIGNIFICANCE * 2;
+/** The largest seed: xoroshiro128+ is seeded from 32 bits. */
+export const MAX_SEED = 2 ** 32 - 1;
 
-/**
- * A generator of floats in [0, 1), value for value the one `createRng(seed, stream)` of
- * `@aekit/core` returns (seedrandom 3's ARC4: the seed text mixed into a key, RC4 dropping
- * its first 256 bytes, 52-bit doubles from 7 or more bytes).
- */
-export function seededUniform(seed: number, stream: string): () => number {
-  const text = `${seed}/${stream}`;
-  // seedrandom's mixkey: fold the characters of the seed text into at most 256 key bytes.
-  const key: number[] = [];
-  let smear = 0;
-  for (let k = 0; k < text.length; k++) {
-    smear ^= (key[k & MASK] ?? 0) * 19;
-    key[k & MASK] = MASK & (smear + text.charCodeAt(k));
-  }
-  if (key.length === 0) key.push(0);
-  // RC4 key schedule.
-  const s = new Uint8Array(WIDTH);
-  for (let k = 0; k < WIDTH; k++) s[k] = k;
-  for (let k = 0, j = 0; k < WIDTH; k++) {
-    const t = s[k]!;
-    j = MASK & (j + key[k % key.length]! + t);
-    s[k] = s[j]!;
-    s[j] = t;
-  }
-  let i = 0;
-  let j = 0;
-  /** The next `count` RC4 bytes as one big-endian integer (exact up to 6 bytes). */
-  const bytes = (count: number): number => {
-    let r = 0;
-    for (let c = 0; c < count; c++) {
-      i = MASK & (i + 1);
-      const t = s[i]!;
-      j = MASK & (j + t);
-      const u = s[j]!;
-      s[i] = u;
-      s[j] = t;
-      r = r * WIDTH + s[MASK & (u + t)]!;
-    }
-    return r;
-  };
-  for (let c = 0; c < WIDTH; c++) bytes(1); // RC4-drop[256]
-  return () => {
-    let n = bytes(6);
-    let d = START_DENOM;
-    let x = 0;
-    while (n < SIGNIFICANCE) {
-      n = (n + x) * WIDTH;
-      d *= WIDTH;
-      x = bytes(1);
-    }
-    while (n >= OVERFLOW) {
-      n /= 2;
-      d /= 2;
-      x >>>= 1;
-    }
-    return (n + x) / d;
-  };
+/** Seeded uniform floats in [0, 1), multiples of 2^-53 (pure-rand's xoroshiro128+). */
+export function seededUniform(seed: number): () => number {
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 /**
@@ -140,8 +79,11 @@ export function checkSampleRequest(
     );
   }
   const { seed, temperature = 1 } = options as { seed?: unknown; temperature?: unknown };
-  if (seed !== undefined && !Number.isSafeInteger(seed)) {
-    throw fail(`seed must be an integer (a safe one, |seed| < 2^53), not ${show(seed)}.`);
+  if (
+    seed !== undefined &&
+    !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)
+  ) {
+    throw fail(`seed must be an integer from 0 to ${MAX_SEED} (2^32 - 1), not ${show(seed)}.`);
   }
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
     throw fail(
@@ -150,7 +92,7 @@ export function checkSampleRequest(
   }
   return {
     n,
-    seed: (seed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
+    seed: (seed as number | undefined) ?? Math.floor(Math.random() * (MAX_SEED + 1)),
     temperature,
   };
 }

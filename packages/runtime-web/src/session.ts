@@ -160,8 +160,9 @@ export interface Autoencoder {
    * Only for models whose `info.capabilities` include `sample` (variational autoencoders);
    * others reject with `CapabilityMissing`. `n` is a positive integer whose samples hold at
    * most `MAX_SAMPLE_VALUES` (2^26) values in all, as they are decoded in one run
-   * (`InvalidArgument` otherwise). The draws are `@aekit/core`'s `createRng(seed, 'sample')`
-   * turned normal by Box-Muller, so a seed gives the same codings in Node and in browsers.
+   * (`InvalidArgument` otherwise). The draws are pure-rand's xoroshiro128+ seeded with `seed`
+   * (0 to 2^32 - 1) turned normal by Box-Muller, so a seed gives the same codings in Node and
+   * in browsers.
    */
   sample(n: number, options?: SampleOptions): Promise<SampleResult>;
   /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
