@@ -8,6 +8,9 @@ picks them (lecun-normal before SELU, he-normal before ELU, both truncated at 2 
 rescaling as tfjs does; glorot-uniform before the sigmoid; zero biases), binary cross-entropy
 averaged over every value (nn.BCELoss), and Adam with lr 1e-3 and tfjs's epsilon 1e-7.
 
+With `--model conv`, the convolutional autoencoder of aekit's `conv` variant instead
+(`--filters`, default 16,32,64; see ConvAutoencoder), trained the same way.
+
 Two modes, each printing ONE JSON line on stdout:
 
   train   trains on the first `--samples` MNIST training images scaled to [0, 1],
@@ -46,7 +49,9 @@ import time
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("mode", choices=["train", "encode"])
-    p.add_argument("--layers", default="100,30", help="encoder layer sizes, e.g. 300,150")
+    p.add_argument("--model", choices=["stacked", "conv"], default="stacked")
+    p.add_argument("--layers", default="100,30", help="stacked: encoder layer sizes, e.g. 300,150")
+    p.add_argument("--filters", default="16,32,64", help="conv: channels of the encoder's convolution levels")
     p.add_argument("--activation", choices=["elu", "selu"], default="selu")
     p.add_argument("--samples", type=int, default=12000, help="train: first N training images")
     p.add_argument("--batch-size", type=int, default=256)
@@ -70,10 +75,13 @@ def parse_args():
     args = p.parse_args()
     try:
         args.layers = [int(v) for v in args.layers.split(",") if v.strip()]
+        args.filters = [int(v) for v in args.filters.split(",") if v.strip()]
     except ValueError:
-        p.error("--layers must be comma-separated integers")
-    if not args.layers or min(args.layers) < 1:
-        p.error("--layers must be positive integers")
+        p.error("--layers and --filters must be comma-separated integers")
+    if not args.layers or min(args.layers) < 1 or not args.filters or min(args.filters) < 1:
+        p.error("--layers and --filters must be positive integers")
+    if args.model == "conv" and args.mode == "encode":
+        p.error("encode times the stacked model only")
     if min(args.samples, args.batch_size, args.epochs, args.threads, args.min_calls) < 1:
         p.error("--samples, --batch-size, --epochs, --threads and --min-calls must be >= 1")
     if args.warmup < 0 or args.warmup_calls < 0 or args.seconds < 0:
@@ -147,24 +155,85 @@ class Autoencoder:
         return self.decoder(self.encoder(x))
 
 
+class ConvAutoencoder:
+    """aekit's `conv` variant: per level a 3x3 same convolution and 2x2 max pooling (sizes
+    round down, 28 -> 14 -> 7 -> 3), then per level a stride-2 transposed convolution. A
+    level that doubled exactly is tfjs's `same` padding, which puts the extra row and column
+    at the end: torch's full (padding 0) output cropped to the first 2s rows and columns; an
+    odd level is `valid` (2s + 1). Sigmoid output. Flat [n, 784] in and out, like the dense
+    model, so that training and the test loss are shared."""
+
+    def __init__(self, torch, filters, activation, side=28):
+        nn = torch.nn
+        act = {"elu": nn.ELU, "selu": nn.SELU}[activation]
+        sizes = [side]
+        for _ in filters:
+            sizes.append(sizes[-1] // 2)
+        enc = []
+        channels = [1, *filters]
+        for i, f in enumerate(filters):
+            enc += [nn.Conv2d(channels[i], f, 3, padding=1), act(), nn.MaxPool2d(2)]
+        dec = []
+        for level in range(len(filters), 0, -1):
+            target = sizes[level - 1]
+            out = channels[level - 1]
+            dec.append(nn.ConvTranspose2d(channels[level], out, 3, stride=2))
+            dec.append(crop(nn, target))
+            dec.append(nn.Sigmoid() if level == 1 else act())
+        self.side = side
+        self.encoder_net = nn.Sequential(*enc)
+        self.decoder = nn.Sequential(*dec)
+        self.modules = nn.ModuleList([self.encoder_net, self.decoder])
+
+    def encoder(self, x):
+        return self.encoder_net(x.reshape(-1, 1, self.side, self.side))
+
+    def __call__(self, x):
+        return self.decoder(self.encoder(x)).reshape(x.shape[0], -1)
+
+
+def crop(nn, size):
+    """Keeps the first `size` rows and columns (tfjs `same` transposed convolutions)."""
+
+    class _Crop(nn.Module):
+        def forward(self, x):
+            return x[:, :, :size, :size]
+
+    return _Crop()
+
+
 def load_init_weights(torch, model, path):
-    """Copies aekit's initial weights (tfjs kernels [in, out], biases) into the linear layers."""
+    """Copies aekit's initial weights into the model: tfjs dense kernels [in, out], conv2d
+    kernels [kh, kw, in, out] and conv2dTranspose kernels [kh, kw, out, in], each followed by
+    its bias; torch's Linear weight is the transposed kernel, Conv2d's [out, in, kh, kw] and
+    ConvTranspose2d's [in, out, kh, kw] are both the tfjs kernel permuted (3, 2, 0, 1)."""
     with open(path) as f:
         shapes = json.load(f)["shapes"]
     with open(os.path.splitext(path)[0] + ".bin", "rb") as f:
         flat = torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
-    linears = [m for m in [*model.encoder, *model.decoder] if isinstance(m, torch.nn.Linear)]
-    expected = [s for lin in linears for s in ([lin.in_features, lin.out_features], [lin.out_features])]
+    nn = torch.nn
+    layers = [m for m in model.modules.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+
+    def tfjs_shape(m):
+        if isinstance(m, nn.Linear):
+            return [m.in_features, m.out_features]
+        w = list(m.weight.shape)  # Conv2d [out, in, kh, kw]; ConvTranspose2d [in, out, kh, kw]
+        return [w[2], w[3], w[1], w[0]]
+
+    expected = [s for m in layers for s in (tfjs_shape(m), [m.bias.shape[0]])]
     if shapes != expected or flat.numel() != sum(math.prod(s) for s in shapes):
         raise ValueError(f"{path}: weights of shapes {shapes} do not fit a model of shapes {expected}")
     offset = 0
     with torch.no_grad():
-        for lin in linears:
-            for param, transpose in ((lin.weight, True), (lin.bias, False)):
-                n = param.numel()
-                values = flat[offset : offset + n]
-                offset += n
-                param.copy_(values.reshape(lin.in_features, n // lin.in_features).T if transpose else values)
+        for m in layers:
+            shape = tfjs_shape(m)
+            n = math.prod(shape)
+            kernel = flat[offset : offset + n].reshape(shape)
+            offset += n
+            m.weight.copy_(kernel.T if isinstance(m, nn.Linear) else kernel.permute(3, 2, 0, 1))
+            n = m.bias.numel()
+            m.bias.copy_(flat[offset : offset + n])
+            offset += n
 
 
 def load_order(torch, path, epochs, n):
@@ -286,7 +355,11 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     features = 28 * 28
-    model = Autoencoder(torch, features, args.layers, args.activation)
+    model = (
+        ConvAutoencoder(torch, args.filters, args.activation)
+        if args.model == "conv"
+        else Autoencoder(torch, features, args.layers, args.activation)
+    )
     try:
         result = (train if args.mode == "train" else encode)(torch, args, model, args.device)
     except (OSError, ValueError) as err:
@@ -294,7 +367,9 @@ def main():
     result.update(
         {
             "mode": args.mode,
-            "layers": [features, *args.layers],
+            "model": args.model,
+            "layers": [features, *args.layers] if args.model == "stacked" else [],
+            "filters": args.filters if args.model == "conv" else [],
             "activation": args.activation,
             "batchSize": args.batch_size,
             "threads": torch.get_num_threads(),

@@ -302,7 +302,8 @@ Examples:
 Jobs:
 ${BENCH_JOBS.map((j) => `  ${j.id.padEnd(12)} ${j.title}${j.kind === 'train' ? `, ${j.samples} images (--quick: ${j.quickSamples})` : ''}`).join('\n')}
 
-Training jobs train aekit's stacked variant through train() and the same network in PyTorch
+Training jobs train aekit's stacked (conv jobs: conv) variant through train() and the same
+network in PyTorch
 (reference/bench_torch.py: sigmoid output, BCE mean, Adam lr 1e-3 eps 1e-7, seed 42) on the
 first N MNIST training images. PyTorch starts from aekit's initial weights and follows its
 batch order, so both do the same arithmetic; then both compute the BCE on the 10,000 test
@@ -310,7 +311,7 @@ images, which must agree within 2% (the quality column). samples/s counts the tr
 of the timed epochs. Encode jobs export the trained SELU model (exportRun) and time encode()
 on onnxruntime-node (cpu) against PyTorch's model.encoder(x) under torch.no_grad().
 
-With the defaults the whole bench takes about two minutes on 2 cores with the wasm backend
+With the defaults the whole bench takes about four minutes on 2 cores with the wasm backend
 (the plain-JS cpu backend is about ten times slower). Progress goes to stderr, the table (or
 --json) to stdout. Without Python or torch the aekit numbers are still reported and the torch
 columns say "skipped" (install it with: apt-get install python3-torch). The exit status is 1

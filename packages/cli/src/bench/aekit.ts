@@ -38,8 +38,11 @@ export interface AekitTrainRun {
   readonly versions: Readonly<Record<string, string>>;
 }
 
-/** The `stacked` variant options of a job (everything else at the variant's defaults). */
+/** The variant options of a job (everything else at the variant's defaults). */
 function variantOptions(job: TrainJob): Record<string, unknown> {
+  if (job.variant === 'conv') {
+    return { filters: [...(job.filters ?? [])], convActivation: job.activation, loss: 'bce' };
+  }
   return {
     layers: [...job.layers],
     activation: job.activation,
@@ -63,7 +66,7 @@ export async function runAekitTraining(
   const ends: Extract<TrainEvent, { type: 'epoch-end' }>[] = [];
   const result = await train(
     {
-      variant: 'stacked',
+      variant: job.variant,
       data: 'mnist',
       limit: settings.samples,
       epochs: settings.warmupEpochs + settings.timedEpochs,
@@ -203,7 +206,7 @@ export interface ReplayFiles {
 /**
  * Writes what the PyTorch reference needs to do exactly the work aekit's `train()` does for
  * `job`: the initial weights (the variant's model built with the run's seed, as `train()`
- * builds it: encoder then decoder, each dense layer's kernel `[in, out]` then bias) and the
+ * builds it: encoder then decoder, each layer's kernel then bias) and the
  * sample order of every epoch (the engine's seeded shuffle, `permutation(n, createRng(seed,
  * 'epoch-E'))`). Given both, the two sides compute the same per-step losses to about four
  * decimals; without them, the initial weights alone move the test loss by about 2 %.
@@ -220,7 +223,7 @@ export async function writeReplayFiles(
   },
 ): Promise<ReplayFiles> {
   await selectBackend(settings.backend);
-  const plugin = asTfjsPlugin(getVariant('stacked'));
+  const plugin = asTfjsPlugin(getVariant(job.variant));
   const config = parseVariantOptions(plugin, variantOptions(job));
   const model = plugin.trainer.build({ config, inputShape: [28, 28, 1], seed: settings.seed });
   const shapes: number[][] = [];
@@ -245,7 +248,8 @@ export async function writeReplayFiles(
   writeFileSync(
     initWeights,
     JSON.stringify({
-      layout: 'tfjs dense layers, encoder then decoder: kernel [in, out] then bias [out]',
+      layout:
+        'tfjs layers, encoder then decoder, kernel then bias: dense [in, out], conv2d [kh, kw, in, out], conv2dTranspose [kh, kw, out, in]',
       shapes,
     }),
   );

@@ -135,12 +135,14 @@ describe('aekit bench --quick (for real: aekit, PyTorch, onnxruntime-node)', () 
 });
 
 describe('bench building blocks', () => {
-  it('has the six jobs of the spec, with frozen data', () => {
+  it('has the jobs of the spec, with frozen data', () => {
     expect(BENCH_JOB_IDS).toEqual([
       'elu-b32',
       'elu-b256',
       'selu-b32',
       'selu-b256',
+      'conv-b32',
+      'conv-b128',
       'encode-b1',
       'encode-b256',
     ]);

@@ -1,7 +1,7 @@
 /**
  * The jobs `aekit bench` can run: frozen data, one row per job.
  *
- * Every training job trains aekit's `stacked` variant and the same network in PyTorch on
+ * Every training job trains aekit's `stacked` (or `conv`) variant and the same network in PyTorch on
  * the first N MNIST training images (sigmoid output, binary cross-entropy averaged over
  * every value, Adam with learning rate 1e-3, seed 42); every encode job times the encoder of
  * the second-edition model on MNIST test images.
@@ -17,8 +17,14 @@ export interface TrainJob {
   readonly id: string;
   /** One line for the table and `--help`. */
   readonly title: string;
-  /** Encoder layer sizes after the 784 inputs (the decoder mirrors them). */
+  /** The aekit variant trained (`stacked`: dense layers; `conv`: convolutions). */
+  readonly variant: 'stacked' | 'conv';
+  /** The network in one word, e.g. `784-100-30-100-784` or `conv 16-32-64`. */
+  readonly architecture: string;
+  /** Dense jobs: encoder layer sizes after the 784 inputs (the decoder mirrors them). */
   readonly layers: readonly number[];
+  /** Conv jobs: channels of the encoder's convolution levels (the decoder mirrors them). */
+  readonly filters?: readonly number[];
   readonly activation: BenchActivation;
   readonly batchSize: number;
   /** Training images per epoch by default (`--samples` overrides it). */
@@ -68,6 +74,8 @@ function trainJob(
     kind: 'train',
     id: `${activation}-b${batchSize}`,
     title: `stacked ${modelName(layers)} ${activation.toUpperCase()} (${edition} edition), batch ${batchSize}`,
+    variant: 'stacked',
+    architecture: modelName(layers),
     layers,
     activation,
     batchSize,
@@ -87,6 +95,29 @@ function encodeJob(batchSize: number): EncodeJob {
   });
 }
 
+const CONV_FILTERS = Object.freeze([16, 32, 64]);
+
+/**
+ * The convolutional autoencoder (aekit's `conv` variant with its defaults): 3x3 SELU
+ * convolutions with 2x2 max pooling, 28 -> 14 -> 7 -> 3, and stride-2 transposed
+ * convolutions back (46,529 weights).
+ */
+function convJob(batchSize: number, samples: number, quickSamples: number): TrainJob {
+  return Object.freeze({
+    kind: 'train',
+    id: `conv-b${batchSize}`,
+    title: `convolutional ${CONV_FILTERS.join('/')} channels, SELU, batch ${batchSize}`,
+    variant: 'conv',
+    architecture: `conv ${CONV_FILTERS.join('-')}`,
+    layers: Object.freeze([]),
+    filters: CONV_FILTERS,
+    activation: 'selu',
+    batchSize,
+    samples,
+    quickSamples,
+  });
+}
+
 /**
  * Every job, in the order they run. Batch 32 jobs train on fewer images than batch 256
  * ones: a step costs about the same at both sizes in tfjs, so batch 32 is the slow one.
@@ -96,6 +127,8 @@ export const BENCH_JOBS: readonly BenchJob[] = Object.freeze([
   trainJob('first', 256, 12000, 1024),
   trainJob('second', 32, 6000, 256),
   trainJob('second', 256, 12000, 1024),
+  convJob(32, 3000, 128),
+  convJob(128, 3000, 256),
   encodeJob(1),
   encodeJob(256),
 ]);

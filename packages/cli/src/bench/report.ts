@@ -45,7 +45,12 @@ export interface QualityCheck {
 interface JobReportBase {
   readonly id: string;
   readonly title: string;
-  /** Layer sizes, input to output (`[784, 300, 150, 300, 784]`; an encoder stops at the coding). */
+  /** The network in one word: `784-300-150-300-784`, `conv 16-32-64`, `784-100-30`. */
+  readonly architecture: string;
+  /**
+   * Dense layer sizes, input to output (`[784, 300, 150, 300, 784]`; an encoder stops at the
+   * coding); empty for a convolutional job.
+   */
   readonly layers: readonly number[];
   readonly activation: BenchActivation;
   readonly batchSize: number;
@@ -303,7 +308,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
         ],
         trainJobs.map((j) => [
           j.id,
-          `${j.layers.join('-')} ${j.activation}`,
+          `${j.architecture} ${j.activation}`,
           String(j.batchSize),
           int(j.samples),
           aekitCell(j, (s) => int(s.samplesPerSecond)),
@@ -338,7 +343,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
         ],
         encodeJobs.map((j) => [
           j.id,
-          `${j.layers.join('-')} ${j.activation}`,
+          `${j.architecture} ${j.activation}`,
           String(j.batchSize),
           aekitCell(j, (s) => int(s.samplesPerSecond)),
           torchCell(j, (s) => int(s.samplesPerSecond)),

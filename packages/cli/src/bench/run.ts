@@ -210,8 +210,9 @@ export async function runBench(
         }
         const outcome = await torch<TorchTrainResult>(job, round, 'train', [
           ...(replay ? ['--init-weights', replay.initWeights, '--order', replay.order] : []),
-          '--layers',
-          job.layers.join(','),
+          ...(job.variant === 'conv'
+            ? ['--model', 'conv', '--filters', (job.filters ?? []).join(',')]
+            : ['--layers', job.layers.join(',')]),
           '--activation',
           job.activation,
           '--samples',
@@ -240,7 +241,12 @@ export async function runBench(
     if (encodeJobs.length > 0) {
       const first = encodeJobs[0]!;
       const match = trainJobs
-        .filter((t) => t.activation === first.activation && t.layers.join() === first.layers.join())
+        .filter(
+          (t) =>
+            t.variant === 'stacked' &&
+            t.activation === first.activation &&
+            t.layers.join() === first.layers.join(),
+        )
         .map((t) => lastRuns.get(t.id))
         .filter((r): r is AekitTrainRun => r !== undefined)
         .pop();
@@ -260,6 +266,8 @@ export async function runBench(
               kind: 'train',
               id: 'encode-model',
               title: 'model for the encode jobs',
+              variant: 'stacked',
+              architecture: modelName(first.layers),
               layers: first.layers,
               activation: first.activation,
               batchSize: 256,
@@ -445,7 +453,8 @@ function trainReport(
     kind: 'train',
     id: job.id,
     title: job.title,
-    layers: modelName(job.layers).split('-').map(Number),
+    architecture: job.architecture,
+    layers: job.variant === 'conv' ? [] : modelName(job.layers).split('-').map(Number),
     activation: job.activation,
     batchSize: job.batchSize,
     samples: aekitRuns[0]?.samples ?? torchRuns[0]?.samples ?? samples,
@@ -485,6 +494,7 @@ function encodeReport(
     kind: 'encode',
     id: job.id,
     title: job.title,
+    architecture: [MNIST_FEATURES, ...job.layers].join('-'),
     layers: [MNIST_FEATURES, ...job.layers],
     activation: job.activation,
     batchSize: job.batchSize,
