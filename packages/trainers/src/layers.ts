@@ -142,6 +142,15 @@ export function applyActivation(name: ActivationName, x: tf.Tensor): tf.Tensor {
   }
 }
 
+/** Applies layers in order, eagerly (`training` switches noise and dropout layers on). */
+export function applyAll(
+  layers: readonly tfl.layers.Layer[],
+  x: tf.Tensor,
+  training = false,
+): tf.Tensor {
+  return layers.reduce((t, layer) => layer.apply(t, { training }) as tf.Tensor, x);
+}
+
 /** Flattens samples of any shape to `[batch, features]`. */
 export function flatten(x: tf.Tensor): tf.Tensor2D {
   return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0]!, -1]);

@@ -17,6 +17,18 @@ interface WasmBackend {
   disposeData(dataId: object): boolean;
 }
 
+/**
+ * A float32 view of a tensor in the wasm heap. Take views after every allocation of the
+ * kernel: an allocation may grow the wasm memory and replace its buffer.
+ */
+function heapView(wasm: WasmBackend, t: TensorInfo, length: number): Float32Array {
+  return new Float32Array(
+    wasm.wasm.HEAPU8.buffer,
+    wasm.dataIdMap.get(t.dataId).memoryOffset,
+    length,
+  );
+}
+
 interface BackpropFilterAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -94,10 +106,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const patch = info.filterHeight * info.filterWidth * info.inChannels;
   const cols = wasm.makeOutput([1, rows, patch], 'float32');
-  // Views are taken after the allocation, which may grow (and replace) the wasm memory.
-  const heap = wasm.wasm.HEAPU8.buffer;
-  const view = (t: TensorInfo, length: number) =>
-    new Float32Array(heap, wasm.dataIdMap.get(t.dataId).memoryOffset, length);
+  const view = (t: TensorInfo, length: number) => heapView(wasm, t, length);
   patches(info, view(x, util.sizeFromShape(x.shape)), view(cols, rows * patch), true);
   const matMul = getKernel('BatchMatMul', 'wasm')!;
   const product = matMul.kernelFunc({
@@ -145,9 +154,7 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     attrs: { transposeA: false, transposeB: true },
   }) as TensorInfo;
   const dx = wasm.makeOutput([...a.inputShape], 'float32');
-  const heap = wasm.wasm.HEAPU8.buffer;
-  const view = (t: TensorInfo, length: number) =>
-    new Float32Array(heap, wasm.dataIdMap.get(t.dataId).memoryOffset, length);
+  const view = (t: TensorInfo, length: number) => heapView(wasm, t, length);
   const image = view(dx, util.sizeFromShape(a.inputShape));
   image.fill(0);
   patches(info, image, view(cols, rows * patch), false);
@@ -180,9 +187,7 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     a.dimRoundingMode,
   );
   const dx = wasm.makeOutput([...input.shape], 'float32');
-  const heap = wasm.wasm.HEAPU8.buffer;
-  const view = (t: TensorInfo) =>
-    new Float32Array(heap, wasm.dataIdMap.get(t.dataId).memoryOffset, util.sizeFromShape(t.shape));
+  const view = (t: TensorInfo) => heapView(wasm, t, util.sizeFromShape(t.shape));
   const x = view(input);
   const g = view(dy);
   const out = view(dx);

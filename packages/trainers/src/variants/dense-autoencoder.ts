@@ -4,6 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
   type ActivationName,
+  applyAll,
   flatten,
   initializer,
   l2Penalty,
@@ -63,11 +64,6 @@ function activeConstraints(
 ): AnyConstraint[] {
   const names = [...new Set([...own, ...config.with])];
   return names.map((n) => constraints.find((c) => c.name === n)!);
-}
-
-/** Applies layers in order, eagerly. */
-function applyAll(layers: readonly tfl.layers.Layer[], x: tf.Tensor, training: boolean): tf.Tensor {
-  return layers.reduce((t, layer) => layer.apply(t, { training }) as tf.Tensor, x);
 }
 
 /**

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
+  applyAll,
   LOSSES,
   l2Penalty,
   reconstructionLossFn,
@@ -32,11 +33,6 @@ const options = z
   .strict();
 
 type ConvAutoencoderConfig = z.output<typeof options>;
-
-/** Applies layers in order, eagerly. */
-function applyAll(layers: readonly tfl.layers.Layer[], x: tf.Tensor): tf.Tensor {
-  return layers.reduce((t, layer) => layer.apply(t) as tf.Tensor, x);
-}
 
 function build({
   config,

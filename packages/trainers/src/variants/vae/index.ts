@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   ACTIVATIONS,
   type ActivationName,
+  applyAll,
   flatten,
   INITIALIZERS,
   initializer,
@@ -62,11 +63,6 @@ const options = z
   .strict();
 
 type VaeConfig = z.output<typeof options>;
-
-/** Applies layers in order, eagerly. */
-function applyAll(layers: readonly tfl.layers.Layer[], x: tf.Tensor): tf.Tensor {
-  return layers.reduce((t, layer) => layer.apply(t) as tf.Tensor, x);
-}
 
 /**
  * The latent loss of codings N(mean, exp(logVariance)) against the prior N(0, I): the KL
