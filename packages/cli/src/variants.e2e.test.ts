@@ -24,11 +24,13 @@ function aekit(...args: string[]): Promise<{ code: number; stdout: string; stder
 // Every registered variant, by what the registry says: none is named here.
 registerBuiltinVariants();
 const variants = listVariants().map((v) => v.name);
-// Each variant alone, and the book's combination: a tied, denoising, sparse stacked autoencoder.
+// Each variant alone, the book's combination (a tied, denoising, sparse stacked autoencoder)
+// and the VAE with a convolutional body.
 const COMBINED = ['--with', 'tied,denoising,sparse'];
 const cases: [string, string[]][] = [
   ...variants.map((v): [string, string[]] => [v, []]),
   ['stacked', COMBINED],
+  ['vae', ['--arch', 'conv']],
 ];
 
 describe('every variant: aekit train -> aekit export -> runtime reconstruction', () => {
