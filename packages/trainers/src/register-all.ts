@@ -8,6 +8,7 @@ import { sparseVariant } from './variants/sparse/index.js';
 import { stackedVariant } from './variants/stacked/index.js';
 import { tiedVariant } from './variants/tied/index.js';
 import { vaeVariant } from './variants/vae/index.js';
+import { wtaVariant } from './variants/wta/index.js';
 
 /** Every variant shipped with @aekit/trainers. */
 export const builtinVariants = Object.freeze([
@@ -20,6 +21,7 @@ export const builtinVariants = Object.freeze([
   contractiveVariant,
   convVariant,
   vaeVariant,
+  wtaVariant,
 ]);
 
 /** Registers every built-in variant in core's registry (idempotent). */

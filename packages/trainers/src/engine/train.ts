@@ -115,7 +115,11 @@ async function trainEpoch(
             optimizer.minimize(
               () => {
                 const parts = lossParts(ctx.loss(x, true));
-                for (const [name, t] of Object.entries(parts.terms)) terms[name] = tf.keep(t);
+                // A term may be the total itself (a loss logged with a metric beside it): keep
+                // a clone then, as the term is disposed apart from the cost.
+                for (const [name, t] of Object.entries(parts.terms)) {
+                  terms[name] = tf.keep(t === parts.total ? tf.clone(t) : t);
+                }
                 return parts.total;
               },
               true,
