@@ -25,12 +25,13 @@ function aekit(...args: string[]): Promise<{ code: number; stdout: string; stder
 registerBuiltinVariants();
 const variants = listVariants().map((v) => v.name);
 // Each variant alone, the book's combination (a tied, denoising, sparse stacked autoencoder)
-// and the VAE with a convolutional body.
+// and the convolutional VAE and WTA.
 const COMBINED = ['--with', 'tied,denoising,sparse'];
 const cases: [string, string[]][] = [
   ...variants.map((v): [string, string[]] => [v, []]),
   ['stacked', COMBINED],
   ['vae', ['--arch', 'conv']],
+  ['wta', ['--arch', 'conv', '--filters', '8', '--decoder-kernel', '7']],
 ];
 
 describe('every variant: aekit train -> aekit export -> runtime reconstruction', () => {

@@ -1,3 +1,4 @@
+import { aekitError } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
@@ -17,6 +18,12 @@ import { sizeOf } from '../dense.js';
 
 const options = z
   .object({
+    arch: z
+      .enum(['dense', 'conv'])
+      .default('dense')
+      .describe(
+        'dense: a fully connected coding layer (lifetime sparsity); conv: convolutional feature maps (spatial, then lifetime sparsity)',
+      ),
     layers: z
       .array(z.number().int().positive())
       .min(1)
@@ -28,6 +35,23 @@ const options = z
       .enum(ACTIVATIONS)
       .default('relu')
       .describe('activation of the hidden and coding layers (ReLU, as in the paper)'),
+    filters: z
+      .array(z.number().int().positive())
+      .min(1)
+      .default([64])
+      .describe('--arch conv: channels of the encoder convolutions (same padding, no pooling)'),
+    kernelSize: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe('--arch conv: side of the encoder convolution kernels'),
+    decoderKernel: z
+      .number()
+      .int()
+      .positive()
+      .default(11)
+      .describe('--arch conv: side of the kernel of the one transposed convolution that decodes'),
     wtaRate: z
       .number()
       .gt(0)
@@ -57,18 +81,38 @@ export function winnersPerUnit(batch: number, rate: number): number {
 }
 
 /**
- * Lifetime sparsity (Makhzani & Frey 2015): for each coding unit (column of `h`), keeps its
- * `k` largest activations over the batch and zeroes the others. The gradient flows through
- * the winners only (the mask is treated as a constant).
+ * Winner-take-all sparsity (Makhzani & Frey 2015), the mask as a constant for the gradient
+ * (which flows through the winners only):
+ * - codes `[batch, units]`: lifetime sparsity, each unit keeps its `k` largest activations
+ *   over the batch;
+ * - feature maps `[batch, height, width, channels]`: spatial sparsity first, each map of
+ *   each sample keeps only its largest (positive) activation, then lifetime sparsity on
+ *   those winners: each channel keeps its `k` largest winners over the batch.
  */
-export function lifetimeSparsity(h: tf.Tensor2D, k: number): tf.Tensor2D {
-  const [batch, units] = h.shape;
-  if (k >= batch) return h;
+export function winnerTakeAll<T extends tf.Tensor>(h: T, k: number): T {
+  const batch = h.shape[0]!;
+  const conv = h.rank === 4;
+  if (!conv && k >= batch) return h;
   const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
     const mask = tf.tidy(() => {
-      const top = tf.topk(tf.transpose(x), k).values;
-      const threshold = tf.reshape(tf.slice(top, [0, k - 1], [units, 1]), [1, units]);
-      return tf.cast(tf.greaterEqual(x, threshold), 'float32');
+      const units = x.shape[x.rank - 1]!;
+      let spatial: tf.Tensor | undefined;
+      let winners = x;
+      if (conv) {
+        const max = tf.max(x, [1, 2], true);
+        spatial = tf.logicalAnd(tf.greaterEqual(x, max), tf.greater(x, 0));
+        winners = tf.reshape(max, [batch, units]);
+      }
+      let lifetime: tf.Tensor = tf.cast(tf.onesLike(winners), 'bool');
+      if (k < batch) {
+        const top = tf.topk(tf.transpose(winners), k).values;
+        const threshold = tf.reshape(tf.slice(top, [0, k - 1], [units, 1]), [1, units]);
+        lifetime = tf.greaterEqual(winners, threshold);
+      }
+      const keep = conv
+        ? tf.logicalAnd(spatial!, tf.reshape(lifetime, [batch, 1, 1, units]))
+        : lifetime;
+      return tf.cast(keep, 'float32');
     });
     save([mask]);
     return {
@@ -77,7 +121,16 @@ export function lifetimeSparsity(h: tf.Tensor2D, k: number): tf.Tensor2D {
     };
   };
   const sparsify = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
-  return sparsify(h) as tf.Tensor2D;
+  return sparsify(h) as T;
+}
+
+/**
+ * The fraction of codes (`[batch, units]`) or of feature maps (`[batch, h, w, channels]`,
+ * per sample) that hold a non-zero value.
+ */
+function activeFraction(codes: tf.Tensor): tf.Scalar {
+  const active = codes.rank === 4 ? tf.max(tf.abs(codes), [1, 2]) : codes;
+  return tf.mean(tf.cast(tf.notEqual(active, 0), 'float32')) as tf.Scalar;
 }
 
 function build({ config, inputShape, seed }: BuildContext<WtaConfig>): AutoencoderModel {
@@ -90,23 +143,61 @@ function build({ config, inputShape, seed }: BuildContext<WtaConfig>): Autoencod
       kernelInitializer: initializer(config.initializer, activation, s),
       name,
     });
-  const encoderLayers = config.layers.map((units, i) =>
-    dense(units, act, `encoder_dense_${i + 1}`, seed * 1000 + i),
-  );
-  const encoderTrunk = [
-    tfl.layers.flatten({ inputShape: [...inputShape], name: 'encoder_flatten' }),
-    ...encoderLayers,
-  ];
+  const conv = config.arch === 'conv';
+  if (conv && inputShape.length !== 3) {
+    throw aekitError(
+      'InvalidArgument',
+      `Variant "wta" (--arch conv) needs image samples [height, width, channels]; these have shape [${inputShape.join(', ')}].`,
+    );
+  }
+  let encoderTrunk: tfl.layers.Layer[];
+  let decoderLayers: tfl.layers.Layer[];
+  if (conv) {
+    // The paper's convolutional WTA: same-padded convolutions without pooling, so that each
+    // feature map keeps the image's size, and one large transposed convolution to decode.
+    encoderTrunk = config.filters.map((filters, i) =>
+      tfl.layers.conv2d({
+        filters,
+        kernelSize: config.kernelSize,
+        padding: 'same',
+        activation: act,
+        kernelInitializer: initializer(config.initializer, act, seed * 1000 + i),
+        name: `encoder_conv_${i + 1}`,
+        ...(i === 0 ? { inputShape: [...inputShape] } : {}),
+      }),
+    );
+    decoderLayers = [
+      tfl.layers.inputLayer({
+        inputShape: [inputShape[0]!, inputShape[1]!, config.filters.at(-1)!],
+      }),
+      tfl.layers.conv2dTranspose({
+        filters: inputShape[2]!,
+        kernelSize: config.decoderKernel,
+        padding: 'same',
+        kernelInitializer: initializer(config.initializer, 'linear', (seed + 1) * 1000),
+        name: 'decoder_deconv',
+      }),
+    ];
+  } else {
+    encoderTrunk = [
+      tfl.layers.flatten({ inputShape: [...inputShape], name: 'encoder_flatten' }),
+      ...config.layers.map((units, i) =>
+        dense(units, act, `encoder_dense_${i + 1}`, seed * 1000 + i),
+      ),
+    ];
+    // The decoder mirrors the hidden layers, then a linear layer to the pixels (the paper's
+    // decoder for a single coding layer).
+    const hidden = config.layers.slice(0, -1).reverse();
+    decoderLayers = [
+      tfl.layers.inputLayer({ inputShape: [config.layers.at(-1)!] }),
+      ...hidden.map((units, i) =>
+        dense(units, act, `decoder_dense_${i + 1}`, (seed + 1) * 1000 + i),
+      ),
+      dense(features, 'linear', 'decoder_pixels', (seed + 1) * 1000 + 99),
+      ...(inputShape.length > 1 ? [tfl.layers.reshape({ targetShape: [...inputShape] })] : []),
+    ];
+  }
   const encoder = tfl.sequential({ name: 'encoder', layers: encoderTrunk });
-  // The decoder mirrors the hidden layers, then a linear layer to the pixels (the paper's
-  // decoder for a single coding layer), then the output activation on its own.
-  const hidden = config.layers.slice(0, -1).reverse();
-  const decoderLayers = [
-    tfl.layers.inputLayer({ inputShape: [config.layers.at(-1)!] }),
-    ...hidden.map((units, i) => dense(units, act, `decoder_dense_${i + 1}`, (seed + 1) * 1000 + i)),
-    dense(features, 'linear', 'decoder_pixels', (seed + 1) * 1000 + 99),
-    ...(inputShape.length > 1 ? [tfl.layers.reshape({ targetShape: [...inputShape] })] : []),
-  ];
   const sigmoid = config.loss === 'bce';
   const decoder = tfl.sequential({
     name: 'decoder',
@@ -123,28 +214,33 @@ function build({ config, inputShape, seed }: BuildContext<WtaConfig>): Autoencod
     networks: { encoder, decoder },
     reconstructionLoss: config.loss,
     loss: (x, training) => {
-      const codings = applyAll(encoderTrunk, x) as tf.Tensor2D;
-      const k = winnersPerUnit(codings.shape[0], training ? config.wtaRate : 1);
-      const sparse = lifetimeSparsity(codings, k);
+      const codings = applyAll(encoderTrunk, x);
+      if (!training) {
+        // Inference is dense; so is the validation loss.
+        const out = applyAll(toOutput, codings);
+        return sigmoid
+          ? sigmoidCrossEntropyWithLogits(flatten(x), flatten(out))
+          : reconstructionLossFn('mse')(x, out);
+      }
+      const sparse = winnerTakeAll(codings, winnersPerUnit(codings.shape[0]!, config.wtaRate));
       const out = applyAll(toOutput, sparse);
       const reconstruction = sigmoid
         ? sigmoidCrossEntropyWithLogits(flatten(x), flatten(out))
         : reconstructionLossFn('mse')(x, out);
-      // Logged, not minimised: the fraction of codes that are not zero after the sparsity.
-      const kept = tf.mean(tf.cast(tf.notEqual(sparse, 0), 'float32')) as tf.Scalar;
-      return { total: reconstruction, terms: { reconstruction, nonzero: kept } };
+      // Logged, not minimised: the fraction of codes (or maps) not zero after the sparsity.
+      return { total: reconstruction, terms: { reconstruction, nonzero: activeFraction(sparse) } };
     },
     reconstruct: (x) => decoder.apply(encoder.apply(x)) as tf.Tensor,
     encode: (x) => encoder.apply(x) as tf.Tensor,
   };
 }
 
-/** The winner-take-all autoencoder with lifetime sparsity (fully connected). */
+/** The winner-take-all autoencoder: lifetime sparsity, and spatial sparsity for conv. */
 export const wtaVariant = defineTfjsVariant({
   name: 'wta',
   title: 'Winner-take-all autoencoder',
   description:
-    "Makhzani & Frey's winner-take-all autoencoder: during training, each coding unit keeps only its largest activations over the batch (lifetime sparsity, --wta-rate, 5% by default) and the others are zeroed before decoding, so every unit learns a localised feature. The fraction of non-zero codes is logged as `nonzero`. Inference is dense (no sparsity): encode gives every unit's ReLU activation.",
+    "Makhzani & Frey's winner-take-all autoencoder: during training, each coding unit keeps only its largest activations over the batch (lifetime sparsity, --wta-rate, 5% by default) and the others are zeroed before decoding, so every unit learns a localised feature. With --arch conv the codings are feature maps of the image's size: each map first keeps only its largest activation (spatial sparsity), then each channel its largest winners over the batch; one large transposed convolution decodes. The fraction of non-zero codes (or maps) is logged as `nonzero`. As in the paper, the sparsity is for training: inference is dense, so encode gives every unit's activation (features for a classifier) and reconstructions of dense codes are not the training-time ones.",
   options,
   capabilities: [],
   trainer: {
