@@ -39,8 +39,8 @@ interface Buffers {
   pointer(t: TensorInfo): number;
 }
 
-/** The exports of kernels.wasm (see kernels.c). */
-interface SimdKernels {
+/** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
+export interface SimdKernels {
   selu(x: number, y: number, n: number): void;
   selu_grad(dy: number, x: number, dx: number, n: number): void;
   column_sums(x: number, out: number, rows: number, cols: number): void;
@@ -59,6 +59,42 @@ interface SimdKernels {
     step: number,
     correction2: number,
     epsilon: number,
+  ): void;
+  patches(
+    image: number,
+    cols: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    filterH: number,
+    filterW: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    top: number,
+    left: number,
+    gather: number,
+  ): void;
+  max_pool_grad(
+    x: number,
+    dy: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    filterH: number,
+    filterW: number,
+    strideH: number,
+    strideW: number,
+    top: number,
+    left: number,
   ): void;
 }
 
@@ -115,6 +151,11 @@ export function canFuseSigmoidBce(): boolean {
   if (!getKernel(SIGMOID_BCE_KERNEL, name)) return false;
   if (name !== 'wasm') return true;
   return simdFor(wasmMemory(tf.backend() as unknown as WasmBackend)) !== undefined;
+}
+
+/** The SIMD kernels sharing the memory of tfjs's wasm `backend`, when they can run. */
+export function wasmSimdKernels(backend: unknown): SimdKernels | undefined {
+  return simdFor(wasmMemory(backend as WasmBackend));
 }
 
 /** tfjs's wasm memory: created by the module (single-threaded) or given to it (threaded). */

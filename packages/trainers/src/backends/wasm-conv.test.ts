@@ -3,7 +3,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRng } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useWasmConvSimd } from './wasm-conv.js';
 import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
 
 const rng = createRng(9, 'wasm-conv');
@@ -46,12 +47,22 @@ const CASES: Case[] = [
   [2, 28, 28, 1, 16, 3, 1, 'same'],
 ];
 
+const wasmBackend = () => tf.engine().findBackend('wasm');
+
+// Products through BLAS or XNNPACK; patch matrices by the SIMD kernel or in JavaScript (the
+// fallback where kernels.wasm cannot load).
 describe.each([
-  ['BLAS', true],
-  ['XNNPACK', false],
-] as const)('wasm convolution gradients (%s products) agree with the cpu backend', (_n, blas) => {
+  ['BLAS products, SIMD patches', true, true],
+  ['XNNPACK products, SIMD patches', false, true],
+  ['BLAS products, JavaScript patches', true, false],
+] as const)('wasm convolution gradients (%s) agree with the cpu backend', (_n, blas, simd) => {
   beforeAll(() => {
     useWasmBlas(blas);
+    expect(useWasmConvSimd(simd, wasmBackend())).toBe(simd);
+  });
+  afterAll(() => {
+    useWasmBlas(true);
+    useWasmConvSimd(true, wasmBackend());
   });
 
   // Sums of at most 5*5*4*... products of values in [-1, 1], float32 in other orders: 1e-5
@@ -93,7 +104,16 @@ describe.each([
   );
 });
 
-describe('wasm max pooling gradient agrees with the cpu backend', () => {
+describe.each([
+  ['SIMD', true],
+  ['JavaScript', false],
+] as const)('wasm max pooling gradient (%s) agrees with the cpu backend', (_n, simd) => {
+  beforeAll(() => {
+    expect(useWasmConvSimd(simd, wasmBackend())).toBe(simd);
+  });
+  afterAll(() => {
+    useWasmConvSimd(true, wasmBackend());
+  });
   it.each([
     [2, 28, 28, 3, 2, 2, 'valid'],
     [1, 7, 7, 4, 2, 2, 'valid'],

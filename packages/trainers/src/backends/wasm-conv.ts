@@ -8,6 +8,7 @@ import {
   unregisterKernel,
   util,
 } from '@tensorflow/tfjs-core';
+import { wasmSimdKernels } from './fused-kernels.js';
 
 /** The parts of tfjs-backend-wasm's backend this kernel uses. */
 interface WasmBackend {
@@ -35,6 +36,67 @@ interface BackpropFilterAttrs {
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
+}
+
+let simdAllowed = true;
+
+/**
+ * Switches the SIMD kernels of these convolution kernels on or off (they fall back to
+ * JavaScript loops, as where kernels.wasm cannot load), to test and compare both; returns
+ * whether SIMD is now in use.
+ */
+export function useWasmConvSimd(on: boolean, backend: unknown): boolean {
+  simdAllowed = on;
+  return simdOf(backend) !== undefined;
+}
+
+function simdOf(backend: unknown) {
+  return simdAllowed ? wasmSimdKernels(backend) : undefined;
+}
+
+/**
+ * {@link patches} by the SIMD kernel when it runs here (`image` and `cols` in tfjs's heap),
+ * else in JavaScript.
+ */
+function patchesOnHeap(
+  wasm: WasmBackend,
+  info: backend_util.Conv2DInfo,
+  image: TensorInfo,
+  cols: TensorInfo,
+  gather: boolean,
+): void {
+  const simd = simdOf(wasm);
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  if (!simd) {
+    patches(
+      info,
+      heapView(wasm, image, util.sizeFromShape(image.shape)),
+      heapView(wasm, cols, rows * patch),
+      gather,
+    );
+    return;
+  }
+  const at = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId).memoryOffset;
+  simd.patches(
+    at(image),
+    at(cols),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    gather ? 1 : 0,
+  );
 }
 
 /**
@@ -106,8 +168,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const patch = info.filterHeight * info.filterWidth * info.inChannels;
   const cols = wasm.makeOutput([1, rows, patch], 'float32');
-  const view = (t: TensorInfo, length: number) => heapView(wasm, t, length);
-  patches(info, view(x, util.sizeFromShape(x.shape)), view(cols, rows * patch), true);
+  patchesOnHeap(wasm, info, x, cols, true);
   const matMul = getKernel('BatchMatMul', 'wasm')!;
   const product = matMul.kernelFunc({
     inputs: { a: cols, b: { ...dy, shape: [1, rows, info.outChannels] } },
@@ -154,10 +215,8 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     attrs: { transposeA: false, transposeB: true },
   }) as TensorInfo;
   const dx = wasm.makeOutput([...a.inputShape], 'float32');
-  const view = (t: TensorInfo, length: number) => heapView(wasm, t, length);
-  const image = view(dx, util.sizeFromShape(a.inputShape));
-  image.fill(0);
-  patches(info, image, view(cols, rows * patch), false);
+  heapView(wasm, dx, util.sizeFromShape(a.inputShape)).fill(0);
+  patchesOnHeap(wasm, info, dx, cols, false);
   wasm.disposeData(cols.dataId);
   return dx;
 };
@@ -187,6 +246,28 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     a.dimRoundingMode,
   );
   const dx = wasm.makeOutput([...input.shape], 'float32');
+  const simd = simdOf(wasm);
+  if (simd) {
+    const at = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId).memoryOffset;
+    simd.max_pool_grad(
+      at(input),
+      at(dy),
+      at(dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    return dx;
+  }
   const view = (t: TensorInfo) => heapView(wasm, t, util.sizeFromShape(t.shape));
   const x = view(input);
   const g = view(dy);

@@ -226,3 +226,89 @@ void selu_grad(const float *dy, const float *x, float *dx, int n) {
                   n - i);
   }
 }
+
+/*
+ * Moves values between NHWC images and their patch matrix (one row per output position of
+ * a convolution, holding image[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left, c] for every
+ * (kh, kw, c) in that order). gather != 0: copies the images into cols, zeros outside the
+ * images (im2col). gather == 0: adds every patch value back into the images (col2im, the
+ * adjoint; the images must start at zero).
+ */
+EXPORT(patches)
+void patches(float *image, float *cols, int batch, int in_h, int in_w, int channels, int out_h,
+             int out_w, int filter_h, int filter_w, int stride_h, int stride_w, int dilation_h,
+             int dilation_w, int top, int left, int gather) {
+  const long row_length = (long)filter_h * filter_w * channels;
+  long row = 0;
+  for (int n = 0; n < batch; n++) {
+    float *img = image + (long)n * in_h * in_w * channels;
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow++, row++) {
+        float *o = cols + row * row_length;
+        for (int kh = 0; kh < filter_h; kh++) {
+          const int ih = oh * stride_h + kh * dilation_h - top;
+          for (int kw = 0; kw < filter_w; kw++, o += channels) {
+            const int iw = ow * stride_w + kw * dilation_w - left;
+            if (ih < 0 || ih >= in_h || iw < 0 || iw >= in_w) {
+              if (gather) {
+                int c = 0;
+                for (; c + 4 <= channels; c += 4) wasm_v128_store(o + c, splat(0.0f));
+                for (; c < channels; c++) o[c] = 0.0f;
+              }
+              continue;
+            }
+            float *p = img + ((long)ih * in_w + iw) * channels;
+            int c = 0;
+            if (gather) {
+              for (; c + 4 <= channels; c += 4) wasm_v128_store(o + c, wasm_v128_load(p + c));
+              for (; c < channels; c++) o[c] = p[c];
+            } else {
+              for (; c + 4 <= channels; c += 4) {
+                wasm_v128_store(p + c, wasm_f32x4_add(wasm_v128_load(p + c), wasm_v128_load(o + c)));
+              }
+              for (; c < channels; c++) p[c] += o[c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The gradient of a max pooling over NHWC images: dx = 0, then each output position adds its
+ * gradient dy to the first largest input of its window (the cpu backend's choice).
+ */
+EXPORT(max_pool_grad)
+void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int in_h, int in_w,
+                   int channels, int out_h, int out_w, int filter_h, int filter_w, int stride_h,
+                   int stride_w, int top, int left) {
+  const long size = (long)batch * in_h * in_w * channels;
+  for (long i = 0; i < size; i++) dx[i] = 0.0f;
+  long k = 0;
+  for (int n = 0; n < batch; n++) {
+    const long image = (long)n * in_h * in_w * channels;
+    for (int oh = 0; oh < out_h; oh++) {
+      const int h0 = oh * stride_h - top < 0 ? 0 : oh * stride_h - top;
+      const int h1 = oh * stride_h - top + filter_h > in_h ? in_h : oh * stride_h - top + filter_h;
+      for (int ow = 0; ow < out_w; ow++) {
+        const int w0 = ow * stride_w - left < 0 ? 0 : ow * stride_w - left;
+        const int w1 = ow * stride_w - left + filter_w > in_w ? in_w : ow * stride_w - left + filter_w;
+        for (int c = 0; c < channels; c++, k++) {
+          long best = -1;
+          float max = 0.0f;
+          for (int h = h0; h < h1; h++) {
+            for (int w = w0; w < w1; w++) {
+              const long i = image + ((long)h * in_w + w) * channels + c;
+              if (best < 0 || x[i] > max) {
+                max = x[i];
+                best = i;
+              }
+            }
+          }
+          if (best >= 0) dx[best] += dy[k];
+        }
+      }
+    }
+  }
+}
