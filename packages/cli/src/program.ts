@@ -190,7 +190,7 @@ export function createProgram(output: Output = processOutput): Command {
   program
     .command('sample')
     .description(
-      'Generate: draw codings from the prior N(0, I) and decode them with the exported decoder (variants that can sample, e.g. vae).',
+      'Generate with an exported model that can sample: codings drawn from the prior N(0, I) and decoded (vae), or a Markov chain of corruption and reconstruction run from noise (gsn).',
     )
     .argument(
       '<run>',
@@ -202,7 +202,8 @@ export function createProgram(output: Output = processOutput): Command {
       '--seed <n>',
       'random seed: the same seed draws the same samples (default: random, printed)',
     )
-    .option('--temperature <t>', 'scale of the codings drawn (1: the prior itself)', '1')
+    .option('--temperature <t>', 'vae: scale of the codings drawn (1: the prior itself)')
+    .option('--steps <n>', "gsn: steps of the Markov chain (default: the model's, 30)")
     .option('--cols <n>', 'columns of the PNG grid', '10')
     .addOption(
       new Option('--device <name>', 'where ONNX Runtime runs')
@@ -214,7 +215,8 @@ export function createProgram(output: Output = processOutput): Command {
       `
 Examples:
   aekit sample runs/vae --n 60 --out samples.png --seed 1
-  aekit sample runs/vae --n 1000 --out samples.npy --temperature 0.8`,
+  aekit sample runs/vae --n 1000 --out samples.npy --temperature 0.8
+  aekit sample runs/gsn --n 20 --steps 100 --out chain.png --seed 2`,
     )
     .action(async (run: string, opts: SampleOptions) => {
       await sampleCommand(run, opts, output);

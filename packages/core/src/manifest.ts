@@ -79,6 +79,26 @@ export const manifestSchema = z.object({
  * What a runtime needs beside the ONNX files (`onnx/aekit.json`): enough to use the graphs
  * without the rest of the run directory.
  */
+/**
+ * How a model that can sample generates (`aekit.json`'s `sampler`): `prior`, codings drawn
+ * from N(0, I) and decoded (VAE); `chain`, a Markov chain from uniform noise, each step
+ * corrupting the current images as in training, reconstructing them and drawing binary
+ * pixels from the reconstruction (generative stochastic networks).
+ */
+export const samplerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('prior') }),
+  z.object({
+    kind: z.literal('chain'),
+    noise: z.enum(['gaussian', 'dropout']),
+    noiseStd: z.number().nonnegative(),
+    noiseRate: z.number().min(0).lt(1),
+    steps: z.number().int().positive(),
+  }),
+]);
+
+/** A sampler description (see {@link samplerSchema}). */
+export type SamplerSpec = z.infer<typeof samplerSchema>;
+
 export const onnxMetadataSchema = z.object({
   format: z.literal('aekit-onnx/1'),
   variant: z.string(),

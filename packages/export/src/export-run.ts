@@ -150,6 +150,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       ...manifest.inputShape,
     ])[0]!;
     const outputActivation = plugin.trainer.outputActivation?.(config);
+    const sampler = plugin.trainer.sampler?.(config);
     const baseMetadata: Record<string, string> = {
       'aekit.variant': manifest.variant,
       'aekit.input_shape': JSON.stringify(manifest.inputShape),
@@ -229,6 +230,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       normalization: manifest.normalization,
       ...(outputActivation ? { outputActivation } : {}),
       capabilities: [...plugin.capabilities],
+      ...(sampler ? { sampler } : {}),
       graphs: Object.fromEntries(
         graphs.map((g) => [
           g.role,

@@ -1,7 +1,12 @@
 import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/errors';
 import { AUTO_DEVICE, checkDeviceName, isDeviceProblem, reasonOf } from './devices.js';
 import { sizeOf, toBatch } from './input.js';
-import { type AekitOnnxMetadata, type GraphEntry, parseMetadata } from './metadata.js';
+import {
+  type AekitOnnxMetadata,
+  type GraphEntry,
+  parseMetadata,
+  type Sampler,
+} from './metadata.js';
 import { checkSampleRequest, normalDraws, seededUniform } from './sampling.js';
 import type {
   Autoencoder,
@@ -42,7 +47,7 @@ const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
  * decides what it can do).
  */
 const CAPABLE_VARIANTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  sample: Object.freeze(['vae']),
+  sample: Object.freeze(['vae', 'gsn']),
 });
 
 /** One graph output: its name and declared shape, batch axis first (`[]` when unknown). */
@@ -444,6 +449,7 @@ class OrtAutoencoder implements Autoencoder {
       ...(m?.normalization !== undefined ? { normalization: m.normalization } : {}),
       ...(m?.outputActivation !== undefined ? { outputActivation: m.outputActivation } : {}),
       capabilities: Object.freeze([...(m?.capabilities ?? [])]),
+      ...(m?.sampler !== undefined ? { sampler: Object.freeze({ ...m.sampler }) } : {}),
       ...(m?.aekitVersion !== undefined ? { aekitVersion: m.aekitVersion } : {}),
       described: m ? 'aekit.json' : 'sessions',
       device: opened.device,
@@ -477,13 +483,17 @@ class OrtAutoencoder implements Autoencoder {
   }
 
   reconstruct(x: AutoencoderInput): Promise<TensorData> {
-    return this.#call(async () => {
-      const batch = toBatch(x, this.info.inputShape, 'reconstruct');
-      const whole = await this.#autoencoderGraph();
-      if (whole) return this.#run(whole, batch);
-      const codings = await this.#run(this.#opened.encoder, batch);
-      return this.#run(this.#opened.decoder, codings);
-    });
+    return this.#call(() =>
+      this.#reconstructBatch(toBatch(x, this.info.inputShape, 'reconstruct')),
+    );
+  }
+
+  /** Reconstructions of a checked batch: autoencoder.onnx, or the encoder then the decoder. */
+  async #reconstructBatch(batch: TensorData): Promise<TensorData> {
+    const whole = await this.#autoencoderGraph();
+    if (whole) return this.#run(whole, batch);
+    const codings = await this.#run(this.#opened.encoder, batch);
+    return this.#run(this.#opened.decoder, codings);
   }
 
   sample(n: number, options: SampleOptions = {}): Promise<SampleResult> {
@@ -499,6 +509,16 @@ class OrtAutoencoder implements Autoencoder {
       const perSample = Math.max(sizeOf(inputShape), sizeOf(codingShape));
       const request = checkSampleRequest(n, options, perSample);
       const uniform = seededUniform(request.seed);
+      const sampler = this.info.sampler;
+      if (sampler?.kind === 'chain') {
+        return this.#sampleChain(
+          sampler,
+          request.n,
+          options.steps ?? sampler.steps,
+          uniform,
+          request.seed,
+        );
+      }
       const codings: TensorData = {
         data: normalDraws(request.n * sizeOf(codingShape), uniform, request.temperature),
         shape: [request.n, ...codingShape],
@@ -506,6 +526,48 @@ class OrtAutoencoder implements Autoencoder {
       const decoded = await this.#run(this.#opened.decoder, codings);
       return { ...decoded, codings, seed: request.seed };
     });
+  }
+
+  /**
+   * The Markov chain of a generative stochastic network: `n` images of uniform noise, then
+   * `steps` times: corrupt them as in training, reconstruct, and (but for the last step)
+   * draw each pixel from the Bernoulli distribution of its reconstruction. Returns the last
+   * reconstructions.
+   */
+  async #sampleChain(
+    sampler: Extract<Sampler, { kind: 'chain' }>,
+    n: number,
+    steps: number,
+    uniform: () => number,
+    seed: number,
+  ): Promise<SampleResult> {
+    if (!Number.isInteger(steps) || steps < 1) {
+      throw aekitError(
+        'InvalidArgument',
+        `sample(): steps must be a positive integer, not ${steps}.`,
+      );
+    }
+    const shape = [n, ...this.info.inputShape];
+    const x = new Float32Array(n * sizeOf(this.info.inputShape));
+    for (let i = 0; i < x.length; i++) x[i] = uniform();
+    let out: TensorData = { data: x, shape };
+    for (let step = 1; step <= steps; step++) {
+      const corrupted = new Float32Array(out.data.length);
+      if (sampler.noise === 'gaussian') {
+        const noise = normalDraws(corrupted.length, uniform, sampler.noiseStd);
+        for (let i = 0; i < corrupted.length; i++) corrupted[i] = out.data[i]! + noise[i]!;
+      } else {
+        for (let i = 0; i < corrupted.length; i++) {
+          corrupted[i] = uniform() < sampler.noiseRate ? 0 : out.data[i]!;
+        }
+      }
+      const reconstructed = await this.#reconstructBatch({ data: corrupted, shape });
+      if (step === steps) return { ...reconstructed, steps, seed };
+      const drawn = new Float32Array(reconstructed.data.length);
+      for (let i = 0; i < drawn.length; i++) drawn[i] = uniform() < reconstructed.data[i]! ? 1 : 0;
+      out = { data: drawn, shape };
+    }
+    throw new Error('unreachable: the chain runs at least one step');
   }
 
   async dispose(): Promise<void> {

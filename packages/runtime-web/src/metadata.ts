@@ -21,6 +21,22 @@ export interface GraphEntry {
 }
 
 /**
+ * How a model samples: `prior`, codings drawn from N(0, I) and decoded (VAE); `chain`, a
+ * Markov chain from uniform noise that corrupts the images as in training (Gaussian noise
+ * of `noiseStd`, or values switched off with probability `noiseRate`), reconstructs them
+ * and draws binary pixels from the reconstruction, `steps` times (GSN).
+ */
+export type Sampler =
+  | { readonly kind: 'prior' }
+  | {
+      readonly kind: 'chain';
+      readonly noise: 'gaussian' | 'dropout';
+      readonly noiseStd: number;
+      readonly noiseRate: number;
+      readonly steps: number;
+    };
+
+/**
  * What the runtime reads from `aekit.json` (written by `aekit export`). Only `format`,
  * `inputShape` and `codingShape` are required; the rest is reported in `info`.
  */
@@ -39,6 +55,8 @@ export interface AekitOnnxMetadata {
   readonly outputActivation?: string;
   /** Runtime capabilities of the variant (`sample`, `hash`, …); `[]` when absent. */
   readonly capabilities: readonly string[];
+  /** How `sample` generates (absent: from the prior, as a VAE). */
+  readonly sampler?: Sampler;
   /** Graph files by role (`encoder`, `decoder`, `autoencoder`, …). */
   readonly graphs?: Readonly<Record<string, GraphEntry>>;
   /** The aekit version that exported the model. */
@@ -92,6 +110,26 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
     throw fail('"normalization" must be { kind, scale, offset } with numeric scale and offset.');
   }
   const graphs = m.graphs as Record<string, unknown> | undefined;
+  const sampler = m.sampler as Record<string, unknown> | undefined;
+  if (sampler !== undefined) {
+    const finite = (v: unknown, lo: number, hi: number) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
+    const ok =
+      typeof sampler === 'object' &&
+      sampler !== null &&
+      (sampler.kind === 'prior' ||
+        (sampler.kind === 'chain' &&
+          (sampler.noise === 'gaussian' || sampler.noise === 'dropout') &&
+          finite(sampler.noiseStd, 0, Number.MAX_VALUE) &&
+          finite(sampler.noiseRate, 0, 0.999999) &&
+          Number.isInteger(sampler.steps) &&
+          (sampler.steps as number) > 0));
+    if (!ok) {
+      throw fail(
+        '"sampler" must be { kind: "prior" } or { kind: "chain", noise: "gaussian" | "dropout", noiseStd >= 0, noiseRate in [0, 1), steps > 0 }.',
+      );
+    }
+  }
   if (graphs !== undefined) {
     if (typeof graphs !== 'object' || graphs === null) throw fail('"graphs" must be an object.');
     for (const [role, g] of Object.entries(graphs)) {

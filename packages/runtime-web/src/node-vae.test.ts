@@ -110,7 +110,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     // no aekit.json: no capabilities, so no sampling
     const refused = await expectRejection(ae.sample(2, { seed: 1 }), 'CapabilityMissing');
     expect(refused.message).toBe(
-      `The model at "${models.vaeFixedBatchDir}" (no aekit.json) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae".`,
+      `The model at "${models.vaeFixedBatchDir}" (no aekit.json) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn".`,
     );
     await ae.dispose();
   });
@@ -119,7 +119,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     const ae = await loadAutoencoder(models.vaeDir, { device: 'cpu' });
     const a = await ae.sample(5, { seed: 3 });
     expect(a.shape).toEqual([5, 6]);
-    expect(a.codings.shape).toEqual([5, 2]);
+    expect(a.codings!.shape).toEqual([5, 2]);
     expect(a.seed).toBe(3);
     // the codings are xoroshiro128+ seeded with 3 turned normal by Box-Muller
     const rng = seededUniform(3);
@@ -129,23 +129,23 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
       const angle = 2 * Math.PI * rng();
       normals.push(r * Math.cos(angle), r * Math.sin(angle));
     }
-    expect(Array.from(a.codings.data)).toEqual(Array.from(Float32Array.from(normals)));
+    expect(Array.from(a.codings!.data)).toEqual(Array.from(Float32Array.from(normals)));
     const decoded = await ae.decode(a.codings);
     expect(Array.from(a.data)).toEqual(Array.from(decoded.data));
     for (const v of a.data) expect(v > 0 && v < 1).toBe(true); // the decoder ends in a sigmoid
 
     const again = await ae.sample(5, { seed: 3 });
-    expect(Array.from(again.codings.data)).toEqual(Array.from(a.codings.data));
+    expect(Array.from(again.codings!.data)).toEqual(Array.from(a.codings!.data));
     expect(Array.from(again.data)).toEqual(Array.from(a.data));
     const other = await ae.sample(5, { seed: 4 });
-    expect(maxAbsDiff(other.codings.data, rows(a.codings.data, 2))).toBeGreaterThan(0.1);
+    expect(maxAbsDiff(other.codings!.data, rows(a.codings!.data, 2))).toBeGreaterThan(0.1);
     expect(maxAbsDiff(other.data, rows(a.data, 6))).toBeGreaterThan(0);
 
     // temperature scales the draws; 0 decodes the prior's mean, the origin
     const cool = await ae.sample(5, { seed: 3, temperature: 0.5 });
-    expect(Array.from(cool.codings.data)).toEqual(Array.from(a.codings.data, (v) => v * 0.5));
+    expect(Array.from(cool.codings!.data)).toEqual(Array.from(a.codings!.data, (v) => v * 0.5));
     const zero = await ae.sample(2, { seed: 3, temperature: 0 });
-    expect(Array.from(zero.codings.data)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(zero.codings!.data)).toEqual([0, 0, 0, 0]);
     const origin = await ae.decode([
       [0, 0],
       [0, 0],
@@ -166,7 +166,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     const ae = await loadAutoencoder(stacked, { device: 'cpu' });
     const err = await expectRejection(ae.sample(5, { seed: 3 }), 'CapabilityMissing');
     expect(err.message).toBe(
-      `Variant "stacked" (${stacked}) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae".`,
+      `Variant "stacked" (${stacked}) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn".`,
     );
     expect(err.hint).toContain('"sample" capability');
     // encode still returns the log-variance the graph has
@@ -214,6 +214,45 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     await ae.dispose();
   });
 
+  it('reads the sampler from aekit.json and runs a chain sampler (GSN) by corrupting and reconstructing', async () => {
+    const bad = vaeWith('sampler-bad', (m) => ({
+      ...m,
+      sampler: { kind: 'chain', noise: 'salt' },
+    }));
+    const e = await expectRejection(loadAutoencoder(bad), 'ModelLoadFailed');
+    expect(e.message).toContain('"sampler" must be { kind: "prior" }');
+    const chainDir = vaeWith('sampler-chain', (m) => ({
+      ...m,
+      sampler: { kind: 'chain', noise: 'dropout', noiseStd: 0, noiseRate: 0.5, steps: 3 },
+    }));
+    const ae = await loadAutoencoder(chainDir, { device: 'cpu' });
+    expect(ae.info.sampler).toEqual({
+      kind: 'chain',
+      noise: 'dropout',
+      noiseStd: 0,
+      noiseRate: 0.5,
+      steps: 3,
+    });
+    const a = await ae.sample(4, { seed: 5 });
+    expect(a.steps).toBe(3);
+    expect(a.codings).toBeUndefined();
+    expect(a.shape).toEqual([4, 6]);
+    // The samples are reconstructions (the fixture's decoder ends in a sigmoid), seeded.
+    for (const v of a.data) expect(v > 0 && v < 1).toBe(true);
+    expect(Array.from((await ae.sample(4, { seed: 5 })).data)).toEqual(Array.from(a.data));
+    expect(Array.from((await ae.sample(4, { seed: 6 })).data)).not.toEqual(Array.from(a.data));
+    // One step: the reconstruction of uniform noise with half its values switched off,
+    // drawn from the same seeded stream.
+    const one = await ae.sample(2, { seed: 5, steps: 1 });
+    const u = seededUniform(5);
+    const start = Array.from({ length: 12 }, () => u());
+    const corrupted = start.map((v) => (u() < 0.5 ? 0 : v));
+    const expected = await ae.reconstruct({ data: Float32Array.from(corrupted), shape: [2, 6] });
+    expect(Array.from(one.data)).toEqual(Array.from(expected.data));
+    await expectRejection(ae.sample(2, { steps: 0 }), 'InvalidArgument');
+    await ae.dispose();
+  });
+
   it('encodes and samples on the WebGPU execution provider (SwiftShader) too', async () => {
     const cpu = await loadAutoencoder(models.vaeDir, { device: 'cpu' });
     const gpu = await loadAutoencoder(models.vaeDir, { device: 'webgpu' });
@@ -225,7 +264,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
       WEBGPU_TOLERANCE,
     );
     const [onGpu, onCpu] = [await gpu.sample(4, { seed: 9 }), await cpu.sample(4, { seed: 9 })];
-    expect(Array.from(onGpu.codings.data)).toEqual(Array.from(onCpu.codings.data));
+    expect(Array.from(onGpu.codings!.data)).toEqual(Array.from(onCpu.codings!.data));
     expect(maxAbsDiff(onGpu.data, rows(onCpu.data, 6))).toBeLessThanOrEqual(WEBGPU_TOLERANCE);
     await Promise.all([cpu.dispose(), gpu.dispose()]);
   });

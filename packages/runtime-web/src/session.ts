@@ -5,6 +5,7 @@
  */
 import type { Normalization } from '@aekit/core';
 import type * as OrtCommon from 'onnxruntime-common';
+import type { Sampler } from './metadata.js';
 
 /** Samples as a flat row-major array with their shape, batch axis first. */
 export interface TensorData {
@@ -35,12 +36,19 @@ export interface SampleOptions {
   readonly seed?: number;
   /** Standard deviation the N(0, I) draws are scaled by: `1` (default) is the prior. */
   readonly temperature?: number;
+  /** Chain samplers (GSN): steps of the Markov chain (default: the model's, from aekit.json). */
+  readonly steps?: number;
 }
 
 /** What `sample` returns: the decoded samples, with the codings they were decoded from. */
 export interface SampleResult extends TensorData {
-  /** The codings drawn from N(0, temperature² I), `[n, ...codingShape]`. */
-  readonly codings: TensorData;
+  /**
+   * Prior samplers (VAE): the codings drawn from N(0, temperature² I), `[n, ...codingShape]`.
+   * Chain samplers (GSN) have none; they report `steps`.
+   */
+  readonly codings?: TensorData;
+  /** Chain samplers: the steps the Markov chain ran. */
+  readonly steps?: number;
   /** The seed they were drawn with (the one given, or the random one picked). */
   readonly seed: number;
 }
@@ -112,6 +120,8 @@ export interface AutoencoderInfo {
   readonly outputActivation?: string;
   /** Extra runtime capabilities of the variant, e.g. `sample`, `hash` (from `aekit.json`). */
   readonly capabilities: readonly string[];
+  /** How `sample` generates, when `aekit.json` says (absent: from the prior). */
+  readonly sampler?: Sampler;
   /** The aekit version that exported the model (from `aekit.json`). */
   readonly aekitVersion?: string;
   /** Whether the shapes and names came from `aekit.json` or from the ONNX sessions alone. */

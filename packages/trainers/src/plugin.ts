@@ -2,6 +2,7 @@ import {
   type Dataset,
   defineVariant,
   type ReconstructionLoss,
+  type SamplerSpec,
   type VariantOptionsSchema,
   type VariantPlugin,
 } from '@aekit/core';
@@ -128,6 +129,8 @@ export interface TfjsTrainer<C> {
   onnxGraphs?(config: C): readonly OnnxGraphDescription[];
   /** The activation of the reconstruction, recorded for runtimes (e.g. `sigmoid`). */
   outputActivation?(config: C): string;
+  /** How runtimes sample, for variants with the `sample` capability (recorded in aekit.json). */
+  sampler?(config: C): SamplerSpec;
 }
 
 /** A variant plugin whose trainer runs on TensorFlow.js. */

@@ -3,6 +3,7 @@ import { contractiveVariant } from './variants/contractive/index.js';
 import { convVariant } from './variants/conv/index.js';
 import { denoisingVariant } from './variants/denoising/index.js';
 import { greedyVariant } from './variants/greedy/index.js';
+import { gsnVariant } from './variants/gsn/index.js';
 import { linearVariant } from './variants/linear/index.js';
 import { sparseVariant } from './variants/sparse/index.js';
 import { stackedVariant } from './variants/stacked/index.js';
@@ -22,6 +23,7 @@ export const builtinVariants = Object.freeze([
   convVariant,
   vaeVariant,
   wtaVariant,
+  gsnVariant,
 ]);
 
 /** Registers every built-in variant in core's registry (idempotent). */

@@ -20,6 +20,7 @@ export interface SampleOptions {
   readonly out: string;
   readonly seed?: string;
   readonly temperature?: string;
+  readonly steps?: string;
   readonly cols?: string;
   readonly device?: string;
 }
@@ -95,8 +96,9 @@ function writeImages(
 }
 
 /**
- * `aekit sample RUN --n 60 --out samples.png`: draws codings from the prior N(0, I) with a
- * seed and decodes them with the exported decoder (variants with the `sample` capability).
+ * `aekit sample RUN --n 60 --out samples.png`: generates with the exported model (variants
+ * with the `sample` capability): codings drawn from the prior N(0, I) and decoded (VAE), or
+ * the corruption-reconstruction Markov chain run from noise (GSN). Seeded.
  */
 export async function sampleCommand(
   source: string,
@@ -108,16 +110,20 @@ export async function sampleCommand(
   const seed = options.seed === undefined ? undefined : integer('seed', options.seed, 0);
   const temperature =
     options.temperature === undefined ? undefined : number('temperature', options.temperature);
+  const steps = options.steps === undefined ? undefined : integer('steps', options.steps, 1);
   const ae = await loadAutoencoder(onnxFolder(source), { device: options.device ?? 'auto' });
   try {
     const result = await ae.sample(n, {
       ...(seed !== undefined ? { seed } : {}),
       ...(temperature !== undefined ? { temperature } : {}),
+      ...(steps !== undefined ? { steps } : {}),
     });
     writeImages(options.out, result.data, result.shape, cols);
-    output.out(
-      `sample: ${n} codings [${ae.info.codingShape.join(', ')}] from N(0, I) (seed ${result.seed}${temperature !== undefined ? `, temperature ${temperature}` : ''}) decoded to ${options.out} on ${ae.info.device}`,
-    );
+    const how =
+      result.steps !== undefined
+        ? `${n} Markov chains of ${result.steps} steps from uniform noise (seed ${result.seed})`
+        : `${n} codings [${ae.info.codingShape.join(', ')}] from N(0, I) (seed ${result.seed}${temperature !== undefined ? `, temperature ${temperature}` : ''}) decoded`;
+    output.out(`sample: ${how} to ${options.out} on ${ae.info.device}`);
   } finally {
     await ae.dispose();
   }

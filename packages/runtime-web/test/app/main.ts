@@ -128,7 +128,7 @@ async function vae(
       logVarianceName: ae.info.logVarianceName ?? null,
       encoded: plain(encoded),
       logVariance: encoded.logVariance ? plain(encoded.logVariance) : null,
-      sampled: { ...plain(sampled), codings: plain(sampled.codings), seed: sampled.seed },
+      sampled: { ...plain(sampled), codings: plain(sampled.codings!), seed: sampled.seed },
     };
   } finally {
     await ae.dispose();

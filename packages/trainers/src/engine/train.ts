@@ -418,7 +418,7 @@ export async function train(
         model,
         figureSamples(manifest, data.validation),
         metrics,
-        plugin.capabilities,
+        plugin.trainer.sampler?.(config),
       );
       listener({ type: 'figures', paths });
     }

@@ -1,4 +1,4 @@
-import type { Capability, Dataset, EpochMetrics, RunManifest } from '@aekit/core';
+import type { Dataset, EpochMetrics, RunManifest, SamplerSpec } from '@aekit/core';
 import { imageGrid, type RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { mapBatches } from '../engine/loss.js';
@@ -55,7 +55,7 @@ export function latentGridCodings(): Float32Array {
 }
 
 /**
- * For variants that generate (capability `sample`): figures/samples.png, codings drawn from
+ * For variants that sample from a prior (VAE): figures/samples.png, codings drawn from
  * the prior N(0, I) with the run's seed and decoded, and for a 2-D coding
  * figures/latent-grid.png, the decoded grid of {@link latentGridCodings}.
  */
@@ -100,9 +100,9 @@ async function drawGenerativeFigures(
 
 /**
  * Draws figures/reconstructions.png (samples of `data` above, their reconstructions below),
- * figures/loss.png (training and validation loss per epoch) and, for variants that can
- * sample, figures/samples.png and (2-D codings) figures/latent-grid.png. Returns the paths
- * written.
+ * figures/loss.png (training and validation loss per epoch) and, for variants that sample
+ * from a prior, figures/samples.png and (2-D codings) figures/latent-grid.png. Returns the
+ * paths written.
  */
 export async function drawRunFigures(
   run: RunDirectory,
@@ -110,10 +110,10 @@ export async function drawRunFigures(
   model: AutoencoderModel,
   data: Dataset,
   metrics: readonly EpochMetrics[],
-  capabilities: readonly Capability[] = [],
+  sampler?: SamplerSpec,
 ): Promise<string[]> {
   const written: string[] = [];
-  if (capabilities.includes('sample')) {
+  if (sampler?.kind === 'prior') {
     written.push(...(await drawGenerativeFigures(run, manifest, model)));
   }
   const shown = data.slice(0, FIGURE_SAMPLES);

@@ -1,4 +1,4 @@
-import { createRng } from '@aekit/core';
+import { type Capability, createRng, type SamplerSpec } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
@@ -260,6 +260,10 @@ export interface DenseVariantSpec {
   readonly description: string;
   /** Constraints always on in this variant (others can be added with `--with`). */
   readonly constraints: readonly string[];
+  /** What a trained model can do beyond reconstruction (default: nothing). */
+  readonly capabilities?: readonly Capability[];
+  /** How runtimes sample, for variants with the `sample` capability. */
+  readonly sampler?: (config: DenseAutoencoderConfig) => SamplerSpec;
 }
 
 /** A dense autoencoder variant: the stacked autoencoder with `constraints` switched on. */
@@ -275,8 +279,11 @@ export function defineDenseVariant(
     title: spec.title,
     description: spec.description,
     options,
-    capabilities: [],
+    capabilities: spec.capabilities ?? [],
     trainer: {
+      ...(spec.sampler
+        ? { sampler: (config) => spec.sampler!(config as DenseAutoencoderConfig) }
+        : {}),
       build: (context) =>
         buildDenseAutoencoder(spec.constraints, {
           ...context,

@@ -207,5 +207,6 @@ export const vaeVariant = defineTfjsVariant({
         g.role === 'encoder' ? { ...g, extraOutputNames: ['log_variance'] } : g,
       ),
     outputActivation: () => 'sigmoid',
+    sampler: () => ({ kind: 'prior' }),
   },
 });
