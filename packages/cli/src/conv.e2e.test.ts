@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RunDirectory } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import {
@@ -13,12 +11,10 @@ import {
   train,
 } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, withChromium } from '../../runtime-web/src/test-utils/chromium.js';
-import { type StaticServer, serveStatic } from '../../runtime-web/src/test-utils/static-server.js';
-import { buildApp, TEST_APP } from '../../runtime-web/src/test-utils/vite-app.js';
-import type { Calls } from '../../runtime-web/test/app/main.js';
+import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import { aekit } from './test-utils/aekit.js';
+import { expectBrowserParity } from './test-utils/browser.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
 // CI installs chromium: there these tests must run, elsewhere they may skip.
@@ -43,7 +39,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-const rows = (data: Float32Array, width: number): number[][] =>
+const _rows = (data: Float32Array, width: number): number[][] =>
   Array.from({ length: data.length / width }, (_, i) =>
     Array.from(data.subarray(i * width, (i + 1) * width)),
   );
@@ -58,11 +54,7 @@ beforeAll(async () => {
     figures: false,
     out: run,
   });
-  const exported = await new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
-    execFile(process.execPath, [BIN, 'export', run], (error, stdout, stderr) =>
-      res({ code: error ? 1 : 0, stdout, stderr }),
-    ),
-  );
+  const exported = await aekit('export', run);
   expect(exported.code, exported.stderr).toBe(0);
   await selectBackend('wasm');
   const { model, manifest } = loadRunModel(new RunDirectory(run));
@@ -94,42 +86,16 @@ describe('the convolutional autoencoder exported to ONNX (Conv, MaxPool, ConvTra
   it.skipIf(need(hasChromium()))(
     'and in headless Chromium on wasm (<= 1e-5) and WebGPU (<= 1e-4)',
     async () => {
-      const app = mkdtempSync(join(tmpdir(), 'aekit-conv-app-'));
-      let server: StaticServer | undefined;
-      try {
-        await buildApp(TEST_APP, app);
-        server = await serveStatic({ '/': app, '/models/': join(run, 'onnx') });
-        const url = server.url;
-        const calls: Calls = { reconstruct: rows(inputs, 784), encode: rows(inputs, 784) };
-        await withChromium(async (page) => {
-          await page.goto(url);
-          await page.waitForFunction(() => document.title === 'ready', undefined, {
-            timeout: 30_000,
-          });
-          for (const [device, tolerance] of [
-            ['wasm', CPU_TOLERANCE],
-            ['webgpu', WEBGPU_TOLERANCE],
-          ] as const) {
-            const result = await page.evaluate(([d, c]) => window.aekitRun('models/', d, c), [
-              device,
-              calls,
-            ] as const);
-            expect(result.device).toBe(device);
-            expect(result.outputs.reconstruct!.shape).toEqual([SAMPLES, 28, 28, 1]);
-            expect(
-              maxAbsDiff(result.outputs.reconstruct!.data, tfjsReconstruction),
-              device,
-            ).toBeLessThanOrEqual(tolerance);
-            expect(
-              maxAbsDiff(result.outputs.encode!.data, tfjsCodings),
-              device,
-            ).toBeLessThanOrEqual(tolerance);
-          }
-        });
-      } finally {
-        await server?.close();
-        rmSync(app, { recursive: true, force: true });
-      }
+      await expectBrowserParity(
+        join(run, 'onnx'),
+        {
+          inputs,
+          sampleShape: [28, 28, 1],
+          reconstruction: tfjsReconstruction,
+          codings: tfjsCodings,
+        },
+        { wasm: CPU_TOLERANCE, webgpu: WEBGPU_TOLERANCE },
+      );
     },
   );
 });

@@ -1,24 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadDataset } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aekit } from './test-utils/aekit.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'aekit-gsn-e2e-'));
 const run = join(dir, 'gsn');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function aekit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** For each of `n` images, the smallest mean squared distance to a reference image. */
 function nearestMse(images: Float32Array, reference: Float32Array, size: number): number[] {

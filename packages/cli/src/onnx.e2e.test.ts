@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RunDirectory, readCsv, readNpy, writeDataFile } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import {
@@ -14,12 +13,10 @@ import {
 } from '@aekit/trainers';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, withChromium } from '../../runtime-web/src/test-utils/chromium.js';
-import { type StaticServer, serveStatic } from '../../runtime-web/src/test-utils/static-server.js';
-import { buildApp, TEST_APP } from '../../runtime-web/src/test-utils/vite-app.js';
-import type { Calls } from '../../runtime-web/test/app/main.js';
+import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import { aekit } from './test-utils/aekit.js';
+import { expectBrowserParity } from './test-utils/browser.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
 const hasOnnxChecker = (() => {
@@ -54,14 +51,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, label?: string):
   return m;
 }
 
-function aekit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 function rows(data: Float32Array, width: number): number[][] {
   return Array.from({ length: data.length / width }, (_, i) =>
     Array.from(data.subarray(i * width, (i + 1) * width)),
@@ -78,13 +67,7 @@ beforeAll(async () => {
     figures: false,
     out: run,
   });
-  const exported = await new Promise<{ code: number; stdout: string; stderr: string }>(
-    (resolve) => {
-      execFile(process.execPath, [BIN, 'export', run], (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    },
-  );
+  const exported = await aekit('export', run);
   expect(exported.stderr).toBe('');
   expect(exported.code).toBe(0);
   expect(exported.stdout).toMatch(
@@ -256,45 +239,19 @@ describe('train -> export -> run anywhere ONNX runs', () => {
     expect(notExported.stderr).toContain('error [ModelLoadFailed]');
   });
 
-  describe.skipIf(need(hasChromium()))('and in a page in headless Chromium (browser build)', () => {
-    let app: string;
-    let server: StaticServer;
-    beforeAll(async () => {
-      app = mkdtempSync(join(tmpdir(), 'aekit-onnx-app-'));
-      await buildApp(TEST_APP, app);
-      server = await serveStatic({ '/': app, '/models/': join(run, 'onnx') });
-    });
-    afterAll(async () => {
-      await server?.close();
-      rmSync(app, { recursive: true, force: true });
-    });
-
-    it('on wasm (<= 1e-5) and on WebGPU (<= 1e-4)', async () => {
-      const calls: Calls = { reconstruct: rows(inputs, 784), encode: rows(inputs, 784) };
-      await withChromium(async (page) => {
-        await page.goto(server.url);
-        await page.waitForFunction(() => document.title === 'ready', undefined, {
-          timeout: 30_000,
-        });
-        for (const [device, tolerance] of [
-          ['wasm', CPU_TOLERANCE],
-          ['webgpu', WEBGPU_TOLERANCE],
-        ] as const) {
-          const result = await page.evaluate(([d, c]) => window.aekitRun('models/', d, c), [
-            device,
-            calls,
-          ] as const);
-          expect(result.device).toBe(device);
-          expect(result.outputs.reconstruct!.shape).toEqual([SAMPLES, 28, 28, 1]);
-          expect(
-            maxAbsDiff(result.outputs.reconstruct!.data, tfjsReconstruction),
-            device,
-          ).toBeLessThanOrEqual(tolerance);
-          expect(maxAbsDiff(result.outputs.encode!.data, tfjsCodings), device).toBeLessThanOrEqual(
-            tolerance,
-          );
-        }
-      });
-    });
-  });
+  it.skipIf(need(hasChromium()))(
+    'and in a page in headless Chromium (browser build): on wasm (<= 1e-5) and on WebGPU (<= 1e-4)',
+    async () => {
+      await expectBrowserParity(
+        join(run, 'onnx'),
+        {
+          inputs,
+          sampleShape: [28, 28, 1],
+          reconstruction: tfjsReconstruction,
+          codings: tfjsCodings,
+        },
+        { wasm: CPU_TOLERANCE, webgpu: WEBGPU_TOLERANCE },
+      );
+    },
+  );
 });

@@ -22,6 +22,13 @@ const { version: VERSION } = createRequire(import.meta.url)('../package.json') a
   version: string;
 };
 
+/** `--device` of the commands that run exported models with the runtime. */
+function runtimeDeviceOption(): Option {
+  return new Option('--device <name>', 'where ONNX Runtime runs')
+    .choices(['auto', 'cpu', 'webgpu'])
+    .default('auto');
+}
+
 /** Builds the `aekit` command tree. Commands write through `output`. */
 export function createProgram(output: Output = processOutput): Command {
   const program = new Command('aekit')
@@ -171,11 +178,7 @@ export function createProgram(output: Output = processOutput): Command {
           ? 'codings to write (.npy or .csv)'
           : 'samples to write (.npy, .csv or .png)',
       )
-      .addOption(
-        new Option('--device <name>', 'where ONNX Runtime runs')
-          .choices(['auto', 'cpu', 'webgpu'])
-          .default('auto'),
-      )
+      .addOption(runtimeDeviceOption())
       .option('--no-normalize', 'inputs are already normalised (and outputs stay normalised)')
       .action(
         async (
@@ -205,11 +208,7 @@ export function createProgram(output: Output = processOutput): Command {
     .option('--temperature <t>', 'vae: scale of the codings drawn (1: the prior itself)')
     .option('--steps <n>', "gsn: steps of the Markov chain (default: the model's, 30)")
     .option('--cols <n>', 'columns of the PNG grid', '10')
-    .addOption(
-      new Option('--device <name>', 'where ONNX Runtime runs')
-        .choices(['auto', 'cpu', 'webgpu'])
-        .default('auto'),
-    )
+    .addOption(runtimeDeviceOption())
     .addHelpText(
       'after',
       `
@@ -242,11 +241,7 @@ Examples:
       '--data-dir <dir>',
       "folder with the data set's files, if not where training found them",
     )
-    .addOption(
-      new Option('--device <name>', 'where ONNX Runtime runs')
-        .choices(['auto', 'cpu', 'webgpu'])
-        .default('auto'),
-    )
+    .addOption(runtimeDeviceOption())
     .addHelpText(
       'after',
       `

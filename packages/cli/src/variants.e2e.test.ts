@@ -1,25 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { listVariants } from '@aekit/core';
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import { loadRunModel, mapBatches, registerBuiltinVariants, selectBackend } from '@aekit/trainers';
 import { afterAll, describe, expect, it } from 'vitest';
+import { aekit } from './test-utils/aekit.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'aekit-variants-e2e-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function aekit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 // Every registered variant, by what the registry says: none is named here.
 registerBuiltinVariants();

@@ -85,13 +85,14 @@ function randomInputs(shape: readonly number[], count: number, seed: number): Fl
 
 /**
  * Runs `networks` in sequence in tfjs (inference), as the exported graph does: a network
- * with several outputs passes its first to the next; returns every output of the last.
+ * with several outputs passes its first to the next; returns the values and shape of every
+ * output of the last.
  */
-function applyChain(
+export function runTfjsChain(
   networks: readonly LayersModel[],
   x: Float32Array,
   shape: readonly number[],
-): Float32Array[] {
+): { data: Float32Array; dims: number[] }[] {
   const outs = tf.tidy(() => {
     let outputs: tf.Tensor[] = [tf.tensor(x, [...shape])];
     for (const net of networks) {
@@ -100,9 +101,9 @@ function applyChain(
     }
     return outputs;
   });
-  const data = outs.map((t) => t.dataSync() as Float32Array);
+  const results = outs.map((t) => ({ data: t.dataSync() as Float32Array, dims: [...t.shape] }));
   for (const t of outs) t.dispose();
-  return data;
+  return results;
 }
 
 function inputShapeOf(net: LayersModel): number[] {
@@ -145,10 +146,10 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
     const count = data?.count ?? 64;
     const samples = data?.x ?? randomInputs(manifest.inputShape, count, manifest.training.seed);
     // The encoder's first output (the mean of a variational encoder) feeds the decoder check.
-    const codings = applyChain([model.networks.encoder], samples, [
+    const codings = runTfjsChain([model.networks.encoder], samples, [
       count,
       ...manifest.inputShape,
-    ])[0]!;
+    ])[0]!.data;
     const outputActivation = plugin.trainer.outputActivation?.(config);
     const sampler = plugin.trainer.sampler?.(config);
     const baseMetadata: Record<string, string> = {
@@ -190,7 +191,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
           : inShape.join('x') === manifest.codingShape.join('x')
             ? codings
             : randomInputs(inShape, count, manifest.training.seed + 1);
-      const expected = applyChain(networks, x, [count, ...inShape]);
+      const expected = runTfjsChain(networks, x, [count, ...inShape]);
       const actual = await runOnnxOutputs(bytes, x, [count, ...inShape], {
         inputName: graph.inputName,
         outputNames,
@@ -198,7 +199,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       // Every output against tfjs's output of the same index (layersToOnnx checked the count).
       const diffs = actual.map((out, i) => {
         const reference = expected[i];
-        return reference ? maxAbsDiff(reference, out.data) : Number.POSITIVE_INFINITY;
+        return reference ? maxAbsDiff(reference.data, out.data) : Number.POSITIVE_INFINITY;
       });
       const diff = Math.max(0, ...diffs);
       if (!(diff <= tolerance)) {

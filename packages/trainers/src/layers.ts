@@ -34,6 +34,18 @@ export const denseOptionFields = {
   l2: z.number().min(0).default(0).describe('L2 penalty on every kernel, added to the loss'),
 };
 
+/** Zod fields of the reconstruction: the loss, and the output activation it goes with. */
+export const reconstructionOptionFields = {
+  loss: z
+    .enum(LOSSES)
+    .default('bce')
+    .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
+  outputActivation: z
+    .enum(['sigmoid', 'linear'])
+    .default('sigmoid')
+    .describe('activation of the reconstruction: sigmoid for data in [0, 1], linear otherwise'),
+};
+
 /** A seeded initialiser for a layer using `activation`. */
 export function initializer(
   name: InitializerName,
@@ -117,11 +129,16 @@ export function meanSquaredError(target: tf.Tensor, output: tf.Tensor): tf.Scala
   return tf.mean(tf.squaredDifference(target, output));
 }
 
-/** The reconstruction loss function by name. */
+/**
+ * The reconstruction loss function by name. With `fromLogits`, the outputs it is given are
+ * the logits of a sigmoid output, and cross-entropy is computed from them.
+ */
 export function reconstructionLossFn(
   name: (typeof LOSSES)[number],
+  fromLogits = false,
 ): (t: tf.Tensor, o: tf.Tensor) => tf.Scalar {
-  return name === 'bce' ? binaryCrossEntropy : meanSquaredError;
+  if (name === 'mse') return meanSquaredError;
+  return fromLogits ? sigmoidCrossEntropyWithLogits : binaryCrossEntropy;
 }
 
 /** Applies an activation by name with tfjs ops (for layers that compute their own). */

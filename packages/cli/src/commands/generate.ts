@@ -1,18 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { aekitError, applyNormalization, type Normalization } from '@aekit/core';
-import {
-  imageGrid,
-  loadDataset,
-  RunDirectory,
-  readDataFile,
-  readPngSample,
-  writeAtomic,
-  writeDataFile,
-} from '@aekit/core/node';
+import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
 import type { Output } from '../output.js';
-import { onnxFolder } from './infer.js';
+import { onnxFolder, readSamples, size, writeSamples } from './infer.js';
 
 /** Options of `aekit sample`. */
 export interface SampleOptions {
@@ -60,41 +52,6 @@ function number(flag: string, value: string): number {
   return n;
 }
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/**
- * Writes samples `[n, ...sampleShape]` in [0, 1] to `path`: a PNG grid of `cols` columns
- * for images, else NPY or CSV by the extension.
- */
-function writeImages(
-  path: string,
-  data: Float32Array,
-  shape: readonly number[],
-  cols: number,
-): void {
-  if (!path.toLowerCase().endsWith('.png')) {
-    writeDataFile(path, data, shape);
-    return;
-  }
-  const sampleShape = shape.slice(1);
-  if (sampleShape.length < 2) {
-    throw aekitError(
-      'InvalidArgument',
-      `Samples of shape [${sampleShape.join(', ')}] are not images; write them to .npy or .csv.`,
-    );
-  }
-  const size = sizeOf(sampleShape);
-  const rows: Float32Array[][] = [];
-  for (let i = 0; i < shape[0]!; i += cols) {
-    rows.push(
-      Array.from({ length: Math.min(cols, shape[0]! - i) }, (_, j) =>
-        data.subarray((i + j) * size, (i + j + 1) * size),
-      ),
-    );
-  }
-  writeAtomic(path, imageGrid(rows, { sampleShape, range: [0, 1] }));
-}
-
 /**
  * `aekit sample RUN --n 60 --out samples.png`: generates with the exported model (variants
  * with the `sample` capability): codings drawn from the prior N(0, I) and decoded (VAE), or
@@ -118,7 +75,7 @@ export async function sampleCommand(
       ...(temperature !== undefined ? { temperature } : {}),
       ...(steps !== undefined ? { steps } : {}),
     });
-    writeImages(options.out, result.data, result.shape, cols);
+    writeSamples(options.out, result.data, result.shape, { cols, range: [0, 1] });
     const how =
       result.steps !== undefined
         ? `${n} Markov chains of ${result.steps} steps from uniform noise (seed ${result.seed})`
@@ -166,14 +123,9 @@ function readOne(spec: string, ae: Autoencoder, run: RunData | undefined): Float
       'the file does not exist (give an image file, or test:N for the N-th test image).',
     );
   }
-  const data = spec.toLowerCase().endsWith('.png')
-    ? readPngSample(spec, shape)
-    : readDataFile(spec).data;
-  if (data.length !== sizeOf(shape)) {
-    throw aekitError(
-      'InvalidInput',
-      `${spec} holds ${data.length} values; one sample of shape [${shape.join(', ')}] has ${sizeOf(shape)}.`,
-    );
+  const { data, count } = readSamples(spec, shape);
+  if (count !== 1) {
+    throw aekitError('InvalidInput', `${spec} holds ${count} samples; give a file with one.`);
   }
   if (ae.info.normalization)
     applyNormalization(data, data.length, ae.info.normalization as Normalization);
@@ -200,16 +152,16 @@ export async function interpolateCommand(
     both.set(a);
     both.set(b, a.length);
     const codings = await ae.encode({ data: both, shape: [2, ...ae.info.inputShape] });
-    const size = sizeOf(ae.info.codingShape);
-    const line = new Float32Array(steps * size);
+    const width = size(ae.info.codingShape);
+    const line = new Float32Array(steps * width);
     for (let s = 0; s < steps; s++) {
       const t = s / (steps - 1);
-      for (let j = 0; j < size; j++) {
-        line[s * size + j] = (1 - t) * codings.data[j]! + t * codings.data[size + j]!;
+      for (let j = 0; j < width; j++) {
+        line[s * width + j] = (1 - t) * codings.data[j]! + t * codings.data[width + j]!;
       }
     }
     const decoded = await ae.decode({ data: line, shape: [steps, ...ae.info.codingShape] });
-    writeImages(options.out, decoded.data, decoded.shape, steps);
+    writeSamples(options.out, decoded.data, decoded.shape, { cols: steps, range: [0, 1] });
     output.out(
       `interpolate: ${steps} codings from ${options.from} to ${options.to} decoded to ${options.out} on ${ae.info.device}`,
     );

@@ -36,12 +36,13 @@ export function onnxFolder(source: string): string {
   throw aekitError('ModelLoadFailed', source, 'no encoder.onnx there or in its onnx/ folder.');
 }
 
-function size(shape: readonly number[]): number {
+/** Values in one sample of `shape`. */
+export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
 /** Reads samples of `sampleShape` from a PNG (one sample), NPY, CSV or IDX file. */
-function readSamples(
+export function readSamples(
   path: string,
   sampleShape: readonly number[],
 ): { data: Float32Array; count: number } {
@@ -59,11 +60,16 @@ function readSamples(
   return { data, count: data.length / n };
 }
 
-function writeSamples(
+/**
+ * Writes samples `[n, ...sampleShape]` to `path`: NPY or CSV by the extension, or for `.png`
+ * a grid of images, `cols` per row (default 10), values mapped from `range` (default: the
+ * data's own) to black..white.
+ */
+export function writeSamples(
   path: string,
   data: Float32Array,
   shape: readonly number[],
-  raw: boolean,
+  grid: { readonly cols?: number; readonly range?: readonly [number, number] } = {},
 ): void {
   if (!path.toLowerCase().endsWith('.png')) {
     writeDataFile(path, data, shape);
@@ -78,9 +84,10 @@ function writeSamples(
   }
   const n = size(sampleShape);
   const samples = Array.from({ length: shape[0]! }, (_, i) => data.subarray(i * n, (i + 1) * n));
+  const cols = grid.cols ?? 10;
   const rows: Float32Array[][] = [];
-  for (let i = 0; i < samples.length; i += 10) rows.push(samples.slice(i, i + 10));
-  writeAtomic(path, imageGrid(rows, { sampleShape, ...(raw ? { range: [0, 255] as const } : {}) }));
+  for (let i = 0; i < samples.length; i += cols) rows.push(samples.slice(i, i + cols));
+  writeAtomic(path, imageGrid(rows, { sampleShape, ...(grid.range ? { range: grid.range } : {}) }));
 }
 
 /**
@@ -114,7 +121,7 @@ export async function inferCommand(
       options.output,
       out,
       result.shape,
-      Boolean(normalization && outputsAreData && normalization.kind === 'unit'),
+      normalization && outputsAreData && normalization.kind === 'unit' ? { range: [0, 255] } : {},
     );
     output.out(
       `${action}: ${count} sample(s) [${inShape.join(', ')}] -> ${options.output} [${result.shape.join(', ')}] on ${info.device}`,

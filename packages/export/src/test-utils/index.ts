@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
+import { runTfjsChain } from '../export-run.js';
 import { layersToOnnx, type OnnxGraphSpec } from '../layers-to-onnx.js';
 import { runOnnxOutputs } from '../run-onnx.js';
 
@@ -56,30 +57,8 @@ export function seedWeights(model: LayersModel, seed: number): LayersModel {
   return model;
 }
 
-/**
- * Runs `networks` in sequence in tfjs (inference), a network with several outputs passing
- * its first to the next, and returns values and shape of every output of the last.
- */
-export function runTfjs(
-  networks: readonly LayersModel[],
-  x: Float32Array,
-  shape: readonly number[],
-): { data: Float32Array; dims: number[] }[] {
-  const outs = tf.tidy(() => {
-    let outputs: tf.Tensor[] = [tf.tensor(x, [...shape])];
-    for (const net of networks) {
-      const y = net.predict(outputs[0]!);
-      outputs = Array.isArray(y) ? y : [y];
-    }
-    return outputs;
-  });
-  const results = outs.map((t) => ({
-    data: Float32Array.from(t.dataSync() as Float32Array),
-    dims: [...t.shape],
-  }));
-  for (const t of outs) t.dispose();
-  return results;
-}
+/** The tfjs reference of a chain of networks, as the export's own check computes it. */
+export const runTfjs = runTfjsChain;
 
 /** Largest absolute difference of two arrays of the same length. */
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {

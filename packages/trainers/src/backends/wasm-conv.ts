@@ -23,11 +23,59 @@ interface WasmBackend {
  * kernel: an allocation may grow the wasm memory and replace its buffer.
  */
 function heapView(wasm: WasmBackend, t: TensorInfo, length: number): Float32Array {
-  return new Float32Array(
-    wasm.wasm.HEAPU8.buffer,
-    wasm.dataIdMap.get(t.dataId).memoryOffset,
-    length,
+  return new Float32Array(wasm.wasm.HEAPU8.buffer, offsetOf(wasm, t), length);
+}
+
+/** Where a tensor's values start in the wasm heap (what the SIMD kernels take). */
+function offsetOf(wasm: WasmBackend, t: TensorInfo): number {
+  return wasm.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+/** The geometry of a convolution of NHWC images of `inputShape` by a filter of `filterShape`. */
+function convInfo(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  a: Pick<BackpropFilterAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
   );
+}
+
+/** The rows (output positions) and columns (kh·kw·ci) of a convolution's patch matrix. */
+function patchMatrix(info: backend_util.Conv2DInfo): { rows: number; patch: number } {
+  return {
+    rows: info.batchSize * info.outHeight * info.outWidth,
+    patch: info.filterHeight * info.filterWidth * info.inChannels,
+  };
+}
+
+/**
+ * The window geometry the SIMD kernels take, in their order: batch, input height, width and
+ * channels, output height and width, filter height and width, strides.
+ */
+function windowArgs(
+  info: backend_util.Conv2DInfo,
+): [number, number, number, number, number, number, number, number, number, number] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+  ];
 }
 
 interface BackpropFilterAttrs {
@@ -66,9 +114,8 @@ function patchesOnHeap(
   gather: boolean,
 ): void {
   const simd = simdOf(wasm);
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patch = info.filterHeight * info.filterWidth * info.inChannels;
   if (!simd) {
+    const { rows, patch } = patchMatrix(info);
     patches(
       info,
       heapView(wasm, image, util.sizeFromShape(image.shape)),
@@ -77,20 +124,10 @@ function patchesOnHeap(
     );
     return;
   }
-  const at = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId).memoryOffset;
   simd.patches(
-    at(image),
-    at(cols),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
+    offsetOf(wasm, image),
+    offsetOf(wasm, cols),
+    ...windowArgs(info),
     info.dilationHeight,
     info.dilationWidth,
     info.padInfo.top,
@@ -155,18 +192,8 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     throw new Error('Conv2DBackpropFilter on wasm supports the NHWC layout only');
   }
   const wasm = backend as unknown as WasmBackend;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  const info = convInfo(x.shape, a.filterShape, a);
+  const { rows, patch } = patchMatrix(info);
   const cols = wasm.makeOutput([1, rows, patch], 'float32');
   patchesOnHeap(wasm, info, x, cols, true);
   const matMul = getKernel('BatchMatMul', 'wasm')!;
@@ -193,18 +220,8 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const a = attrs as unknown as BackpropInputAttrs;
   const wasm = backend as unknown as WasmBackend;
-  const info = backend_util.computeConv2DInfo(
-    a.inputShape,
-    filter.shape as [number, number, number, number],
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  const info = convInfo(a.inputShape, filter.shape, a);
+  const { rows, patch } = patchMatrix(info);
   const matMul = getKernel('BatchMatMul', 'wasm')!;
   const cols = matMul.kernelFunc({
     inputs: {
@@ -248,21 +265,11 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dx = wasm.makeOutput([...input.shape], 'float32');
   const simd = simdOf(wasm);
   if (simd) {
-    const at = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId).memoryOffset;
     simd.max_pool_grad(
-      at(input),
-      at(dy),
-      at(dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
+      offsetOf(wasm, input),
+      offsetOf(wasm, dy),
+      offsetOf(wasm, dx),
+      ...windowArgs(info),
       info.padInfo.top,
       info.padInfo.left,
     );

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { type ActivationName, denseOptionFields, LOSSES } from '../layers.js';
+import { type ActivationName, denseOptionFields, reconstructionOptionFields } from '../layers.js';
 import type { TrainingPhase } from '../plugin.js';
 
 /**
@@ -21,14 +21,7 @@ export const denseBaseFields = {
     .describe(
       'activation of the coding layer (auto: the hidden activation, or what a constraint needs, e.g. sigmoid for sparse)',
     ),
-  loss: z
-    .enum(LOSSES)
-    .default('bce')
-    .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
-  outputActivation: z
-    .enum(['sigmoid', 'linear'])
-    .default('sigmoid')
-    .describe('activation of the reconstruction: sigmoid for data in [0, 1], linear otherwise'),
+  ...reconstructionOptionFields,
 };
 
 /** The base options, validated. */

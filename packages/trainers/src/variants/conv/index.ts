@@ -4,10 +4,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
   applyAll,
-  LOSSES,
+  denseOptionFields,
   l2Penalty,
   reconstructionLossFn,
-  sigmoidCrossEntropyWithLogits,
+  reconstructionOptionFields,
 } from '../../layers.js';
 import { type AutoencoderModel, type BuildContext, defineTfjsVariant } from '../../plugin.js';
 import {
@@ -20,15 +20,8 @@ import {
 const options = z
   .object({
     ...convOptionFields,
-    loss: z
-      .enum(LOSSES)
-      .default('bce')
-      .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
-    outputActivation: z
-      .enum(['sigmoid', 'linear'])
-      .default('sigmoid')
-      .describe('activation of the reconstruction: sigmoid for data in [0, 1], linear otherwise'),
-    l2: z.number().min(0).default(0).describe('L2 penalty on every kernel, added to the loss'),
+    ...reconstructionOptionFields,
+    l2: denseOptionFields.l2,
   })
   .strict();
 
@@ -65,10 +58,9 @@ function build({
     ],
   });
   const loss = (x: tf.Tensor) => {
-    const codings = applyAll(encoder.layers, x);
-    const rec = fromLogits
-      ? sigmoidCrossEntropyWithLogits(x, applyAll(levels, codings))
-      : reconstructionLossFn(config.loss)(x, applyAll(levels, codings));
+    // The levels end in logits when the sigmoid is a layer of its own (fromLogits).
+    const out = applyAll(levels, applyAll(encoder.layers, x));
+    const rec = reconstructionLossFn(config.loss, fromLogits)(x, out);
     if (config.l2 === 0) return rec;
     const l2 = l2Penalty([encoder, decoder], config.l2);
     return { total: tf.add(rec, l2) as tf.Scalar, terms: { reconstruction: rec, l2 } };

@@ -6,8 +6,8 @@ import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
+  denseOptionFields,
   flatten,
-  INITIALIZERS,
   initializer,
   sigmoidCrossEntropyWithLogits,
 } from '../../layers.js';
@@ -47,12 +47,7 @@ const options = z
         'hidden dense layers of the encoder, the decoder mirrors them (default 500,500 with --arch dense; none after the convolutions with --arch conv)',
       ),
     activation: z.enum(ACTIVATIONS).default('elu').describe('activation of the hidden layers'),
-    initializer: z
-      .enum(INITIALIZERS)
-      .default('auto')
-      .describe(
-        'weight initialiser (auto: lecun-normal for selu, he-normal for relu/elu, glorot-uniform otherwise)',
-      ),
+    initializer: denseOptionFields.initializer,
     beta: z
       .number()
       .min(0)

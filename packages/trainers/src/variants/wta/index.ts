@@ -6,12 +6,10 @@ import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
-  flatten,
-  INITIALIZERS,
+  denseOptionFields,
   initializer,
-  LOSSES,
   reconstructionLossFn,
-  sigmoidCrossEntropyWithLogits,
+  reconstructionOptionFields,
 } from '../../layers.js';
 import { type AutoencoderModel, type BuildContext, defineTfjsVariant } from '../../plugin.js';
 import { sizeOf } from '../dense.js';
@@ -60,16 +58,8 @@ const options = z
       .describe(
         'lifetime sparsity: during training each coding unit keeps only its largest rate x batch activations over the batch (1: no sparsity)',
       ),
-    initializer: z
-      .enum(INITIALIZERS)
-      .default('auto')
-      .describe(
-        'weight initialiser (auto: lecun-normal for selu, he-normal for relu/elu, glorot-uniform otherwise)',
-      ),
-    loss: z
-      .enum(LOSSES)
-      .default('bce')
-      .describe('reconstruction loss: bce for data in [0, 1], mse otherwise'),
+    initializer: denseOptionFields.initializer,
+    loss: reconstructionOptionFields.loss,
   })
   .strict();
 
@@ -215,18 +205,16 @@ function build({ config, inputShape, seed }: BuildContext<WtaConfig>): Autoencod
     reconstructionLoss: config.loss,
     loss: (x, training) => {
       const codings = applyAll(encoderTrunk, x);
-      if (!training) {
-        // Inference is dense; so is the validation loss.
-        const out = applyAll(toOutput, codings);
-        return sigmoid
-          ? sigmoidCrossEntropyWithLogits(flatten(x), flatten(out))
-          : reconstructionLossFn('mse')(x, out);
-      }
-      const sparse = winnerTakeAll(codings, winnersPerUnit(codings.shape[0]!, config.wtaRate));
-      const out = applyAll(toOutput, sparse);
-      const reconstruction = sigmoid
-        ? sigmoidCrossEntropyWithLogits(flatten(x), flatten(out))
-        : reconstructionLossFn('mse')(x, out);
+      // Inference is dense; so is the validation loss.
+      const sparse = training
+        ? winnerTakeAll(codings, winnersPerUnit(codings.shape[0]!, config.wtaRate))
+        : codings;
+      // toOutput ends in logits when the sigmoid is a layer of its own (bce).
+      const reconstruction = reconstructionLossFn(config.loss, sigmoid)(
+        x,
+        applyAll(toOutput, sparse),
+      );
+      if (!training) return reconstruction;
       // Logged, not minimised: the fraction of codes (or maps) not zero after the sparsity.
       return { total: reconstruction, terms: { reconstruction, nonzero: activeFraction(sparse) } };
     },

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { withChromium } from '../../../runtime-web/src/test-utils/chromium.js';
+import {
+  type StaticServer,
+  serveStatic,
+} from '../../../runtime-web/src/test-utils/static-server.js';
+import { buildApp, TEST_APP } from '../../../runtime-web/src/test-utils/vite-app.js';
+import type { Calls } from '../../../runtime-web/test/app/main.js';
+
+/** What an exported model must reproduce in the browser: tfjs's outputs on `inputs`. */
+export interface BrowserReference {
+  /** Samples, back to back. */
+  readonly inputs: Float32Array;
+  readonly sampleShape: readonly number[];
+  readonly reconstruction: Float32Array;
+  readonly codings: Float32Array;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/**
+ * Builds runtime-web's test page with Vite, serves it with the ONNX folder `modelDir`, and
+ * in headless Chromium reconstructs and encodes `reference.inputs` on each device, expecting
+ * tfjs's outputs within that device's tolerance.
+ */
+export async function expectBrowserParity(
+  modelDir: string,
+  reference: BrowserReference,
+  tolerances: Readonly<Record<'wasm' | 'webgpu', number>>,
+): Promise<void> {
+  const app = mkdtempSync(join(tmpdir(), 'aekit-cli-app-'));
+  let server: StaticServer | undefined;
+  try {
+    await buildApp(TEST_APP, app);
+    server = await serveStatic({ '/': app, '/models/': modelDir });
+    const url = server.url;
+    const size = reference.sampleShape.reduce((a, b) => a * b, 1);
+    const samples = Array.from({ length: reference.inputs.length / size }, (_, i) =>
+      Array.from(reference.inputs.subarray(i * size, (i + 1) * size)),
+    );
+    const calls: Calls = { reconstruct: samples, encode: samples };
+    await withChromium(async (page) => {
+      await page.goto(url);
+      await page.waitForFunction(() => document.title === 'ready', undefined, {
+        timeout: 30_000,
+      });
+      for (const [device, tolerance] of Object.entries(tolerances)) {
+        const result = await page.evaluate(([d, c]) => window.aekitRun('models/', d, c), [
+          device,
+          calls,
+        ] as const);
+        expect(result.device).toBe(device);
+        expect(result.outputs.reconstruct!.shape).toEqual([
+          samples.length,
+          ...reference.sampleShape,
+        ]);
+        expect(
+          maxAbsDiff(result.outputs.reconstruct!.data, reference.reconstruction),
+          device,
+        ).toBeLessThanOrEqual(tolerance);
+        expect(
+          maxAbsDiff(result.outputs.encode!.data, reference.codings),
+          device,
+        ).toBeLessThanOrEqual(tolerance);
+      }
+    });
+  } finally {
+    await server?.close();
+    rmSync(app, { recursive: true, force: true });
+  }
+}
