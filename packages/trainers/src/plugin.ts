@@ -58,6 +58,19 @@ export interface TrainingPhase {
 }
 
 /**
+ * One update made on every batch by its own optimiser, over its own variables: an
+ * adversarial autoencoder makes three (reconstruction, discriminator, generator).
+ */
+export interface TrainingStep {
+  /** Names the step's loss in metrics.jsonl and the progress output, e.g. `discriminator`. */
+  readonly name: string;
+  /** The variables the step changes. */
+  variables(): tf.Variable[];
+  /** The loss the step lowers, of batch `x`. */
+  loss(x: tf.Tensor, training: boolean): LossValue;
+}
+
+/**
  * A built autoencoder: its networks and how to compute its training loss.
  * `networks.encoder` maps inputs to codings, `networks.decoder` codings to reconstructions;
  * other entries are extra networks (a discriminator, …) that are saved and restored too.
@@ -78,6 +91,14 @@ export interface AutoencoderModel {
    * layer-wise training, for instance). The validation loss is that of each phase.
    */
   readonly phases?: readonly TrainingPhase[];
+  /**
+   * Several updates on every batch, in order, each with its own optimiser (created like
+   * the run's, with the run's learning rate) instead of one minimising {@link loss} over
+   * every variable. Each step's loss is logged under its name (and its terms under theirs
+   * unless a step has that name); the epoch's `loss` is the first step's. {@link loss} is
+   * still the validation loss. Not with {@link phases}.
+   */
+  readonly steps?: readonly TrainingStep[];
   /**
    * Held-out measures beyond reconstruction, each a mean over the samples of batch `x`
    * (e.g. a VAE's negative ELBO in nats per sample); `aekit eval` reports them.

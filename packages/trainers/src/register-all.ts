@@ -1,4 +1,5 @@
 import { registerVariant } from '@aekit/core';
+import { adversarialVariant } from './variants/adversarial/index.js';
 import { contractiveVariant } from './variants/contractive/index.js';
 import { convVariant } from './variants/conv/index.js';
 import { denoisingVariant } from './variants/denoising/index.js';
@@ -24,6 +25,7 @@ export const builtinVariants = Object.freeze([
   vaeVariant,
   wtaVariant,
   gsnVariant,
+  adversarialVariant,
 ]);
 
 /** Registers every built-in variant in core's registry (idempotent). */

@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import {
   aekitError,
   describeOptions,
@@ -111,8 +111,17 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   };
   process.once('SIGINT', onInterrupt);
   let result: Awaited<ReturnType<typeof train>>;
+  let figures: readonly string[] = [];
+  const report = progressReporter(output);
   try {
-    result = await train(options, progressReporter(output), controller.signal);
+    result = await train(
+      options,
+      (event) => {
+        if (event.type === 'figures') figures = event.paths;
+        report(event);
+      },
+      controller.signal,
+    );
   } finally {
     process.off('SIGINT', onInterrupt);
   }
@@ -122,8 +131,9 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   output.out(
     `Run written to ${where}/ (${result.manifest.status}, ${result.manifest.epochsCompleted} epochs${last ? `, loss ${last.loss.toFixed(4)}` : ''})`,
   );
-  if (options.figures !== false) {
-    output.out(`  figures:    ${where}/figures/reconstructions.png, ${where}/figures/loss.png`);
+  if (figures.length > 0) {
+    const shown = figures.map((path) => `${where}/figures/${basename(path)}`);
+    output.out(`  figures:    ${shown.join(', ')}`);
   }
   output.out(`  model:      ${where}/model/   checkpoint: ${where}/checkpoints/last.ckpt`);
   output.out(`Evaluate it with: aekit eval ${where}`);

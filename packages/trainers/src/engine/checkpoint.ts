@@ -34,7 +34,7 @@ export async function writeCheckpoint(
   run: RunDirectory,
   state: CheckpointState,
   networks: Readonly<Record<string, LayersModel>>,
-  optimizer: tf.Optimizer,
+  optimizers: Readonly<Record<string, tf.Optimizer>>,
 ): Promise<void> {
   const entries: TensorEntry[] = [];
   const values: Float32Array[] = [];
@@ -44,11 +44,13 @@ export async function writeCheckpoint(
       values.push((await w.read().data()) as Float32Array);
     }
   }
-  for (const { name, tensor } of await optimizer.getWeights()) {
-    entries.push({ group: 'optimizer', name, shape: [...tensor.shape] });
-    values.push(Float32Array.from(await tensor.data()));
-    // getWeights returns the optimiser's own variables plus a fresh iteration-count tensor.
-    if (!(tensor instanceof tf.Variable)) tensor.dispose();
+  for (const [group, optimizer] of Object.entries(optimizers)) {
+    for (const { name, tensor } of await optimizer.getWeights()) {
+      entries.push({ group, name, shape: [...tensor.shape] });
+      values.push(Float32Array.from(await tensor.data()));
+      // getWeights returns the optimiser's own variables plus a fresh iteration-count tensor.
+      if (!(tensor instanceof tf.Variable)) tensor.dispose();
+    }
   }
   const header = new TextEncoder().encode(
     JSON.stringify({ state, tensors: entries } satisfies Header),
@@ -70,12 +72,13 @@ export async function writeCheckpoint(
 
 /**
  * Restores network and optimizer weights from checkpoints/last.ckpt and returns the saved
- * state. The networks must have been built with the same options.
+ * state. The networks must have been built with the same options. `optimizers` are named
+ * by checkpoint group (`optimizer` for a run's one optimiser).
  */
 export async function readCheckpoint(
   run: RunDirectory,
   networks: Readonly<Record<string, LayersModel>>,
-  optimizer: tf.Optimizer,
+  optimizers: Readonly<Record<string, tf.Optimizer>>,
 ): Promise<CheckpointState> {
   let bytes: Buffer;
   try {
@@ -97,13 +100,14 @@ export async function readCheckpoint(
   );
   let offset = 0;
   const groups = new Map<string, tf.Tensor[]>();
-  const named: { name: string; tensor: tf.Tensor }[] = [];
+  const named = new Map<string, { name: string; tensor: tf.Tensor }[]>();
   for (const entry of header.tensors) {
     const size = entry.shape.reduce((a, b) => a * b, 1);
     const tensor = tf.tensor(body.subarray(offset, offset + size), entry.shape);
     offset += size;
-    if (entry.group === 'optimizer') named.push({ name: entry.name, tensor });
-    else groups.set(entry.group, [...(groups.get(entry.group) ?? []), tensor]);
+    if (entry.group in optimizers) {
+      named.set(entry.group, [...(named.get(entry.group) ?? []), { name: entry.name, tensor }]);
+    } else groups.set(entry.group, [...(groups.get(entry.group) ?? []), tensor]);
   }
   try {
     for (const [group, model] of Object.entries(networks)) {
@@ -115,10 +119,14 @@ export async function readCheckpoint(
         );
       setWeightsChecked(model, tensors, run.checkpointPath);
     }
-    await optimizer.setWeights(named);
+    // An optimiser with no state saved (a run stopped before its first step) starts fresh.
+    for (const [group, optimizer] of Object.entries(optimizers)) {
+      const weights = named.get(group);
+      if (weights) await optimizer.setWeights(weights);
+    }
   } finally {
     for (const tensors of groups.values()) tf.dispose(tensors);
-    tf.dispose(named.map((n) => n.tensor));
+    for (const weights of named.values()) tf.dispose(weights.map((n) => n.tensor));
   }
   return header.state;
 }

@@ -64,11 +64,18 @@ function trainableVariables(model: AutoencoderModel): tf.Variable[] {
   return [...seen];
 }
 
-/** What one epoch of training needs. */
-interface EpochContext {
+/** One update of every batch: a loss, the variables it changes and its optimiser. */
+interface EpochStep {
+  readonly name: string;
   readonly loss: (x: tf.Tensor, training: boolean) => LossValue;
   readonly optimizer: tf.Optimizer;
   readonly variables: tf.Variable[];
+}
+
+/** What one epoch of training needs. */
+interface EpochContext {
+  /** The updates of each batch, in order; the epoch's loss is the first one's. */
+  readonly steps: readonly EpochStep[];
   readonly data: Dataset;
   readonly inputShape: readonly number[];
   readonly batchSize: number;
@@ -79,14 +86,47 @@ interface EpochContext {
 }
 
 /**
- * One pass over `data` in seeded shuffled batches, one optimiser step each. Returns the mean
- * training loss; reports `batch` events with the loss read a few times a second.
+ * One optimiser step on batch `x`: returns the loss and keeps the loss terms in `terms`
+ * (with several steps, the loss itself under the step's name, and the terms whose names
+ * are not a step's).
+ */
+function optimizerStep(
+  step: EpochStep,
+  x: tf.Tensor,
+  terms: Record<string, tf.Tensor>,
+  stepNames: ReadonlySet<string> | undefined,
+): tf.Scalar {
+  return tf.tidy(
+    () =>
+      step.optimizer.minimize(
+        () => {
+          const parts = lossParts(step.loss(x, true));
+          // A term may be the total itself (a loss logged with a metric beside it): keep
+          // a clone then, as the term is disposed apart from the cost.
+          const keep = (t: tf.Scalar) => tf.keep(t === parts.total ? tf.clone(t) : t);
+          for (const [name, t] of Object.entries(parts.terms)) {
+            if (!stepNames?.has(name)) terms[name] = keep(t);
+          }
+          if (stepNames) terms[step.name] = keep(parts.total);
+          return parts.total;
+        },
+        true,
+        step.variables,
+      )!,
+  );
+}
+
+/**
+ * One pass over `data` in seeded shuffled batches, each step of `ctx.steps` once per
+ * batch. Returns the mean training loss; reports `batch` events with the loss read a few
+ * times a second.
  */
 async function trainEpoch(
   epoch: number,
   ctx: EpochContext,
 ): Promise<{ loss: number; terms: Record<string, number>; samples: number; seconds: number }> {
-  const { optimizer, variables, inputShape, listener } = ctx;
+  const { steps, inputShape, listener } = ctx;
+  const stepNames = steps.length > 1 ? new Set(steps.map((s) => s.name)) : undefined;
   const batches = ctx.data.batchCount(ctx.batchSize);
   const epochStart = performance.now();
   let lossSum: tf.Tensor = tf.scalar(0);
@@ -107,29 +147,22 @@ async function trainEpoch(
     })) {
       ctx.onBatch();
       const x = toBatchTensor(b, inputShape);
-      let cost: tf.Tensor;
+      let cost: tf.Tensor | undefined;
       const terms: Record<string, tf.Tensor> = {};
       try {
-        cost = tf.tidy(
-          () =>
-            optimizer.minimize(
-              () => {
-                const parts = lossParts(ctx.loss(x, true));
-                // A term may be the total itself (a loss logged with a metric beside it): keep
-                // a clone then, as the term is disposed apart from the cost.
-                for (const [name, t] of Object.entries(parts.terms)) {
-                  terms[name] = tf.keep(t === parts.total ? tf.clone(t) : t);
-                }
-                return parts.total;
-              },
-              true,
-              variables,
-            )!,
-        );
+        for (const step of steps) {
+          const stepCost = optimizerStep(step, x, terms, stepNames);
+          if (cost) stepCost.dispose();
+          else cost = stepCost;
+        }
+      } catch (err) {
+        cost?.dispose();
+        tf.dispose(Object.values(terms));
+        throw err;
       } finally {
         x.dispose();
       }
-      const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost, b.size)));
+      const next = tf.tidy(() => tf.add(lossSum, tf.mul(cost!, b.size)));
       lossSum.dispose();
       lossSum = next;
       for (const [name, t] of Object.entries(terms)) {
@@ -146,12 +179,12 @@ async function trainEpoch(
       const t = performance.now();
       // Reading a value waits for the device; do it a few times a second, not every batch.
       if (t - lastRead > 250 || batch === batches) {
-        lastLoss = (await cost.data())[0];
+        lastLoss = (await cost!.data())[0];
         // Let timers and signals (progress bars, Ctrl-C) run between batches.
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastRead = t;
       }
-      cost.dispose();
+      cost!.dispose();
       listener({
         type: 'batch',
         epoch,
@@ -223,7 +256,18 @@ export async function train(
 
   const inputShape = [...data.train.sampleShape];
   const model = plugin.trainer.build({ config, inputShape, seed: training.seed });
-  let optimizer = createOptimizer(training.optimizer, training.learningRate);
+  if (model.steps && model.phases) {
+    throw new TypeError(`Variant "${plugin.name}" gives both phases and steps; give one.`);
+  }
+  // One optimiser per step of a batch (one, for one step), each checkpointed in its group.
+  const optimizerGroups = (model.steps ?? [{ name: '' }]).map((step, i) =>
+    i === 0 ? 'optimizer' : `optimizer:${step.name}`,
+  );
+  const newOptimizers = () =>
+    optimizerGroups.map(() => createOptimizer(training.optimizer, training.learningRate));
+  let optimizers = newOptimizers();
+  const namedOptimizers = () =>
+    Object.fromEntries(optimizerGroups.map((group, i) => [group, optimizers[i]!]));
   const variables = trainableVariables(model);
   const networkEntries = Object.entries(model.networks);
   const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map(
@@ -278,7 +322,7 @@ export async function train(
   let started = false;
   try {
     if (previous) {
-      const state = await readCheckpoint(run, model.networks, optimizer);
+      const state = await readCheckpoint(run, model.networks, namedOptimizers());
       startEpoch = state.epoch + 1;
       bestValLoss = state.bestValLoss;
       epochsWithoutImprovement = state.epochsWithoutImprovement;
@@ -311,8 +355,8 @@ export async function train(
         // inside the phase whose optimiser state the checkpoint restored).
         const resumedHere = current === undefined && previous && phaseOf(epoch - 1) === index;
         if (current !== undefined || (previous && !resumedHere)) {
-          optimizer.dispose();
-          optimizer = createOptimizer(training.optimizer, training.learningRate);
+          for (const o of optimizers) o.dispose();
+          optimizers = newOptimizers();
           bestValLoss = null;
           epochsWithoutImprovement = 0;
         }
@@ -331,10 +375,23 @@ export async function train(
       }
       listener({ type: 'epoch-start', epoch, epochs: totalEpochs });
       const phaseShape = [...current.train.sampleShape];
+      const steps: EpochStep[] = model.steps
+        ? model.steps.map((step, i) => ({
+            name: step.name,
+            loss: step.loss,
+            optimizer: optimizers[i]!,
+            variables: step.variables(),
+          }))
+        : [
+            {
+              name: phase.name,
+              loss: phase.loss,
+              optimizer: optimizers[0]!,
+              variables: current.variables,
+            },
+          ];
       const { loss, terms, samples, seconds } = await trainEpoch(epoch, {
-        loss: phase.loss,
-        optimizer,
-        variables: current.variables,
+        steps,
         data: current.train,
         inputShape: phaseShape,
         batchSize: training.batchSize,
@@ -378,7 +435,7 @@ export async function train(
         run,
         { epoch, bestValLoss, epochsWithoutImprovement },
         model.networks,
-        optimizer,
+        namedOptimizers(),
       );
       manifest.epochsCompleted = epoch;
       manifest.updatedAt = new Date().toISOString();
@@ -432,7 +489,7 @@ export async function train(
     }
     throw err;
   } finally {
-    optimizer.dispose();
+    for (const o of optimizers) o.dispose();
     for (const [, net] of networkEntries) net.dispose();
   }
 }
