@@ -221,6 +221,13 @@ export const AekitErrors = Object.freeze({
     hint: (_model: string, capability: string) =>
       `Load a model trained with a variant that has the "${capability}" capability and exported with \`aekit export\` (which writes aekit.json).`,
   }),
+  InvalidHashIndex: entry({
+    name: 'InvalidHashIndex',
+    title: 'Hash index cannot be read.',
+    message: (source: string, reason: string) =>
+      `"${source}" is not a valid aekit hash index: ${reason}`,
+    hint: 'Rebuild the index with `aekit hash` (it writes the aekit-hash/1 format this version reads); if the file was copied or downloaded, check that the copy is complete.',
+  }),
   InvalidArgument: entry({
     name: 'InvalidArgument',
     title: 'Invalid argument.',

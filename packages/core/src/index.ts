@@ -7,6 +7,8 @@
  */
 export * from './dataset.js';
 export * from './errors.js';
+export * from './hash-metrics.js';
+export * from './hashing.js';
 export * from './manifest.js';
 export * from './metrics.js';
 export * from './normalization.js';

@@ -1,4 +1,12 @@
 import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/errors';
+import {
+  codeAt,
+  type HashIndex,
+  type PackedCodes,
+  packBits,
+  searchNearest,
+  searchRadius,
+} from '@aekit/core/hashing';
 import { AUTO_DEVICE, checkDeviceName, isDeviceProblem, reasonOf } from './devices.js';
 import { sizeOf, toBatch } from './input.js';
 import {
@@ -8,6 +16,7 @@ import {
   type Sampler,
 } from './metadata.js';
 import { checkSampleRequest, normalDraws, seededUniform } from './sampling.js';
+import { checkNearestRequest } from './search.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
@@ -15,6 +24,8 @@ import type {
   EncodeResult,
   LoadOptions,
   ModelFiles,
+  NearestOptions,
+  Neighbours,
   OrtModule,
   OrtSession,
   RuntimePlatform,
@@ -35,9 +46,12 @@ const AEKIT_OUTPUT: Readonly<Record<Role, string>> = Object.freeze({
 /** The encoder output of a variational autoencoder that `encode` returns as `logVariance`. */
 const LOG_VARIANCE_OUTPUT = 'log_variance';
 
+/** The encoder output of a semantic-hashing model that `hash` packs: the rounded codings. */
+const BITS_OUTPUT = 'bits';
+
 /** The further outputs the runtime reads from each role's graph, when the graph has them. */
 const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
-  encoder: Object.freeze([LOG_VARIANCE_OUTPUT]),
+  encoder: Object.freeze([LOG_VARIANCE_OUTPUT, BITS_OUTPUT]),
   decoder: Object.freeze([]),
   autoencoder: Object.freeze([]),
 });
@@ -47,7 +61,8 @@ const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
  * decides what it can do).
  */
 const CAPABLE_VARIANTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  sample: Object.freeze(['vae', 'gsn']),
+  sample: Object.freeze(['vae', 'gsn', 'adversarial']),
+  hash: Object.freeze(['hashing']),
 });
 
 /** One graph output: its name and declared shape, batch axis first (`[]` when unknown). */
@@ -496,16 +511,63 @@ class OrtAutoencoder implements Autoencoder {
     return this.#run(this.#opened.decoder, codings);
   }
 
+  /** Fails with `CapabilityMissing` unless aekit.json lists `capability`. */
+  #require(capability: string): void {
+    const { capabilities, variant, described, source } = this.info;
+    if (capabilities.includes(capability)) return;
+    const model =
+      variant !== undefined
+        ? `Variant "${variant}" (${source})`
+        : `The model at "${source}" (${described === 'sessions' ? 'no aekit.json' : 'its aekit.json names no variant'})`;
+    throw aekitError('CapabilityMissing', model, capability, CAPABLE_VARIANTS[capability] ?? []);
+  }
+
+  hash(x: AutoencoderInput): Promise<PackedCodes> {
+    return this.#call(() => this.#hash(x, 'hash'));
+  }
+
+  async #hash(x: AutoencoderInput, call: string): Promise<PackedCodes> {
+    this.#require('hash');
+    const { encoder } = this.#opened;
+    const batch = toBatch(x, this.info.inputShape, call);
+    // The rounded bits when the graph has them, else the codings (packBits rounds them).
+    const name = encoder.extraOutputs.find((o) => o.name === BITS_OUTPUT)?.name;
+    const [codes] = await this.#runOutputs(encoder, batch, [name ?? encoder.outputName]);
+    return packBits(codes!.data, sizeOf(this.info.codingShape));
+  }
+
+  nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]> {
+    return this.#call(async () => {
+      const { radius, k } = checkNearestRequest(options);
+      const bits = sizeOf(this.info.codingShape);
+      if (index?.codes?.bits !== bits) {
+        throw aekitError(
+          'InvalidArgument',
+          `nearest(): the index holds ${index?.codes?.bits ?? 'no'}-bit codes, but this model makes ${bits}-bit codes: build the index with this model (aekit hash).`,
+        );
+      }
+      const codes = await this.#hash(x, 'nearest');
+      return Array.from({ length: codes.count }, (_, i) => {
+        const query = codeAt(codes, i);
+        const found =
+          radius !== undefined
+            ? searchRadius(index, query, radius)
+            : searchNearest(index, query, k!);
+        return {
+          ...found,
+          ...(index.ids ? { ids: Array.from(found.indices, (j) => index.ids![j]!) } : {}),
+          ...(index.labels
+            ? { labels: Int32Array.from(found.indices, (j) => index.labels![j]!) }
+            : {}),
+        };
+      });
+    });
+  }
+
   sample(n: number, options: SampleOptions = {}): Promise<SampleResult> {
     return this.#call(async () => {
-      const { capabilities, codingShape, inputShape, variant, described, source } = this.info;
-      if (!capabilities.includes('sample')) {
-        const model =
-          variant !== undefined
-            ? `Variant "${variant}" (${source})`
-            : `The model at "${source}" (${described === 'sessions' ? 'no aekit.json' : 'its aekit.json names no variant'})`;
-        throw aekitError('CapabilityMissing', model, 'sample', CAPABLE_VARIANTS.sample ?? []);
-      }
+      const { codingShape, inputShape } = this.info;
+      this.#require('sample');
       const perSample = Math.max(sizeOf(inputShape), sizeOf(codingShape));
       const request = checkSampleRequest(n, options, perSample);
       const uniform = seededUniform(request.seed);

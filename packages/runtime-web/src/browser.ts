@@ -18,9 +18,16 @@
  *
  * @packageDocumentation
  */
+import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, DeviceFailure, reasonOf, WEB_DEVICES } from './devices.js';
-import { fetchModelFiles, filesFromBytes, folderUrl, isModelBytes } from './model-source.js';
+import {
+  fetchHashIndex,
+  fetchModelFiles,
+  filesFromBytes,
+  folderUrl,
+  isModelBytes,
+} from './model-source.js';
 import { createQueue } from './queue.js';
 import type {
   Autoencoder,
@@ -113,4 +120,16 @@ export async function loadAutoencoder(
         folderUrl(source, globalThis.document?.baseURI ?? globalThis.location?.href),
       );
   return loadWithPlatform(webPlatform, files, options);
+}
+
+/**
+ * Loads a hash index written by `aekit hash` (for {@link Autoencoder.nearest}): from a URL,
+ * relative to the page or absolute, or from its bytes.
+ *
+ * @throws AekitError `InvalidHashIndex` when it cannot be fetched or read.
+ */
+export async function loadHashIndex(source: string | URL | Uint8Array): Promise<HashIndex> {
+  if (source instanceof Uint8Array) return parseHashIndex(source);
+  const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+  return fetchHashIndex(new URL(String(source), base));
 }

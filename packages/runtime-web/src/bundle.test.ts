@@ -75,10 +75,11 @@ describe('the browser bundle of an app that only uses @aekit/runtime-web', () =>
       'assets/ort-wasm-simd-threaded.asyncify.wasm',
       'assets/ort-wasm-simd-threaded.wasm',
     ]);
-    // The page's own chunk holds aekit's layer only; ONNX Runtime comes in dynamic chunks.
+    // The page's own chunk holds aekit's layer only (44 KB minified with the hash index
+    // code); ONNX Runtime, hundreds of KB, comes in dynamic chunks.
     const entry = js.find((f) => /^assets\/index-[\w-]+\.js$/.test(f.path));
     expect(entry).toBeDefined();
-    expect(entry!.bytes).toBeLessThan(40 * 1024);
+    expect(entry!.bytes).toBeLessThan(64 * 1024);
     const entryText = readFileSync(join(out, entry!.path), 'utf8');
     expect(entryText).toMatch(/import\(["'`]\.\/ort\.wasm\.bundle\.min-[\w-]+\.js["'`]\)/);
     expect(entryText).toMatch(/import\(["'`]\.\/ort\.webgpu\.bundle\.min-[\w-]+\.js["'`]\)/);

@@ -1,4 +1,5 @@
 import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
+import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { reasonOf } from './devices.js';
 import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import type { AutoencoderSource, ModelBytes, ModelFiles } from './session.js';
@@ -150,4 +151,31 @@ export async function fetchModelFiles(
           },
         }),
   };
+}
+
+/**
+ * Fetches and parses a hash index written by `aekit hash`.
+ *
+ * @throws AekitError `InvalidHashIndex` when it cannot be fetched or read.
+ */
+export async function fetchHashIndex(
+  url: URL,
+  fetchImpl: typeof fetch = globalThis.fetch,
+): Promise<HashIndex> {
+  let res: Response;
+  try {
+    res = await fetchImpl(url);
+  } catch (err) {
+    throw aekitErrorWithCause(
+      err,
+      'InvalidHashIndex',
+      url.href,
+      `fetching it failed: ${reasonOf(err)}`,
+    );
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw aekitError('InvalidHashIndex', url.href, `GET answered ${res.status} ${res.statusText}.`);
+  }
+  return parseHashIndex(new Uint8Array(await res.arrayBuffer()), url.href);
 }

@@ -110,7 +110,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     // no aekit.json: no capabilities, so no sampling
     const refused = await expectRejection(ae.sample(2, { seed: 1 }), 'CapabilityMissing');
     expect(refused.message).toBe(
-      `The model at "${models.vaeFixedBatchDir}" (no aekit.json) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn".`,
+      `The model at "${models.vaeFixedBatchDir}" (no aekit.json) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn", "adversarial".`,
     );
     await ae.dispose();
   });
@@ -166,7 +166,7 @@ describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () 
     const ae = await loadAutoencoder(stacked, { device: 'cpu' });
     const err = await expectRejection(ae.sample(5, { seed: 3 }), 'CapabilityMissing');
     expect(err.message).toBe(
-      `Variant "stacked" (${stacked}) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn".`,
+      `Variant "stacked" (${stacked}) cannot sample: only models whose aekit.json lists the "sample" capability can. Variants that can: "vae", "gsn", "adversarial".`,
     );
     expect(err.hint).toContain('"sample" capability');
     // encode still returns the log-variance the graph has

@@ -18,10 +18,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
+import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, DeviceFailure, NODE_DEVICES, reasonOf } from './devices.js';
 import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import {
+  fetchHashIndex,
   fetchModelFiles,
   filesFromBytes,
   folderUrl,
@@ -149,4 +151,24 @@ export async function loadAutoencoder(
 ): Promise<Autoencoder> {
   checkDeviceName(options.device ?? AUTO_DEVICE, NODE_DEVICES);
   return loadWithPlatform(nodePlatform, await filesOf(source), options);
+}
+
+/**
+ * Loads a hash index written by `aekit hash` (for {@link Autoencoder.nearest}): from a file
+ * path, a `file:` or http(s) URL, or its bytes.
+ *
+ * @throws AekitError `InvalidHashIndex` when it cannot be read.
+ */
+export async function loadHashIndex(source: string | URL | Uint8Array): Promise<HashIndex> {
+  if (source instanceof Uint8Array) return parseHashIndex(source);
+  const text = String(source);
+  if (/^https?:/i.test(text)) return fetchHashIndex(new URL(text));
+  const path = /^file:/i.test(text) ? fileURLToPath(text) : resolve(text);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw aekitError('InvalidHashIndex', path, `it cannot be read (${reasonOf(err)}).`);
+  }
+  return parseHashIndex(bytes, path);
 }

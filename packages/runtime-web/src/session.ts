@@ -4,6 +4,7 @@
  * Nothing here imports an ONNX Runtime package; only `onnxruntime-common`'s types.
  */
 import type { Normalization } from '@aekit/core';
+import type { HashIndex, HashSearchResult, PackedCodes } from '@aekit/core/hashing';
 import type * as OrtCommon from 'onnxruntime-common';
 import type { Sampler } from './metadata.js';
 
@@ -175,8 +176,38 @@ export interface Autoencoder {
    * in browsers.
    */
   sample(n: number, options?: SampleOptions): Promise<SampleResult>;
+  /**
+   * The binary codes of samples `[N, ...inputShape]`: the encoder's `bits` output (its
+   * codings rounded: 1 above 0.5), packed 32 to a word, least significant bit first (see
+   * `@aekit/core/hashing`). Only for models whose `info.capabilities` include `hash`
+   * (semantic hashing); others reject with `CapabilityMissing`.
+   */
+  hash(x: AutoencoderInput): Promise<PackedCodes>;
+  /**
+   * For each sample of `x`, the items of `index` (built by `aekit hash` from this model, read
+   * with `parseHashIndex`) whose codes are within Hamming distance `radius` of its code, or
+   * its `k` nearest: item numbers sorted by distance then number, with their ids and labels
+   * when the index has them. Give exactly one of `radius` and `k`.
+   */
+  nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]>;
   /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
   dispose(): Promise<void>;
+}
+
+/** What {@link Autoencoder.nearest} searches for: one of the two. */
+export type NearestOptions =
+  | { readonly radius: number; readonly k?: undefined }
+  | { readonly k: number; readonly radius?: undefined };
+
+/**
+ * The neighbours of one query in a hash index: item numbers (`indices`) nearest first, ties
+ * by item number, and their Hamming distances (`distances`).
+ */
+export interface Neighbours extends HashSearchResult {
+  /** Their ids, when the index has ids. */
+  readonly ids?: readonly string[];
+  /** Their labels, when the index has labels. */
+  readonly labels?: Int32Array;
 }
 
 /** The parts of an ONNX Runtime JS package (`onnxruntime-node` or `onnxruntime-web`) aekit uses. */

@@ -1,4 +1,15 @@
 /** What both entries (Node and browser) export beside `loadAutoencoder` and `DEVICES`. */
+
+export {
+  codeAt,
+  formatCode,
+  type HashIndex,
+  type HashSearchResult,
+  type PackedCodes,
+  parseCode,
+  parseHashIndex,
+  unpackBits,
+} from '@aekit/core/hashing';
 export { loadWithPlatform } from './autoencoder.js';
 export { AUTO_DEVICE } from './devices.js';
 export {
@@ -17,6 +28,8 @@ export type {
   LoadOptions,
   ModelBytes,
   ModelFiles,
+  NearestOptions,
+  Neighbours,
   NestedArray,
   OrtModule,
   RuntimePlatform,

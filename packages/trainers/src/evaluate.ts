@@ -2,7 +2,10 @@ import {
   aekitError,
   type Dataset,
   getVariant,
+  type HashRetrievalMetrics,
+  hashRetrievalMetrics,
   meanSquaredError,
+  packBits,
   parseVariantOptions,
   type RunManifest,
   reconstructionMetric,
@@ -36,7 +39,16 @@ export interface EvaluationReport {
    * `negativeElbo` in nats per image); absent for variants without any.
    */
   readonly measures?: Readonly<Record<string, number>>;
+  /**
+   * For variants that can hash, on labelled held-out data: precision@10 of Hamming-ranked
+   * retrieval and the label purity of radius-1 sets, each next to the same codes dealt to
+   * the items at random (see `hashRetrievalMetrics`).
+   */
+  readonly retrieval?: HashRetrievalMetrics;
 }
+
+/** The k of the precision@k that `aekit eval` reports for hashing models. */
+export const RETRIEVAL_K = 10;
 
 /** Options of {@link evaluateRun}. */
 export interface EvaluateOptions {
@@ -146,6 +158,19 @@ export async function evaluateRun(
     const measures = model.measures
       ? await meanOverBatches(heldOut, manifest.inputShape, (x) => model.measures!(x))
       : undefined;
+    // Codes are the codings rounded to bits, as `hash` gives them.
+    const canHash = getVariant(manifest.variant).capabilities.includes('hash');
+    const retrieval =
+      canHash && heldOut.labels
+        ? hashRetrievalMetrics(
+            packBits(
+              await mapBatches(heldOut, manifest.inputShape, (x) => model.encode(x)),
+              manifest.codingShape.reduce((a, b) => a * b, 1),
+            ),
+            heldOut.labels,
+            { k: RETRIEVAL_K, seed: manifest.training.seed },
+          )
+        : undefined;
     return {
       run: run.root,
       variant: manifest.variant,
@@ -157,6 +182,7 @@ export async function evaluateRun(
       baseline: { loss: metric(heldOut.x, baseline), mse: baselineMse },
       mseRatio: mse / baselineMse,
       ...(measures ? { measures } : {}),
+      ...(retrieval ? { retrieval } : {}),
     };
   } finally {
     for (const net of Object.values(model.networks)) net.dispose();

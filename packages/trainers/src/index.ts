@@ -41,6 +41,7 @@ export {
   evaluateRun,
   loadEvaluationData,
   loadRunModel,
+  RETRIEVAL_K,
 } from './evaluate.js';
 export { drawRunFigures, lineChartPng } from './figures/index.js';
 export * from './layers.js';
@@ -64,6 +65,11 @@ export {
   denseAutoencoderOptions,
 } from './variants/dense-autoencoder.js';
 export { greedyVariant } from './variants/greedy/index.js';
+export {
+  BITS_OUTPUT,
+  hashingVariant,
+  SATURATION_MARGIN,
+} from './variants/hashing/index.js';
 export { linearVariant } from './variants/linear/index.js';
 export { klSparsity, sparseVariant } from './variants/sparse/index.js';
 export { stackedVariant } from './variants/stacked/index.js';

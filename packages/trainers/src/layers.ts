@@ -172,3 +172,38 @@ export function applyAll(
 export function flatten(x: tf.Tensor): tf.Tensor2D {
   return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0]!, -1]);
 }
+
+/** What a {@link Threshold} layer is made from. */
+export interface ThresholdArgs {
+  /** Values above it give 1, the others 0. */
+  readonly threshold: number;
+  readonly name?: string;
+}
+
+/**
+ * A step: 1 where the input is above `threshold`, else 0 (float32). It has no gradient
+ * worth the name, so it belongs after the loss, e.g. the rounded bits of a semantic hash.
+ * The ONNX exporter writes it as `Cast(Greater(x, threshold))`.
+ */
+export class Threshold extends tfl.layers.Layer {
+  static className = 'Threshold';
+  readonly threshold: number;
+
+  constructor(args: ThresholdArgs) {
+    super(args.name ? { name: args.name } : {});
+    this.threshold = args.threshold;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      return tf.cast(tf.greater(x, this.threshold), 'float32');
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), threshold: this.threshold };
+  }
+}
+
+tf.serialization.registerClass(Threshold);

@@ -5,6 +5,7 @@ import { convVariant } from './variants/conv/index.js';
 import { denoisingVariant } from './variants/denoising/index.js';
 import { greedyVariant } from './variants/greedy/index.js';
 import { gsnVariant } from './variants/gsn/index.js';
+import { hashingVariant } from './variants/hashing/index.js';
 import { linearVariant } from './variants/linear/index.js';
 import { sparseVariant } from './variants/sparse/index.js';
 import { stackedVariant } from './variants/stacked/index.js';
@@ -26,6 +27,7 @@ export const builtinVariants = Object.freeze([
   wtaVariant,
   gsnVariant,
   adversarialVariant,
+  hashingVariant,
 ]);
 
 /** Registers every built-in variant in core's registry (idempotent). */

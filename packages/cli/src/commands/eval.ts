@@ -34,4 +34,17 @@ export async function evalCommand(
     output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
     for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
   }
+  const r = report.retrieval;
+  if (r) {
+    const purity = (p: { mean: number | null; sets: number; meanSize: number | null }) =>
+      p.mean === null
+        ? 'no set of 2 or more'
+        : `${fmt(p.mean, 3)} over ${p.sets} sets of ${fmt(p.meanSize!, 3)} items on average`;
+    output.out(`  retrieval by Hamming distance (codes rounded to bits; random: codes shuffled):`);
+    output.out(
+      `    precision@${r.k}         ${fmt(r.precisionAtK, 3).padEnd(8)} random ${fmt(r.random.precisionAtK, 3)}`,
+    );
+    output.out(`    radius-1 purity      ${purity(r.radius1Purity)}`);
+    output.out(`                  random ${purity(r.random.radius1Purity)}`);
+  }
 }

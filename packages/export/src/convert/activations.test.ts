@@ -1,3 +1,4 @@
+import { Threshold } from '@aekit/trainers';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { layersToOnnx } from '../layers-to-onnx.js';
@@ -75,6 +76,9 @@ describe('activation layers', () => {
     ['ThresholdedReLU(theta 0.5)', () => tfl.layers.thresholdedReLU({ theta: 0.5 })],
     ['PReLU', () => tfl.layers.prelu()],
     ['Softmax', () => tfl.layers.softmax()],
+    // aekit's step layer (the bits of a semantic hash): exact 0s and 1s on both sides.
+    ['Threshold(0.5)', () => new Threshold({ threshold: 0.5 })],
+    ['Threshold(-1)', () => new Threshold({ threshold: -1 })],
   ];
 
   it.each(cases)('%s', async (label, make) => {

@@ -139,6 +139,16 @@ export const convertThresholdedReLU: LayerConverter = (layer, x, ctx) => {
   };
 };
 
+/**
+ * aekit's `Threshold` layer (1 above the threshold, else 0): `Cast(Greater(x, t))`, the
+ * comparison giving booleans and the cast float32 (ONNX TensorProto FLOAT = 1).
+ */
+export const convertThreshold: LayerConverter = (layer, x, ctx) => {
+  const threshold = configOf(layer).threshold as number;
+  const above = ctx.node('Greater', [x.name, ctx.scalar(threshold)]);
+  return { ...x, name: ctx.node('Cast', [above], { attributes: { to: attr.int(1) } }) };
+};
+
 /** `PReLU` layer: the learned slopes become an ONNX `PRelu` slope in the tensor's layout. */
 export const convertPReLU: LayerConverter = (layer, x, ctx) => {
   const alpha = requireWeight(layer, 'alpha');

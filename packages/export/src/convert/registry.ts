@@ -6,6 +6,7 @@ import {
   convertPReLU,
   convertReLU,
   convertSoftmax,
+  convertThreshold,
   convertThresholdedReLU,
 } from './activations.js';
 import type { LayerConverter } from './context.js';
@@ -47,6 +48,7 @@ export const CONVERTERS: Readonly<Record<string, LayerConverter>> = Object.freez
   PReLU: convertPReLU,
   ELU: convertELU,
   ThresholdedReLU: convertThresholdedReLU,
+  Threshold: convertThreshold,
   Softmax: convertSoftmax,
   BatchNormalization: convertBatchNormalization,
   Conv2D: convertConv2D,

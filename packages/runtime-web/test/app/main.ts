@@ -5,7 +5,7 @@
  * `window.aekitRun(base, device, calls)` runs just the calls given;
  * `window.aekitVae(base, device, input, n, seed)` encodes (with the log-variance) and samples.
  */
-import { loadAutoencoder } from '@aekit/runtime-web';
+import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 
 /** The inputs a round trip runs (from make-models.py's expected.json). */
 export interface RoundTripInputs {
@@ -77,6 +77,18 @@ export interface Calls {
   readonly encode?: number[][];
   readonly decode?: number[][];
   readonly reconstruct?: number[][];
+  /** Samples to hash: the output holds the packed words, shape `[count, words]`. */
+  readonly hash?: number[][];
+  /**
+   * Samples to search the hash index at URL `index` for: the output holds the neighbours'
+   * item numbers back to back, `shape` the number found for each sample.
+   */
+  readonly nearest?: {
+    readonly input: number[][];
+    readonly index: string;
+    readonly radius?: number;
+    readonly k?: number;
+  };
 }
 
 /** Loads `base` on `device`, runs the given calls, and returns their outputs and the device. */
@@ -91,6 +103,25 @@ async function run(
     for (const method of ['encode', 'decode', 'reconstruct'] as const) {
       const input = calls[method];
       if (input) outputs[method] = plain(await ae[method](input));
+    }
+    if (calls.hash) {
+      const codes = await ae.hash(calls.hash);
+      outputs.hash = {
+        data: Array.from(codes.data),
+        shape: [codes.count, codes.data.length / codes.count],
+      };
+    }
+    if (calls.nearest) {
+      const { input, index, radius, k } = calls.nearest;
+      const found = await ae.nearest(
+        input,
+        await loadHashIndex(index),
+        radius !== undefined ? { radius } : { k: k! },
+      );
+      outputs.nearest = {
+        data: found.flatMap((f) => Array.from(f.indices)),
+        shape: found.map((f) => f.indices.length),
+      };
     }
     return { device: ae.info.device, outputs };
   } finally {
