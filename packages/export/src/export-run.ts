@@ -202,10 +202,11 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
         return reference ? maxAbsDiff(reference.data, out.data) : Number.POSITIVE_INFINITY;
       });
       const diff = Math.max(0, ...diffs);
-      if (!(diff <= tolerance)) {
-        const worst = diffs.findIndex((d) => !(d <= tolerance));
+      const allowed = options.tolerance ?? graph.parityTolerance ?? tolerance;
+      if (!(diff <= allowed)) {
+        const worst = diffs.findIndex((d) => !(d <= allowed));
         const where = actual.length > 1 ? ` (output "${outputNames[worst]}")` : '';
-        throw aekitError('ExportMismatch', `${graph.role}.onnx${where}`, diff, tolerance);
+        throw aekitError('ExportMismatch', `${graph.role}.onnx${where}`, diff, allowed);
       }
       built.push({ graph, bytes, diff });
     }

@@ -128,6 +128,12 @@ export interface OnnxGraphDescription {
    * Absent for networks with one output.
    */
   readonly extraOutputNames?: readonly string[];
+  /**
+   * The export's parity check allows this largest |ONNX Runtime - TensorFlow.js| difference
+   * for the graph (default 1e-5), for a graph whose float32 rounding is larger by design
+   * (say why where it is set).
+   */
+  readonly parityTolerance?: number;
 }
 
 /** The graphs every autoencoder exposes unless its plugin says otherwise. */
