@@ -5,6 +5,7 @@ import { listVariants } from '@aekit/core';
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import { loadRunModel, mapBatches, registerBuiltinVariants, selectBackend } from '@aekit/trainers';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aekit } from './test-utils/aekit.js';
 
@@ -67,18 +68,34 @@ describe('every variant: aekit train -> aekit export -> runtime reconstruction',
       expect(manifest.options).toMatchObject({ with: ['tied', 'denoising', 'sparse'] });
     }
     const want = await mapBatches(test, manifest.inputShape, (x) => model.reconstruct(x));
-    for (const net of Object.values(model.networks)) net.dispose();
     const ae = await loadAutoencoder(run, { device: 'cpu' });
     try {
       const got = await ae.reconstruct({ data: test.x, shape: [8, 28, 28, 1] });
       expect(got.shape).toEqual([8, 28, 28, 1]);
-      let worst = 0;
-      for (let i = 0; i < want.length; i++)
-        worst = Math.max(worst, Math.abs(got.data[i]! - want[i]!));
       // ONNX Runtime and tfjs both in float32, summing in other orders (as the export checks).
-      expect(worst).toBeLessThan(1e-5);
+      expect(maxAbsDiff(got.data, want)).toBeLessThan(1e-5);
+      if (ae.info.capabilities.includes('sample')) {
+        // Models that sample from a prior decode the codings they drew as tfjs does.
+        const sampled = await ae.sample(3, { seed: 1 });
+        expect(sampled.shape).toEqual([3, 28, 28, 1]);
+        expect(sampled.data.every(Number.isFinite)).toBe(true);
+        if (sampled.codings) {
+          const codings = tf.tensor(sampled.codings.data, sampled.codings.shape);
+          const decoded = tf.tidy(() => model.networks.decoder.apply(codings) as tf.Tensor);
+          expect(maxAbsDiff(sampled.data, decoded.dataSync())).toBeLessThan(1e-5);
+          tf.dispose([codings, decoded]);
+        }
+      }
     } finally {
       await ae.dispose();
+      for (const net of Object.values(model.networks)) net.dispose();
     }
   });
 });
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
