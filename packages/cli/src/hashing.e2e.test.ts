@@ -10,7 +10,7 @@ import {
   searchNearest,
   searchRadius,
 } from '@aekit/core';
-import { loadDataset, RunDirectory } from '@aekit/core/node';
+import { loadDataset, RunDirectory, writeDataFile } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 import { loadRunModel, mapBatches, selectBackend } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -59,6 +59,20 @@ export function folderUrl(source: string | URL, base?: string): URL {
 const isHtml = (res: Response): boolean =>
   (res.headers.get('content-type') ?? '').toLowerCase().includes('text/html');
 
+/** `fetchImpl(url)`, failing with an aekit error `code` about `source` when it rejects. */
+async function fetchOrFail(
+  fetchImpl: typeof fetch,
+  url: URL,
+  code: 'ModelLoadFailed' | 'InvalidHashIndex',
+  source: string,
+): Promise<Response> {
+  try {
+    return await fetchImpl(url);
+  } catch (err) {
+    throw aekitErrorWithCause(err, code, source, `fetching ${url.href} failed: ${reasonOf(err)}`);
+  }
+}
+
 /**
  * GETs `file` inside `folder`. An optional file answers `undefined` when the server says
  * 404/410, or sends an HTML page instead (the fallback page of single-page-app servers).
@@ -71,17 +85,7 @@ async function get(
 ): Promise<Response | undefined> {
   const url = new URL(file, folder);
   const source = folder.href;
-  let res: Response;
-  try {
-    res = await fetchImpl(url);
-  } catch (err) {
-    throw aekitErrorWithCause(
-      err,
-      'ModelLoadFailed',
-      source,
-      `fetching ${url.href} failed: ${reasonOf(err)}`,
-    );
-  }
+  const res = await fetchOrFail(fetchImpl, url, 'ModelLoadFailed', source);
   if (optional && (res.status === 404 || res.status === 410 || (res.ok && isHtml(res)))) {
     await res.body?.cancel();
     return undefined;
@@ -162,17 +166,7 @@ export async function fetchHashIndex(
   url: URL,
   fetchImpl: typeof fetch = globalThis.fetch,
 ): Promise<HashIndex> {
-  let res: Response;
-  try {
-    res = await fetchImpl(url);
-  } catch (err) {
-    throw aekitErrorWithCause(
-      err,
-      'InvalidHashIndex',
-      url.href,
-      `fetching it failed: ${reasonOf(err)}`,
-    );
-  }
+  const res = await fetchOrFail(fetchImpl, url, 'InvalidHashIndex', url.href);
   if (!res.ok) {
     await res.body?.cancel();
     throw aekitError('InvalidHashIndex', url.href, `GET answered ${res.status} ${res.statusText}.`);
