@@ -136,13 +136,22 @@ export function createProgram(output: Output = processOutput): Command {
     )
     .argument('<run>', 'run directory written by `aekit train`')
     .option('--json', 'print the report as JSON')
+    .option(
+      '--probe',
+      'also fit a logistic regression to the codings of the training split and report its held-out accuracy (labelled data)',
+    )
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
     )
     .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
-    .action(async (run: string, opts: { json?: boolean; backend?: string; dataDir?: string }) => {
-      await evalCommand(run, opts, output);
-    });
+    .action(
+      async (
+        run: string,
+        opts: { json?: boolean; backend?: string; dataDir?: string; probe?: boolean },
+      ) => {
+        await evalCommand(run, opts, output);
+      },
+    );
 
   program
     .command('export')

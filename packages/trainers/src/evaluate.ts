@@ -12,11 +12,13 @@ import {
   tile,
 } from '@aekit/core';
 import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
+import type * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backends/index.js';
 import { loadRunData } from './engine/data.js';
 import { mapBatches, meanOverBatches } from './engine/loss.js';
 import { loadNetworkWeights } from './engine/model-io.js';
 import { type AutoencoderModel, asTfjsPlugin } from './plugin.js';
+import { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 import { registerBuiltinVariants } from './register-all.js';
 
 /** Reconstruction quality of a run on held-out data, next to the mean-image baseline. */
@@ -45,6 +47,8 @@ export interface EvaluationReport {
    * the items at random (see `hashRetrievalMetrics`).
    */
   readonly retrieval?: HashRetrievalMetrics;
+  /** With `probe`: a logistic regression fitted to the training codings, scored held out. */
+  readonly probe?: ProbeReport;
 }
 
 /** The k of the precision@k that `aekit eval` reports for hashing models. */
@@ -55,6 +59,8 @@ export interface EvaluateOptions {
   readonly backend?: string;
   /** Folder of a built-in data set's files, if not where training found them. */
   readonly dataDir?: string;
+  /** Fit a linear probe on the codings of the training split (labelled data only). */
+  readonly probe?: boolean | ProbeOptions;
 }
 
 /** Rebuilds a run's model and loads its saved weights (model/). */
@@ -171,6 +177,9 @@ export async function evaluateRun(
             { k: RETRIEVAL_K, seed: manifest.training.seed },
           )
         : undefined;
+    const probe = options.probe
+      ? await probeCodings(model, train, heldOut, manifest, options.probe)
+      : undefined;
     return {
       run: run.root,
       variant: manifest.variant,
@@ -183,8 +192,35 @@ export async function evaluateRun(
       mseRatio: mse / baselineMse,
       ...(measures ? { measures } : {}),
       ...(retrieval ? { retrieval } : {}),
+      ...(probe ? { probe } : {}),
     };
   } finally {
     for (const net of Object.values(model.networks)) net.dispose();
   }
+}
+
+/** A linear probe of a model's codings: fitted on `train`, scored on `heldOut`. */
+async function probeCodings(
+  model: AutoencoderModel,
+  train: Dataset,
+  heldOut: Dataset,
+  manifest: RunManifest,
+  options: true | ProbeOptions,
+): Promise<ProbeReport> {
+  if (!train.labels || !heldOut.labels) {
+    throw aekitError(
+      'InvalidArgument',
+      `--probe needs labelled data: ${manifest.data.source} has no labels. It works on mnist and fashion-mnist.`,
+    );
+  }
+  const features = manifest.codingShape.reduce((a, b) => a * b, 1);
+  const encode = (x: tf.Tensor) => model.encode(x);
+  return fitLinearProbe(
+    await mapBatches(train, manifest.inputShape, encode),
+    train.labels,
+    await mapBatches(heldOut, manifest.inputShape, encode),
+    heldOut.labels,
+    features,
+    { seed: manifest.training.seed, ...(options === true ? {} : options) },
+  );
 }

@@ -46,6 +46,7 @@ export {
 export { drawRunFigures, lineChartPng } from './figures/index.js';
 export * from './layers.js';
 export * from './plugin.js';
+export { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 export { builtinVariants, registerBuiltinVariants } from './register-all.js';
 export { adversarialVariant } from './variants/adversarial/index.js';
 export type {

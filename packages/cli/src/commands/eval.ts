@@ -6,6 +6,7 @@ export interface EvalCommandOptions {
   readonly json?: boolean;
   readonly backend?: string;
   readonly dataDir?: string;
+  readonly probe?: boolean;
 }
 
 /** `aekit eval RUN`: held-out reconstruction loss and MSE, next to the mean-image baseline. */
@@ -17,6 +18,7 @@ export async function evalCommand(
   const report = await evaluateRun(run, {
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.probe ? { probe: true } : {}),
   });
   if (options.json) {
     output.out(JSON.stringify(report, null, 2));
@@ -33,6 +35,15 @@ export async function evalCommand(
   if (measures.length > 0) {
     output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
     for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
+  }
+  const p = report.probe;
+  if (p) {
+    output.out(
+      `  linear probe (logistic regression on the ${p.features} coding values, fitted to ${p.trainSamples} training samples):`,
+    );
+    output.out(
+      `    ${report.split} accuracy        ${fmt(p.accuracy, 4).padEnd(8)} train ${fmt(p.trainAccuracy, 4)}, chance ${fmt(p.chance, 3)}`,
+    );
   }
   const r = report.retrieval;
   if (r) {
