@@ -12,7 +12,7 @@ import {
 } from '@aekit/core';
 import { loadDataset, RunDirectory, writeDataFile } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
-import { loadRunModel, mapBatches, selectBackend } from '@aekit/trainers';
+import { disposeNetworks, loadRunModel, mapBatches, selectBackend } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
 import { aekit } from './test-utils/aekit.js';
@@ -93,7 +93,7 @@ describe('semantic hashing from the command line and the runtime', () => {
       const expected = packBits(codings, BITS);
       expect(Array.from(idx.codes.data)).toEqual(Array.from(expected.data));
     } finally {
-      for (const net of Object.values(model.networks)) net.dispose();
+      disposeNetworks(model.networks);
     }
   });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RunDirectory, readCsv, readNpy, writeDataFile } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import {
+  disposeNetworks,
   loadEvaluationData,
   loadRunModel,
   mapBatches,
@@ -83,7 +84,7 @@ beforeAll(async () => {
   inputs = shown.x.slice();
   tfjsReconstruction = await mapBatches(shown, manifest.inputShape, (x) => model.reconstruct(x));
   tfjsCodings = await mapBatches(shown, manifest.inputShape, (x) => model.encode(x));
-  for (const net of Object.values(model.networks)) net.dispose();
+  disposeNetworks(model.networks);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

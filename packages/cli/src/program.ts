@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { type BenchFlags, benchCommand, DEFAULT_REPORT_FILE } from './bench/command.js';
 import { BENCH_JOBS } from './bench/jobs.js';
 import { DEFAULT_PYTHON } from './bench/torch.js';
+import { type ClassifyFlags, classifyCommand } from './commands/classify.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import {
@@ -266,6 +267,45 @@ Examples:
     )
     .action(async (run: string, opts: InterpolateOptions & { dataDir?: string }) => {
       await interpolateCommand(run, opts, runData(run, opts.dataDir), output);
+    });
+
+  program
+    .command('classify')
+    .description(
+      "Train a classifier from a run's encoder plus a softmax head on a fraction of the labels (unsupervised pretraining), and report its test accuracy. --from-scratch trains the same network from random weights, for comparison.",
+    )
+    .argument('<run>', 'the pretrained autoencoder run (written by `aekit train`)')
+    .requiredOption('--labels-fraction <f>', 'share of the training labels to use, e.g. 0.01')
+    .option(
+      '--freeze <which>',
+      'encoder layers kept as pretrained: all (train the head only), none (fine-tune all), or N (the first N)',
+      'none',
+    )
+    .option('--from-scratch', "start from random weights instead of the run's")
+    .option('--data <source>', "labelled data (default: the run's): mnist, fashion-mnist or a file")
+    .option('--data-dir <dir>', "folder with the data set's files")
+    .option('--epochs <n>', 'epochs over the labelled samples', '10')
+    .option('--batch-size <n>', 'samples per batch', '32')
+    .option('--lr <rate>', 'Adam learning rate', '0.001')
+    .option(
+      '--seed <n>',
+      "seed of the labelled subset, the head and the shuffles (default: the run's)",
+    )
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
+    )
+    .requiredOption('--out <dir>', 'the classifier run directory to write')
+    .option('--overwrite', 'replace a run already in --out')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit classify runs/stacked --labels-fraction 0.01 --out runs/cls-1pct
+  aekit classify runs/stacked --labels-fraction 0.01 --from-scratch --out runs/cls-1pct-scratch
+  aekit classify runs/stacked --labels-fraction 0.1 --freeze all --out runs/cls-probe-head`,
+    )
+    .action(async (run: string, opts: ClassifyFlags) => {
+      await classifyCommand(run, opts, output);
     });
 
   program

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDirectory } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
-import { loadEvaluationData, loadRunModel, selectBackend } from '@aekit/trainers';
+import { disposeNetworks, loadEvaluationData, loadRunModel, selectBackend } from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('a VAE from the command line: train, export, sample, interpolate', () =
       expect(ae.info.capabilities).toContain('sample');
     } finally {
       await ae.dispose();
-      for (const net of Object.values(model.networks)) net.dispose();
+      disposeNetworks(model.networks);
     }
   });
 

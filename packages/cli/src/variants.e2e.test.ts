@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { listVariants } from '@aekit/core';
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { loadAutoencoder } from '@aekit/runtime-web';
-import { loadRunModel, mapBatches, registerBuiltinVariants, selectBackend } from '@aekit/trainers';
+import {
+  disposeNetworks,
+  loadRunModel,
+  mapBatches,
+  registerBuiltinVariants,
+  selectBackend,
+} from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aekit } from './test-utils/aekit.js';
@@ -88,7 +94,7 @@ describe('every variant: aekit train -> aekit export -> runtime reconstruction',
       }
     } finally {
       await ae.dispose();
-      for (const net of Object.values(model.networks)) net.dispose();
+      disposeNetworks(model.networks);
     }
   });
 });

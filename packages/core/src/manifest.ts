@@ -70,6 +70,23 @@ export const manifestSchema = z.object({
     .array(z.object({ name: z.string(), epochs: z.number().int().nonnegative() }))
     .optional(),
   metrics: z.record(z.string(), z.number()).optional(),
+  /**
+   * Set on a classifier run (`aekit classify`): the variant's encoder with a softmax head,
+   * trained on labelled samples, starting from a pretrained run's weights or from scratch.
+   */
+  classifier: z
+    .object({
+      /** The run whose encoder was pretrained, or null when trained from scratch. */
+      pretrained: z.string().nullable(),
+      /** Which encoder layers kept their weights: all, none, or the first N. */
+      freeze: z.union([z.literal('all'), z.literal('none'), z.number().int().nonnegative()]),
+      labelsFraction: z.number().gt(0).max(1),
+      /** Labelled training samples used. */
+      labelled: z.number().int().positive(),
+      /** The label of each output, in order. */
+      classes: z.array(z.number().int()),
+    })
+    .optional(),
   versions: z.record(z.string(), z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -120,6 +137,8 @@ export const onnxMetadataSchema = z.object({
       extraOutputs: z.array(z.string()).optional(),
     }),
   ),
+  /** A classifier run's labels, one per output of `classifier.onnx`, in order. */
+  classes: z.array(z.number().int()).optional(),
   aekitVersion: z.string(),
 });
 

@@ -11,7 +11,9 @@ import {
 import { RunDirectory } from '@aekit/core/node';
 import {
   asTfjsPlugin,
+  CLASSIFIER_GRAPH,
   DEFAULT_ONNX_GRAPHS,
+  disposeNetworks,
   loadEvaluationData,
   loadRunModel,
   type OnnxGraphDescription,
@@ -136,8 +138,11 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
   const tolerance = options.tolerance ?? EXPORT_TOLERANCE;
   const plugin = asTfjsPlugin(getVariant(manifest.variant));
   const config = parseVariantOptions(plugin, manifest.options);
-  const graphs: readonly OnnxGraphDescription[] =
+  const own: readonly OnnxGraphDescription[] =
     plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS;
+  // A classifier run also exports its classifier: input -> class probabilities.
+  const graphs = manifest.classifier ? [...own, CLASSIFIER_GRAPH] : own;
+  const capabilities = [...plugin.capabilities, ...(manifest.classifier ? ['classify'] : [])];
   const { data, from } = checkSamples(manifest, options.checkSamples ?? 256, options.dataDir);
 
   await selectBackend(options.backend ?? 'wasm');
@@ -157,7 +162,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       'aekit.input_shape': JSON.stringify(manifest.inputShape),
       'aekit.coding_shape': JSON.stringify(manifest.codingShape),
       'aekit.normalization': JSON.stringify(manifest.normalization),
-      'aekit.capabilities': JSON.stringify(plugin.capabilities),
+      'aekit.capabilities': JSON.stringify(capabilities),
       'aekit.version': AEKIT_VERSION,
       ...(outputActivation ? { 'aekit.output_activation': outputActivation } : {}),
     };
@@ -186,7 +191,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       });
       const inShape = inputShapeOf(networks[0]!);
       const x =
-        graph.networks[0] === 'encoder'
+        inShape.join('x') === manifest.inputShape.join('x')
           ? samples
           : inShape.join('x') === manifest.codingShape.join('x')
             ? codings
@@ -231,8 +236,9 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       codingShape: manifest.codingShape,
       normalization: manifest.normalization,
       ...(outputActivation ? { outputActivation } : {}),
-      capabilities: [...plugin.capabilities],
+      capabilities,
       ...(sampler ? { sampler } : {}),
+      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
       graphs: Object.fromEntries(
         graphs.map((g) => [
           g.role,
@@ -268,6 +274,6 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       maxAbsDiff: worst,
     };
   } finally {
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
   }
 }

@@ -1,5 +1,10 @@
 import { getVariant, parseVariantOptions } from '@aekit/core';
-import { asTfjsPlugin, builtinVariants, DEFAULT_ONNX_GRAPHS } from '@aekit/trainers';
+import {
+  asTfjsPlugin,
+  builtinVariants,
+  DEFAULT_ONNX_GRAPHS,
+  disposeNetworks,
+} from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +70,7 @@ describe('built-in variants', () => {
         expect(dims(graph.input[0]!)).toEqual(['N', 28, 28, 1]);
         expect(dims(graph.output[0]!)).toEqual(['N', 28, 28, 1]);
       } finally {
-        for (const net of Object.values(model.networks)) net.dispose();
+        disposeNetworks(model.networks);
       }
     },
   );

@@ -21,6 +21,7 @@ import type {
   Autoencoder,
   AutoencoderInfo,
   AutoencoderInput,
+  ClassifyResult,
   EncodeResult,
   LoadOptions,
   ModelFiles,
@@ -34,13 +35,17 @@ import type {
   TensorData,
 } from './session.js';
 
-type Role = 'encoder' | 'decoder' | 'autoencoder';
+type Role = 'encoder' | 'decoder' | 'autoencoder' | 'classifier';
+
+/** The graphs opened on first use, when the model has them. */
+type LazyRole = 'autoencoder' | 'classifier';
 
 /** The output name each role has in graphs written by `aekit export`. */
 const AEKIT_OUTPUT: Readonly<Record<Role, string>> = Object.freeze({
   encoder: 'codings',
   decoder: 'reconstruction',
   autoencoder: 'reconstruction',
+  classifier: 'probabilities',
 });
 
 /** The encoder output of a variational autoencoder that `encode` returns as `logVariance`. */
@@ -54,6 +59,7 @@ const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
   encoder: Object.freeze([LOG_VARIANCE_OUTPUT, BITS_OUTPUT]),
   decoder: Object.freeze([]),
   autoencoder: Object.freeze([]),
+  classifier: Object.freeze([]),
 });
 
 /**
@@ -63,6 +69,7 @@ const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
 const CAPABLE_VARIANTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   sample: Object.freeze(['vae', 'gsn', 'adversarial']),
   hash: Object.freeze(['hashing']),
+  classify: Object.freeze(['classifier runs of `aekit classify`']),
 });
 
 /** One graph output: its name and declared shape, batch axis first (`[]` when unknown). */
@@ -438,7 +445,7 @@ class OrtAutoencoder implements Autoencoder {
   readonly #metadata: AekitOnnxMetadata | undefined;
   readonly #opened: Opened;
   readonly #options: LoadOptions;
-  #autoencoder: Promise<Graph | undefined> | undefined;
+  readonly #lazy = new Map<LazyRole, Promise<Graph | undefined>>();
   #disposed = false;
 
   constructor(
@@ -505,7 +512,7 @@ class OrtAutoencoder implements Autoencoder {
 
   /** Reconstructions of a checked batch: autoencoder.onnx, or the encoder then the decoder. */
   async #reconstructBatch(batch: TensorData): Promise<TensorData> {
-    const whole = await this.#autoencoderGraph();
+    const whole = await this.#lazyGraph('autoencoder');
     if (whole) return this.#run(whole, batch);
     const codings = await this.#run(this.#opened.encoder, batch);
     return this.#run(this.#opened.decoder, codings);
@@ -561,6 +568,34 @@ class OrtAutoencoder implements Autoencoder {
             : {}),
         };
       });
+    });
+  }
+
+  classify(x: AutoencoderInput): Promise<ClassifyResult> {
+    return this.#call(async () => {
+      this.#require('classify');
+      const batch = toBatch(x, this.info.inputShape, 'classify');
+      const graph = await this.#lazyGraph('classifier');
+      if (!graph) {
+        throw aekitError(
+          'ModelLoadFailed',
+          this.#files.source,
+          'aekit.json says the model can classify, but there is no classifier.onnx beside it.',
+        );
+      }
+      const probabilities = await this.#run(graph, batch);
+      const [n, classes] = probabilities.shape as [number, number];
+      const names = this.#metadata?.classes;
+      const labels = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) {
+          if (probabilities.data[i * classes + c]! > probabilities.data[i * classes + best]!)
+            best = c;
+        }
+        labels[i] = names?.[best] ?? best;
+      }
+      return { probabilities, labels };
     });
   }
 
@@ -635,11 +670,11 @@ class OrtAutoencoder implements Autoencoder {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    const whole = await this.#autoencoder?.catch(() => undefined);
+    const lazy = await Promise.all([...this.#lazy.values()].map((g) => g.catch(() => undefined)));
     await release(this.#platform, [
       this.#opened.encoder.session,
       this.#opened.decoder.session,
-      whole?.session,
+      ...lazy.map((g) => g?.session),
     ]);
   }
 
@@ -650,48 +685,50 @@ class OrtAutoencoder implements Autoencoder {
     return task();
   }
 
-  /** `autoencoder.onnx` as a session, opened on the first `reconstruct` (undefined if absent). */
-  #autoencoderGraph(): Promise<Graph | undefined> {
-    this.#autoencoder ??= (async () => {
-      const file = this.#files.autoencoder;
-      const bytes = typeof file === 'function' ? await file() : file;
-      if (!bytes) return undefined;
-      const { device, ort } = this.#opened;
-      let session: OrtSession;
-      try {
-        session = await createSession(this.#platform, ort, bytes, device, this.#options);
-      } catch (err) {
-        throw aekitErrorWithCause(
-          err,
-          'ModelLoadFailed',
-          this.#files.source,
-          `autoencoder.onnx: ${reasonOf(err)}`,
-        );
-      }
-      try {
-        const graph = describe(
-          session,
-          'autoencoder',
-          this.#metadata?.graphs?.autoencoder,
-          this.#files.source,
-        );
-        for (const dims of [graph.inputDims, graph.outputDims]) {
-          const wrong = mismatch(dims, this.info.inputShape);
-          if (wrong) {
-            throw aekitError(
-              'ModelLoadFailed',
-              this.#files.source,
-              `autoencoder.onnx has shape ${wrong}; it does not belong with encoder.onnx.`,
-            );
-          }
+  /**
+   * `autoencoder.onnx` (on the first `reconstruct`) or `classifier.onnx` (on the first
+   * `classify`) as a session, opened once; undefined when the model has no such graph.
+   */
+  #lazyGraph(role: LazyRole): Promise<Graph | undefined> {
+    let graph = this.#lazy.get(role);
+    if (!graph) {
+      graph = this.#openLazy(role);
+      this.#lazy.set(role, graph);
+    }
+    return graph;
+  }
+
+  async #openLazy(role: LazyRole): Promise<Graph | undefined> {
+    const file = this.#files[role];
+    const bytes = typeof file === 'function' ? await file() : file;
+    if (!bytes) return undefined;
+    const { device, ort } = this.#opened;
+    const source = this.#files.source;
+    let session: OrtSession;
+    try {
+      session = await createSession(this.#platform, ort, bytes, device, this.#options);
+    } catch (err) {
+      throw aekitErrorWithCause(err, 'ModelLoadFailed', source, `${role}.onnx: ${reasonOf(err)}`);
+    }
+    try {
+      const graph = describe(session, role, this.#metadata?.graphs?.[role], source);
+      // Both take samples; the autoencoder gives samples back.
+      const dims = role === 'autoencoder' ? [graph.inputDims, graph.outputDims] : [graph.inputDims];
+      for (const d of dims) {
+        const wrong = mismatch(d, this.info.inputShape);
+        if (wrong) {
+          throw aekitError(
+            'ModelLoadFailed',
+            source,
+            `${role}.onnx has shape ${wrong}; it does not belong with encoder.onnx.`,
+          );
         }
-        return graph;
-      } catch (err) {
-        await release(this.#platform, [session]);
-        throw err;
       }
-    })();
-    return this.#autoencoder;
+      return graph;
+    } catch (err) {
+      await release(this.#platform, [session]);
+      throw err;
+    }
   }
 
   /** Runs one graph for its main output. */

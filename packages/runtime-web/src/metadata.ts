@@ -57,6 +57,8 @@ export interface AekitOnnxMetadata {
   readonly capabilities: readonly string[];
   /** How `sample` generates (absent: from the prior, as a VAE). */
   readonly sampler?: Sampler;
+  /** A classifier's labels, one per output of `classifier.onnx`, in order. */
+  readonly classes?: readonly number[];
   /** Graph files by role (`encoder`, `decoder`, `autoencoder`, …). */
   readonly graphs?: Readonly<Record<string, GraphEntry>>;
   /** The aekit version that exported the model. */
@@ -129,6 +131,12 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
         '"sampler" must be { kind: "prior" } or { kind: "chain", noise: "gaussian" | "dropout", noiseStd >= 0, noiseRate in [0, 1), steps > 0 }.',
       );
     }
+  }
+  if (
+    m.classes !== undefined &&
+    !(Array.isArray(m.classes) && m.classes.every((c) => Number.isInteger(c)))
+  ) {
+    throw fail('"classes" must be an array of integer labels.');
   }
   if (graphs !== undefined) {
     if (typeof graphs !== 'object' || graphs === null) throw fail('"graphs" must be an object.');

@@ -154,6 +154,15 @@ export async function fetchModelFiles(
             return res ? readBytes(res, folder) : undefined;
           },
         }),
+    // A classifier run's aekit.json lists classifier.onnx, fetched on the first classify.
+    ...(hasGraph(parsed, 'classifier') === true
+      ? {
+          classifier: async () => {
+            const res = await get(folder, graphFile(parsed, 'classifier'), false, fetchImpl);
+            return readBytes(res!, folder);
+          },
+        }
+      : {}),
   };
 }
 

@@ -109,12 +109,15 @@ async function readModelFolder(dir: string): Promise<ModelFiles> {
   const [encoder, decoder] = await Promise.all([read('encoder'), read('decoder')]);
   const wholePath = join(dir, graphFile(parsed, 'autoencoder'));
   const whole = hasGraph(parsed, 'autoencoder') !== false && existsSync(wholePath);
+  const classifierPath = join(dir, graphFile(parsed, 'classifier'));
+  const classifier = hasGraph(parsed, 'classifier') === true;
   return {
     source,
     encoder,
     decoder,
     ...(parsed !== undefined ? { metadata: parsed } : {}),
     ...(whole ? { autoencoder: () => readOptional(wholePath) } : {}),
+    ...(classifier ? { classifier: () => readOptional(classifierPath) } : {}),
   };
 }
 

@@ -190,8 +190,22 @@ export interface Autoencoder {
    * when the index has them. Give exactly one of `radius` and `k`.
    */
   nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]>;
+  /**
+   * Class probabilities `[N, classes]` of samples `[N, ...inputShape]` and the most probable
+   * label of each, from `classifier.onnx` (read or fetched on first use). Only for models
+   * whose `info.capabilities` include `classify` (classifier runs of `aekit classify`).
+   */
+  classify(x: AutoencoderInput): Promise<ClassifyResult>;
   /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
   dispose(): Promise<void>;
+}
+
+/** What {@link Autoencoder.classify} returns. */
+export interface ClassifyResult {
+  /** `[N, classes]`: each row sums to 1. */
+  readonly probabilities: TensorData;
+  /** The most probable label of each sample (aekit.json's `classes`, else the class number). */
+  readonly labels: Int32Array;
 }
 
 /** What {@link Autoencoder.nearest} searches for: one of the two. */
@@ -228,6 +242,8 @@ export interface ModelFiles {
   readonly decoder: Uint8Array;
   /** `autoencoder.onnx`, a loader for it, or nothing. */
   readonly autoencoder?: Uint8Array | (() => Promise<Uint8Array | undefined>);
+  /** `classifier.onnx` of a classifier run (`aekit classify`), or a loader for it. */
+  readonly classifier?: Uint8Array | (() => Promise<Uint8Array | undefined>);
   /** The parsed contents of `aekit.json`, unchecked. */
   readonly metadata?: unknown;
   /** Where the files came from, for messages. */

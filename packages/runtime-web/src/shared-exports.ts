@@ -24,6 +24,7 @@ export type {
   AutoencoderInfo,
   AutoencoderInput,
   AutoencoderSource,
+  ClassifyResult,
   EncodeResult,
   LoadOptions,
   ModelBytes,

@@ -14,10 +14,12 @@ import {
 import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backends/index.js';
+import { classifierAccuracy } from './classifier-accuracy.js';
+import { CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
 import { loadRunData } from './engine/data.js';
 import { mapBatches, meanOverBatches } from './engine/loss.js';
 import { loadNetworkWeights } from './engine/model-io.js';
-import { type AutoencoderModel, asTfjsPlugin } from './plugin.js';
+import { type AutoencoderModel, asTfjsPlugin, disposeNetworks } from './plugin.js';
 import { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 import { registerBuiltinVariants } from './register-all.js';
 
@@ -49,6 +51,8 @@ export interface EvaluationReport {
   readonly retrieval?: HashRetrievalMetrics;
   /** With `probe`: a logistic regression fitted to the training codings, scored held out. */
   readonly probe?: ProbeReport;
+  /** A classifier run's held-out accuracy (`aekit classify`). */
+  readonly classification?: { readonly accuracy: number };
 }
 
 /** The k of the precision@k that `aekit eval` reports for hashing models. */
@@ -72,11 +76,15 @@ export function loadRunModel(run: RunDirectory): {
   const manifest = run.readManifest();
   const plugin = asTfjsPlugin(getVariant(manifest.variant));
   const config = parseVariantOptions(plugin, manifest.options);
-  const model = plugin.trainer.build({
+  const built = plugin.trainer.build({
     config,
     inputShape: manifest.inputShape,
     seed: manifest.training.seed,
   });
+  // A classifier run adds its head to the encoder (its weights come with the others).
+  const model = manifest.classifier
+    ? withClassifier(built, manifest.classifier.classes.length, manifest.training.seed)
+    : built;
   for (const [name, net] of Object.entries(model.networks)) {
     const dir = manifest.networks[name];
     if (!dir)
@@ -177,6 +185,11 @@ export async function evaluateRun(
             { k: RETRIEVAL_K, seed: manifest.training.seed },
           )
         : undefined;
+    const classifier = model.networks[CLASSIFIER_NETWORK];
+    const classification =
+      manifest.classifier && classifier && heldOut.labels
+        ? { accuracy: await classifierAccuracy(classifier, heldOut, manifest.classifier.classes) }
+        : undefined;
     const probe = options.probe
       ? await probeCodings(model, train, heldOut, manifest, options.probe)
       : undefined;
@@ -193,9 +206,10 @@ export async function evaluateRun(
       ...(measures ? { measures } : {}),
       ...(retrieval ? { retrieval } : {}),
       ...(probe ? { probe } : {}),
+      ...(classification ? { classification } : {}),
     };
   } finally {
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
   }
 }
 

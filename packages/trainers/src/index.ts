@@ -23,6 +23,14 @@ export {
   useWasmBlas,
   wasmBlas,
 } from './backends/wasm-kernels.js';
+export { classifierAccuracy } from './classifier-accuracy.js';
+export { CLASSIFIER_GRAPH, CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
+export {
+  type ClassifierEpoch,
+  type ClassifyOptions,
+  type ClassifyResult,
+  trainClassifier,
+} from './classify.js';
 export { type CheckpointState, readCheckpoint, writeCheckpoint } from './engine/checkpoint.js';
 export {
   type ResolvedTrainOptions,

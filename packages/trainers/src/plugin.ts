@@ -179,3 +179,16 @@ export function asTfjsPlugin(plugin: VariantPlugin): TfjsVariantPlugin {
   }
   return plugin as TfjsVariantPlugin;
 }
+
+/**
+ * Disposes a model's networks. A network used inside another (a classifier holds the
+ * encoder) is disposed by that one, so only the outermost are disposed here: tfjs-layers
+ * throws on a second dispose.
+ */
+export function disposeNetworks(networks: Readonly<Record<string, LayersModel>>): void {
+  const all = Object.values(networks);
+  const inside = new Set(
+    all.flatMap((net) => net.layers.filter((l) => all.includes(l as LayersModel))),
+  );
+  for (const net of all) if (!inside.has(net)) net.dispose();
+}

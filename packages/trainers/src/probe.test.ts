@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backends/index.js';
 import { mapBatches } from './engine/loss.js';
 import { evaluateRun, loadEvaluationData } from './evaluate.js';
+import { disposeNetworks } from './plugin.js';
 import { fitLinearProbe } from './probe.js';
 import { tempDir } from './test-utils/index.js';
 import { runModel, trainMnist } from './test-utils/mnist.js';
@@ -58,7 +59,7 @@ describe('linear probe', () => {
           ]);
         }
       } finally {
-        for (const net of Object.values(model.networks)) net.dispose();
+        disposeNetworks(model.networks);
       }
       const out = spawnSync(PYTHON, [REFERENCE, folder], { encoding: 'utf8' });
       expect(out.status, out.stderr).toBe(0);

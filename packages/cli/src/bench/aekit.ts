@@ -3,7 +3,14 @@ import { createRng, getVariant, parseVariantOptions, permutation } from '@aekit/
 import { loadDataset } from '@aekit/core/node';
 import { exportRun } from '@aekit/export';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
-import { asTfjsPlugin, evaluateRun, selectBackend, type TrainEvent, train } from '@aekit/trainers';
+import {
+  asTfjsPlugin,
+  disposeNetworks,
+  evaluateRun,
+  selectBackend,
+  type TrainEvent,
+  train,
+} from '@aekit/trainers';
 import { MNIST_FEATURES, type TrainJob } from './jobs.js';
 
 /** How an aekit training run is set up. */
@@ -236,7 +243,7 @@ export async function writeReplayFiles(
       }
     }
   } finally {
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
   }
   const values = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;

@@ -36,6 +36,9 @@ export async function evalCommand(
     output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
     for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
   }
+  if (report.classification) {
+    output.out(`  classifier: ${report.split} accuracy ${fmt(report.classification.accuracy, 4)}`);
+  }
   const p = report.probe;
   if (p) {
     output.out(

@@ -77,6 +77,8 @@ export interface Calls {
   readonly encode?: number[][];
   readonly decode?: number[][];
   readonly reconstruct?: number[][];
+  /** Samples to classify: the output holds their labels. */
+  readonly classify?: number[][];
   /** Samples to hash: the output holds the packed words, shape `[count, words]`. */
   readonly hash?: number[][];
   /**
@@ -103,6 +105,10 @@ async function run(
     for (const method of ['encode', 'decode', 'reconstruct'] as const) {
       const input = calls[method];
       if (input) outputs[method] = plain(await ae[method](input));
+    }
+    if (calls.classify) {
+      const { labels } = await ae.classify(calls.classify);
+      outputs.classify = { data: Array.from(labels), shape: [labels.length] };
     }
     if (calls.hash) {
       const codes = await ae.hash(calls.hash);

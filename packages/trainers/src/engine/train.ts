@@ -15,6 +15,7 @@ import { drawRunFigures, FIGURE_SAMPLES } from '../figures/index.js';
 import {
   type AutoencoderModel,
   asTfjsPlugin,
+  disposeNetworks,
   type LossValue,
   lossParts,
   type TrainingPhase,
@@ -490,6 +491,6 @@ export async function train(
     throw err;
   } finally {
     for (const o of optimizers) o.dispose();
-    for (const [, net] of networkEntries) net.dispose();
+    disposeNetworks(model.networks);
   }
 }

@@ -4,6 +4,7 @@ import { mapBatches } from '../engine/loss.js';
 import { type TrainResult, train } from '../engine/train.js';
 import { type EvaluationReport, evaluateRun, loadRunModel } from '../evaluate.js';
 import type { AutoencoderModel } from '../plugin.js';
+import { disposeNetworks } from '../plugin.js';
 
 /**
  * Trains `variant` on the first `limit` MNIST (or `data`) training images (wasm, seed 7, no
@@ -53,6 +54,6 @@ export async function testCodings(run: string, n: number): Promise<Float32Array>
     const { dataset } = loadDataset({ source: 'mnist', split: 'test', limit: n });
     return await mapBatches(dataset, [28, 28, 1], (x) => model.encode(x));
   } finally {
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
   }
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
 import { Threshold } from '../../layers.js';
+import { disposeNetworks } from '../../plugin.js';
 import { tempDir } from '../../test-utils/index.js';
 import { mnistTest, runModel, trainMnist } from '../../test-utils/mnist.js';
 
@@ -57,7 +58,7 @@ describe('semantic hashing', () => {
       const [codings, bits] = model.networks.encoder.apply(x) as tf.Tensor[];
       expect(bits!.arraySync()).toEqual(tf.cast(tf.greater(codings!, 0.5), 'float32').arraySync());
     } finally {
-      for (const net of Object.values(model.networks)) net.dispose();
+      disposeNetworks(model.networks);
     }
   });
 });

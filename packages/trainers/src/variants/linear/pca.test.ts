@@ -4,6 +4,7 @@ import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { train } from '../../engine/train.js';
 import { loadRunModel } from '../../evaluate.js';
+import { disposeNetworks } from '../../plugin.js';
 import { tempDir } from '../../test-utils/index.js';
 
 /**
@@ -70,7 +71,7 @@ describe('linear autoencoder', () => {
     const { model } = loadRunModel(new RunDirectory(out));
     const kernel = model.networks.decoder.getWeights()[0]!; // [2, 3]: rows are the decoder's directions
     const decoderRows = new Matrix(kernel.arraySync() as number[][]);
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
 
     const X = new Matrix(
       Array.from({ length: m }, (_, i) => Array.from(x.subarray(i * 3, i * 3 + 3))),

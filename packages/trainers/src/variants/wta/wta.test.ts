@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
+import { disposeNetworks } from '../../plugin.js';
 import { tempDir } from '../../test-utils/index.js';
 import { runModel, trainMnist } from '../../test-utils/mnist.js';
 import { winnersPerUnit, winnerTakeAll } from './index.js';
@@ -197,6 +198,6 @@ async function featureLocality(
     const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
     return { pixelsForHalfEnergy: median(fractions), spread: median(spreads) };
   } finally {
-    for (const net of Object.values(model.networks)) net.dispose();
+    disposeNetworks(model.networks);
   }
 }
