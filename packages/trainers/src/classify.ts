@@ -9,7 +9,6 @@ import {
 } from '@aekit/core';
 import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from './backends/index.js';
 import { classifierAccuracy } from './classifier-accuracy.js';
 import { CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
