@@ -17,11 +17,7 @@ export const CLASSIFIER_GRAPH: OnnxGraphDescription = Object.freeze({
  * VAE's mean, flattened when the codings are maps) then a dense softmax layer with one unit
  * per class. The encoder's layers are shared, so training the classifier changes them.
  */
-export function withClassifier(
-  model: AutoencoderModel,
-  classes: number,
-  seed: number,
-): AutoencoderModel {
+export function withClassifier(model: AutoencoderModel, classes: number): AutoencoderModel {
   const encoder = model.networks.encoder;
   const input = tfl.input({ shape: encoder.inputs[0]!.shape.slice(1) as number[], name: 'input' });
   const out = encoder.apply(input) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
@@ -34,7 +30,9 @@ export function withClassifier(
   const head = tfl.layers.dense({
     units: classes,
     activation: 'softmax',
-    kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+    // Zeros: every class starts equally likely (loss ln C), so the first steps do not send
+    // large gradients through a pretrained encoder from a random head.
+    kernelInitializer: 'zeros',
     name: 'classifier_head',
   });
   const classifier = tfl.model({

@@ -29,8 +29,9 @@ describe('aekit classify', () => {
     expect(r.split).toBe('test');
     expect(r.metrics).toHaveLength(3);
     expect(r.metrics[2]!.loss).toBeLessThan(r.metrics[0]!.loss);
-    // 1,200 labels, three epochs: far above the 10% of chance (0.857 measured).
-    expect(r.testAccuracy).toBeGreaterThan(0.7);
+    // 1,200 labels, three epochs from a zero head: far above the 10% of chance (0.746
+    // measured; the head starts at zero, so the first epoch mostly trains the head).
+    expect(r.testAccuracy).toBeGreaterThan(0.6);
     // The encoder moved; eval reads the classifier back and agrees on its accuracy.
     expect(
       maxAbsDiff(savedWeights(r.run, 'encoder'), savedWeights(pretrained, 'encoder')),

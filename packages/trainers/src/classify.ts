@@ -188,7 +188,7 @@ export async function trainClassifier(
   } else {
     model = loadRunModel(preDir).model;
   }
-  model = withClassifier(model, classes.length, seed);
+  model = withClassifier(model, classes.length);
   const classifier = model.networks[CLASSIFIER_NETWORK]!;
   const optimizer = tf.train.adam(learningRate);
   try {

@@ -83,7 +83,7 @@ export function loadRunModel(run: RunDirectory): {
   });
   // A classifier run adds its head to the encoder (its weights come with the others).
   const model = manifest.classifier
-    ? withClassifier(built, manifest.classifier.classes.length, manifest.training.seed)
+    ? withClassifier(built, manifest.classifier.classes.length)
     : built;
   for (const [name, net] of Object.entries(model.networks)) {
     const dir = manifest.networks[name];
