@@ -7,6 +7,7 @@ import { DEFAULT_PYTHON } from './bench/torch.js';
 import { type ClassifyFlags, classifyCommand } from './commands/classify.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
+import { type FiguresFlags, figuresCommand } from './commands/figures.js';
 import {
   type InterpolateOptions,
   interpolateCommand,
@@ -267,6 +268,28 @@ Examples:
     )
     .action(async (run: string, opts: InterpolateOptions & { dataDir?: string }) => {
       await interpolateCommand(run, opts, runData(run, opts.dataDir), output);
+    });
+
+  program
+    .command('figures')
+    .description(
+      'Draw what a run learned into RUN/figures: features.png (first-layer weights), top-activations.png (the training inputs that excite each coding unit most), dreams.png (the input gradient ascent finds for each unit), map.png (held-out codings in 2-D by UMAP, coloured by label) and loss.png (every loss term); each with a JSON file of its data.',
+    )
+    .argument('<run>', 'run directory written by `aekit train`')
+    .option(
+      '--units <n>',
+      'units shown (the first N of the first layer; the N coding units of largest variance)',
+      '16',
+    )
+    .option('--top <n>', 'inputs per unit in top-activations.png', '8')
+    .option('--map-samples <n>', 'held-out samples on the map', '2000')
+    .option('--dream-steps <n>', 'gradient-ascent steps per dream', '200')
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
+    )
+    .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .action(async (run: string, opts: FiguresFlags) => {
+      await figuresCommand(run, opts, output);
     });
 
   program

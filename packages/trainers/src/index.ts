@@ -51,7 +51,23 @@ export {
   loadRunModel,
   RETRIEVAL_K,
 } from './evaluate.js';
-export { drawRunFigures, lineChartPng } from './figures/index.js';
+export {
+  drawInsideFigures,
+  drawLossFigure,
+  drawRunFigures,
+  type InsideOptions,
+  lineChartPng,
+  lossTerms,
+} from './figures/index.js';
+export {
+  codingMap,
+  dreams,
+  type FeatureData,
+  firstLayerFeatures,
+  liveliestUnits,
+  topActivations,
+} from './figures/inside.js';
+export { drawFigures, type FiguresOptions } from './figures/run-figures.js';
 export * from './layers.js';
 export * from './plugin.js';
 export { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';

@@ -43,6 +43,11 @@ export async function lineChartPng(
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
+  return svgToPng(svg);
+}
+
+/** An SVG rasterised by resvg at twice its size, with the system's DejaVu Sans. */
+export function svgToPng(svg: string): Buffer {
   const png = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: 2 },
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },

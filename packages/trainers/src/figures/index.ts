@@ -6,6 +6,7 @@ import type { AutoencoderModel } from '../plugin.js';
 import { lineChartPng, type SeriesPoint } from './chart.js';
 
 export { lineChartPng } from './chart.js';
+export { drawInsideFigures, type InsideOptions } from './draw-inside.js';
 
 /** How many samples the reconstruction figure shows. */
 export const FIGURE_SAMPLES = 10;
@@ -138,18 +139,38 @@ export async function drawRunFigures(
     );
     written.push(run.path('figures/reconstructions.png'));
   }
-  if (metrics.length > 0) {
-    const points: SeriesPoint[] = metrics.flatMap((m) => [
-      { x: m.epoch, y: m.loss, series: 'training' },
-      ...(m.valLoss !== undefined ? [{ x: m.epoch, y: m.valLoss, series: 'validation' }] : []),
-    ]);
-    const png = await lineChartPng(points, {
-      title: `${manifest.variant} autoencoder: loss per epoch`,
-      xTitle: 'epoch',
-      yTitle: 'loss',
-    });
-    run.writeFile('figures/loss.png', png);
-    written.push(run.path('figures/loss.png'));
-  }
+  if (metrics.length > 0) written.push(await drawLossFigure(run, manifest, metrics));
   return written;
+}
+
+/**
+ * figures/loss.png: training and validation loss per epoch and every logged loss term (a
+ * VAE's reconstruction and latent losses, an adversarial autoencoder's three, …).
+ */
+export async function drawLossFigure(
+  run: RunDirectory,
+  manifest: RunManifest,
+  metrics: readonly EpochMetrics[],
+): Promise<string> {
+  const terms = lossTerms(metrics);
+  const points: SeriesPoint[] = metrics.flatMap((m) => [
+    { x: m.epoch, y: m.loss, series: 'training' },
+    ...(m.valLoss !== undefined ? [{ x: m.epoch, y: m.valLoss, series: 'validation' }] : []),
+    ...terms.flatMap((t) =>
+      m[t] !== undefined ? [{ x: m.epoch, y: m[t] as number, series: `training: ${t}` }] : [],
+    ),
+  ]);
+  const png = await lineChartPng(points, {
+    title: `${manifest.variant} autoencoder: loss per epoch`,
+    xTitle: 'epoch',
+    yTitle: 'loss',
+  });
+  run.writeFile('figures/loss.png', png);
+  return run.path('figures/loss.png');
+}
+
+/** The loss terms of metrics lines: every numeric key but the bookkeeping ones. */
+export function lossTerms(metrics: readonly EpochMetrics[]): string[] {
+  const skip = new Set(['epoch', 'loss', 'valLoss', 'seconds', 'samplesPerSecond', 'phase']);
+  return [...new Set(metrics.flatMap((m) => Object.keys(m)))].filter((k) => !skip.has(k));
 }

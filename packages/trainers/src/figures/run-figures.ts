@@ -1,0 +1,34 @@
+import { RunDirectory } from '@aekit/core/node';
+import { selectBackend } from '../backends/index.js';
+import { loadEvaluationData, loadRunModel } from '../evaluate.js';
+import { disposeNetworks } from '../plugin.js';
+import { drawInsideFigures, type InsideOptions } from './draw-inside.js';
+import { drawLossFigure } from './index.js';
+
+/** Options of {@link drawFigures}. */
+export interface FiguresOptions extends InsideOptions {
+  readonly backend?: string;
+  /** Folder of a built-in data set's files, if not where training found them. */
+  readonly dataDir?: string;
+}
+
+/**
+ * `aekit figures RUN`: what the model learned (features, top activations, dreams, the
+ * codings' map; see {@link drawInsideFigures}) and loss.png with every loss term, in
+ * RUN/figures. Returns the paths written.
+ */
+export async function drawFigures(dir: string, options: FiguresOptions = {}): Promise<string[]> {
+  const run = new RunDirectory(dir);
+  const manifest = run.readManifest();
+  await selectBackend(options.backend ?? 'auto');
+  const { model } = loadRunModel(run);
+  try {
+    const { train, heldOut } = loadEvaluationData(manifest, options.dataDir);
+    const written = await drawInsideFigures(run, manifest, model, train, heldOut, options);
+    const metrics = run.readMetrics();
+    if (metrics.length > 0) written.push(await drawLossFigure(run, manifest, metrics));
+    return written;
+  } finally {
+    disposeNetworks(model.networks);
+  }
+}
