@@ -98,4 +98,29 @@ describe('a classifier from a pretrained encoder, exported and served', () => {
       await plain.dispose();
     }
   });
+
+  it('aekit figures draws what the pretrained run learned and lists the files', async () => {
+    const r = await aekit(
+      'figures',
+      ae,
+      '--units',
+      '8',
+      '--map-samples',
+      '300',
+      '--backend',
+      'wasm',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const name of ['features', 'top-activations', 'dreams', 'map']) {
+      expect(r.stdout).toContain(`figures/${name}.png`);
+      expect(r.stdout).toContain(`figures/${name}.json`);
+    }
+    expect(r.stdout).toContain('figures/loss.png');
+    expect(JSON.parse(readFileSync(join(ae, 'figures', 'dreams.json'), 'utf8')).units).toHaveLength(
+      8,
+    );
+    const bad = await aekit('figures', ae, '--units', '0');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--units must be a positive integer');
+  });
 });

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '@aekit/core/node';
+import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backends/index.js';
 import { disposeNetworks } from '../plugin.js';
 import { tempDir } from '../test-utils/index.js';
 import { runModel, trainMnist } from '../test-utils/mnist.js';
+import { drawLossFigure, lossTerms } from './index.js';
 import { codingsOf, firstLayerFeatures, liveliestUnits, topActivations } from './inside.js';
 import { drawFigures } from './run-figures.js';
 
@@ -116,5 +117,54 @@ describe('aekit figures: what the model learned', () => {
       colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
     }
     expect(colours.size).toBeGreaterThan(50);
+  });
+
+  it('loss.png plots the training and validation loss and every logged term', async () => {
+    const metrics = [
+      {
+        epoch: 1,
+        loss: 3,
+        valLoss: 3.2,
+        reconstruction: 2,
+        latent: 1,
+        seconds: 1,
+        samplesPerSecond: 9,
+      },
+      {
+        epoch: 2,
+        loss: 2,
+        valLoss: 2.4,
+        reconstruction: 1.5,
+        latent: 0.5,
+        seconds: 1,
+        samplesPerSecond: 9,
+      },
+    ];
+    expect(lossTerms(metrics)).toEqual(['reconstruction', 'latent']);
+    // Four series, four colours of the category scheme besides the greys of the axes.
+    const hues = (name: string) => {
+      const { data: px } = png(name);
+      const seen = new Set<number>();
+      for (let i = 0; i < px.length; i += 4) {
+        const [r, g, b] = [px[i]!, px[i + 1]!, px[i + 2]!];
+        if (Math.max(r, g, b) - Math.min(r, g, b) > 60)
+          seen.add(((r >> 5) << 6) | ((g >> 5) << 3) | (b >> 5));
+      }
+      return seen.size;
+    };
+    const manifest = new RunDirectory(run).readManifest();
+    await drawLossFigure(new RunDirectory(run), manifest, metrics);
+    const withTerms = hues('loss.png');
+    await drawLossFigure(
+      new RunDirectory(run),
+      manifest,
+      metrics.map(({ epoch, loss, seconds, samplesPerSecond }) => ({
+        epoch,
+        loss,
+        seconds,
+        samplesPerSecond,
+      })),
+    );
+    expect(withTerms).toBeGreaterThan(hues('loss.png'));
   });
 });
