@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { trainClassifier } from '@aekit/trainers';
+import { numberFlag } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 
 /** Flags of `aekit classify`, as commander gives them. */
@@ -17,14 +18,6 @@ export interface ClassifyFlags {
   readonly backend?: string;
   readonly out: string;
   readonly overwrite?: boolean;
-}
-
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n))
-    throw aekitError('InvalidArgument', `${flag} must be a number, not "${value}".`);
-  return n;
 }
 
 /** `--freeze all|none|N`. */
@@ -46,15 +39,15 @@ function freezeOf(value: string | undefined): 'all' | 'none' | number | undefine
  */
 export async function classifyCommand(run: string, flags: ClassifyFlags, output: Output) {
   const freeze = freezeOf(flags.freeze);
-  const epochs = number(flags.epochs, '--epochs');
-  const batchSize = number(flags.batchSize, '--batch-size');
-  const learningRate = number(flags.lr, '--lr');
-  const seed = number(flags.seed, '--seed');
+  const epochs = numberFlag(flags.epochs, '--epochs');
+  const batchSize = numberFlag(flags.batchSize, '--batch-size');
+  const learningRate = numberFlag(flags.lr, '--lr');
+  const seed = numberFlag(flags.seed, '--seed');
   const result = await trainClassifier(
     {
       run,
       out: flags.out,
-      labelsFraction: number(flags.labelsFraction, '--labels-fraction')!,
+      labelsFraction: numberFlag(flags.labelsFraction, '--labels-fraction')!,
       ...(freeze !== undefined ? { freeze } : {}),
       ...(flags.fromScratch ? { fromScratch: true } : {}),
       ...(flags.data ? { data: flags.data } : {}),

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
-import { aekitError } from '@aekit/core';
 import { drawFigures } from '@aekit/trainers';
+import { numberFlag } from '../flags.js';
 import type { Output } from '../output.js';
 
 /** Flags of `aekit figures`. */
@@ -13,21 +13,12 @@ export interface FiguresFlags {
   readonly dataDir?: string;
 }
 
-function count(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw aekitError('InvalidArgument', `${flag} must be a positive integer, not "${value}".`);
-  }
-  return n;
-}
-
 /** `aekit figures RUN`: draws what the model learned into RUN/figures. */
 export async function figuresCommand(run: string, flags: FiguresFlags, output: Output) {
-  const units = count(flags.units, '--units');
-  const top = count(flags.top, '--top');
-  const mapSamples = count(flags.mapSamples, '--map-samples');
-  const dreamSteps = count(flags.dreamSteps, '--dream-steps');
+  const units = numberFlag(flags.units, '--units', 1);
+  const top = numberFlag(flags.top, '--top', 1);
+  const mapSamples = numberFlag(flags.mapSamples, '--map-samples', 1);
+  const dreamSteps = numberFlag(flags.dreamSteps, '--dream-steps', 1);
   const started = performance.now();
   const written = await drawFigures(run, {
     ...(units ? { units } : {}),

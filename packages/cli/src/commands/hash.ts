@@ -20,6 +20,7 @@ import {
 import { loadDataset, type Split, writeAtomic } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 import cliProgress from 'cli-progress';
+import { numberFlag } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 import { onnxFolder, readSamples, size } from './infer.js';
 
@@ -35,15 +36,6 @@ export interface HashOptions {
   readonly out: string;
   readonly device?: string;
   readonly dataDir?: string;
-}
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw aekitError('InvalidArgument', `${flag} must be a non-negative integer, not "${value}".`);
-  }
-  return n;
 }
 
 /** Reads `--ids FILE`: one id per line, as many as items. */
@@ -87,7 +79,7 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
   if (split !== 'train' && split !== 'test') {
     throw aekitError('InvalidArgument', `--split must be train or test, not "${options.split}".`);
   }
-  const limit = positiveInt(options.limit, '--limit');
+  const limit = numberFlag(options.limit, '--limit', 0);
   const ae = await loadAutoencoder(folder, { device: options.device ?? 'auto' });
   try {
     const { inputShape, normalization, codingShape } = ae.info;
@@ -240,10 +232,9 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
       'aekit search needs one of --radius R (every item within Hamming distance R) and --k K (the K nearest).',
     );
   }
-  const radius = positiveInt(options.radius, '--radius');
-  const k = positiveInt(options.k, '--k');
-  if (k === 0) throw aekitError('InvalidArgument', '--k must be at least 1.');
-  const show = positiveInt(options.show, '--show') ?? 10;
+  const radius = numberFlag(options.radius, '--radius', 0);
+  const k = numberFlag(options.k, '--k', 1);
+  const show = numberFlag(options.show, '--show', 0) ?? 10;
   const index = await loadHashIndex(indexPath);
   const { codes, names } = await queryCodes(index, options);
   const results: { query: string; code: string; result: HashSearchResult; ms: number }[] = [];

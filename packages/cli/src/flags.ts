@@ -1,0 +1,32 @@
+import { aekitError } from '@aekit/core';
+
+/**
+ * A numeric flag's value (commander hands strings over): undefined when the flag is absent,
+ * else a finite number, or an integer of at least `minInteger` when that is given.
+ *
+ * @throws AekitError `InvalidArgument` naming the flag and what it takes.
+ */
+export function numberFlag(
+  value: string | undefined,
+  flag: string,
+  minInteger?: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (minInteger === undefined) {
+    if (value.trim() === '' || !Number.isFinite(n)) {
+      throw aekitError('InvalidArgument', `${flag} must be a number, not "${value}".`);
+    }
+    return n;
+  }
+  if (value.trim() === '' || !Number.isInteger(n) || n < minInteger) {
+    const what =
+      minInteger === 0
+        ? 'a non-negative integer'
+        : minInteger === 1
+          ? 'a positive integer'
+          : `an integer of at least ${minInteger}`;
+    throw aekitError('InvalidArgument', `${flag} must be ${what}, not "${value}".`);
+  }
+  return n;
+}
