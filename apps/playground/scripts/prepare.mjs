@@ -1,0 +1,159 @@
+// Prepares the playground's assets from real data with aekit itself:
+//   public/data/mnist-test.bin  the first TEST_IMAGES MNIST test images (uint8, 784 each)
+//                               followed by their labels (uint8), read from the real files;
+//   public/models/NAME/         one small model per variant, trained and exported by the
+//                               aekit CLI (plus a hash index of the test images for hashing);
+//   public/models/index.json    what each model is and can do.
+// A model is rebuilt only when missing or when its recipe below changes. Needs the
+// workspace built (npm run build).
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadDataset } from '@aekit/core/node';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const app = resolve(here, '..');
+const cli = resolve(app, '../../packages/cli/dist/bin.js');
+const TEST_IMAGES = 1000;
+
+/** The models: variant and options. Small, so they train in seconds. */
+export const RECIPES = [
+  {
+    name: 'stacked',
+    title: 'Stacked autoencoder (784-128-32)',
+    args: ['--variant', 'stacked', '--layers', '128,32'],
+  },
+  {
+    name: 'denoising',
+    title: 'Denoising autoencoder (Gaussian noise 0.4)',
+    args: [
+      '--variant',
+      'denoising',
+      '--layers',
+      '128,32',
+      '--noise',
+      'gaussian',
+      '--noise-std',
+      '0.4',
+    ],
+  },
+  {
+    name: 'sparse',
+    title: 'Sparse autoencoder (10% activation)',
+    args: ['--variant', 'sparse', '--layers', '128,64', '--sparsity-target', '0.1'],
+  },
+  {
+    name: 'wta',
+    title: 'Winner-take-all autoencoder (5% lifetime)',
+    args: ['--variant', 'wta', '--layers', '256', '--batch-size', '100', '--loss', 'mse'],
+  },
+  {
+    name: 'vae',
+    title: 'Variational autoencoder (2-D codings)',
+    args: ['--variant', 'vae', '--coding-size', '2', '--layers', '256', '--epochs', '12'],
+  },
+  {
+    name: 'adversarial',
+    title: 'Adversarial autoencoder (2-D codings)',
+    args: ['--variant', 'adversarial', '--layers', '256,2', '--epochs', '12'],
+  },
+  {
+    name: 'hashing',
+    title: 'Semantic hashing (24 bits)',
+    args: ['--variant', 'hashing', '--layers', '256', '--bits', '24'],
+  },
+];
+const COMMON = [
+  '--data',
+  'mnist',
+  '--limit',
+  '10000',
+  '--epochs',
+  '4',
+  '--seed',
+  '1',
+  '--backend',
+  'wasm',
+  '--no-figures',
+  '--overwrite',
+];
+
+/** Runs the aekit CLI; its output is shown only when it fails. */
+function aekit(args) {
+  try {
+    execFileSync(process.execPath, [cli, ...args], { stdio: 'pipe', encoding: 'utf8' });
+  } catch (err) {
+    process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`aekit ${args[0]} failed (exit ${err.status}): aekit ${args.join(' ')}`);
+  }
+}
+
+function prepareData() {
+  const file = join(app, 'public/data/mnist-test.bin');
+  if (existsSync(file)) return;
+  const { dataset } = loadDataset({
+    source: 'mnist',
+    split: 'test',
+    limit: TEST_IMAGES,
+    normalize: 'none',
+  });
+  const bytes = new Uint8Array(TEST_IMAGES * 785);
+  for (let i = 0; i < TEST_IMAGES * 784; i++) bytes[i] = Math.round(dataset.x[i]);
+  bytes.set(Uint8Array.from(dataset.labels), TEST_IMAGES * 784);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, bytes);
+  console.error(`playground: wrote ${file} (${bytes.length} bytes)`);
+}
+
+function prepareModel(recipe) {
+  const out = join(app, 'public/models', recipe.name);
+  const stamp = JSON.stringify([recipe.args, COMMON]);
+  const stampFile = join(out, 'recipe.json');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  const run = join(app, '.models', recipe.name);
+  const started = Date.now();
+  // The recipe's own options come last, so they win over the common ones (e.g. --epochs).
+  aekit(['train', ...COMMON, ...recipe.args, '--out', run]);
+  aekit(['export', run]);
+  rmSync(out, { recursive: true, force: true });
+  cpSync(join(run, 'onnx'), out, { recursive: true });
+  if (recipe.name === 'hashing') {
+    aekit([
+      'hash',
+      run,
+      '--data',
+      'mnist',
+      '--split',
+      'test',
+      '--limit',
+      String(TEST_IMAGES),
+      '--device',
+      'cpu',
+      '--out',
+      join(out, 'test.aehash'),
+    ]);
+  }
+  writeFileSync(stampFile, stamp);
+  console.error(
+    `playground: ${recipe.name} trained and exported in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+}
+
+prepareData();
+for (const recipe of RECIPES) prepareModel(recipe);
+const index = RECIPES.map((r) => {
+  const meta = JSON.parse(readFileSync(join(app, 'public/models', r.name, 'aekit.json'), 'utf8'));
+  return {
+    name: r.name,
+    title: r.title,
+    variant: meta.variant,
+    capabilities: meta.capabilities,
+    codingShape: meta.codingShape,
+    ...(r.name === 'hashing' ? { hashIndex: 'test.aehash' } : {}),
+  };
+});
+writeFileSync(
+  join(app, 'public/models/index.json'),
+  `${JSON.stringify({ testImages: TEST_IMAGES, models: index }, null, 2)}\n`,
+);

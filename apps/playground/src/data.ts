@@ -1,0 +1,24 @@
+/** The MNIST test images the page ships (public/data/mnist-test.bin, made from the real files). */
+export interface TestImages {
+  readonly count: number;
+  /** Image `i` as 784 values in [0, 1] (the models' normalised input). */
+  image(i: number): Float32Array;
+  readonly labels: Uint8Array;
+}
+
+/** Fetches the test images: `count` images of 784 bytes, then `count` label bytes. */
+export async function loadTestImages(count: number): Promise<TestImages> {
+  const res = await fetch(new URL('data/mnist-test.bin', document.baseURI));
+  if (!res.ok) throw new Error(`data/mnist-test.bin: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length !== count * 785) {
+    throw new Error(
+      `data/mnist-test.bin holds ${bytes.length} bytes, not ${count} images and labels`,
+    );
+  }
+  return {
+    count,
+    image: (i) => Float32Array.from(bytes.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+    labels: bytes.subarray(count * 784),
+  };
+}

@@ -1,0 +1,77 @@
+import {
+  type Autoencoder,
+  type HashIndex,
+  loadAutoencoder,
+  loadHashIndex,
+} from '@aekit/runtime-web';
+
+/** One model of public/models/index.json. */
+export interface ModelEntry {
+  readonly name: string;
+  readonly title: string;
+  readonly variant: string;
+  readonly capabilities: readonly string[];
+  readonly codingShape: readonly number[];
+  readonly hashIndex?: string;
+}
+
+/** public/models/index.json, written by scripts/prepare.mjs. */
+export interface ModelIndex {
+  readonly testImages: number;
+  readonly models: readonly ModelEntry[];
+}
+
+export async function loadModelIndex(): Promise<ModelIndex> {
+  const res = await fetch(new URL('models/index.json', document.baseURI));
+  if (!res.ok)
+    throw new Error(
+      `models/index.json: HTTP ${res.status} (run npm run playground to build the models)`,
+    );
+  return (await res.json()) as ModelIndex;
+}
+
+/** Loaded models on one device; sessions are opened once and reused by every view. */
+export class ModelStore {
+  #device: string;
+  #loaded = new Map<string, Promise<Autoencoder>>();
+  #indexes = new Map<string, Promise<HashIndex>>();
+
+  constructor(device: string) {
+    this.#device = device;
+  }
+
+  get device(): string {
+    return this.#device;
+  }
+
+  /** The model `name`, loading it on first use. */
+  get(name: string): Promise<Autoencoder> {
+    let model = this.#loaded.get(name);
+    if (!model) {
+      model = loadAutoencoder(new URL(`models/${name}/`, document.baseURI), {
+        device: this.#device,
+      });
+      this.#loaded.set(name, model);
+      model.catch(() => this.#loaded.delete(name));
+    }
+    return model;
+  }
+
+  /** A model's hash index (models/NAME/FILE). */
+  hashIndex(name: string, file: string): Promise<HashIndex> {
+    let index = this.#indexes.get(name);
+    if (!index) {
+      index = loadHashIndex(new URL(`models/${name}/${file}`, document.baseURI));
+      this.#indexes.set(name, index);
+    }
+    return index;
+  }
+
+  /** Switches device: every model is released and loads again on the new one. */
+  async setDevice(device: string): Promise<void> {
+    const old = [...this.#loaded.values()];
+    this.#loaded.clear();
+    this.#device = device;
+    await Promise.all(old.map((m) => m.then((ae) => ae.dispose()).catch(() => undefined)));
+  }
+}

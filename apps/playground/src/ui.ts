@@ -1,0 +1,118 @@
+import type { TestImages } from './data.js';
+import type { ModelEntry, ModelIndex, ModelStore } from './models.js';
+
+/** What a view gets. */
+export interface ViewContext {
+  readonly index: ModelIndex;
+  readonly data: TestImages;
+  readonly store: ModelStore;
+  /** Shows a line in the status bar (read out by screen readers). */
+  status(text: string): void;
+  /** Whether the view is still on screen (async work checks before drawing). */
+  alive(): boolean;
+}
+
+/** A view draws itself into `root`; it may return a clean-up function. */
+export type View = (root: HTMLElement, ctx: ViewContext) => undefined | (() => void);
+
+/** A titled panel appended to `root`. */
+export function panel(root: HTMLElement, title: string): HTMLElement {
+  const section = document.createElement('section');
+  section.className = 'panel';
+  const h = document.createElement('h2');
+  h.textContent = title;
+  section.append(h);
+  root.append(section);
+  return section;
+}
+
+/** An element with text and attributes. */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** A labelled `<select>` of the models that pass `filter`; calls `onChange` with the choice. */
+export function modelSelect(
+  ctx: ViewContext,
+  filter: (m: ModelEntry) => boolean,
+  onChange: (m: ModelEntry) => void,
+): HTMLLabelElement {
+  const models = ctx.index.models.filter(filter);
+  const label = el('label', {}, 'Model ');
+  const select = el('select', { id: 'model' });
+  for (const m of models) select.append(el('option', { value: m.name }, m.title));
+  select.addEventListener('change', () => onChange(models.find((m) => m.name === select.value)!));
+  label.append(select);
+  return label;
+}
+
+/**
+ * Buttons to pick a test image: a number field (keyboard friendly) and "Random"; calls
+ * `onPick` with the image's number.
+ */
+export function testImagePicker(
+  ctx: ViewContext,
+  onPick: (i: number) => void,
+  first = 0,
+): HTMLElement {
+  const box = el('div', { class: 'controls' });
+  const label = el('label', {}, 'Test image ');
+  const input = el('input', {
+    id: 'test-index',
+    type: 'number',
+    min: '0',
+    max: String(ctx.data.count - 1),
+    value: String(first),
+  });
+  label.append(input);
+  const random = el('button', { id: 'random-image', type: 'button' }, 'Random test image');
+  const caption = el('output', { id: 'test-label', 'aria-live': 'polite' });
+  const pick = (i: number) => {
+    input.value = String(i);
+    caption.textContent = `label ${ctx.data.labels[i]}`;
+    onPick(i);
+  };
+  input.addEventListener('change', () => {
+    const i = Math.min(ctx.data.count - 1, Math.max(0, Math.round(Number(input.value) || 0)));
+    pick(i);
+  });
+  random.addEventListener('click', () => pick(Math.floor(Math.random() * ctx.data.count)));
+  box.append(label, random, caption);
+  queueMicrotask(() => pick(first));
+  return box;
+}
+
+/**
+ * Runs `task` with the latest arguments only: while one run is in flight, newer requests
+ * replace each other and the last runs next (so drawing never queues up stale work).
+ */
+export function latest<A extends unknown[]>(
+  task: (...args: A) => Promise<void>,
+): (...args: A) => void {
+  let running = false;
+  let next: A | undefined;
+  const go = async (args: A): Promise<void> => {
+    running = true;
+    try {
+      await task(...args);
+    } finally {
+      running = false;
+      if (next) {
+        const n = next;
+        next = undefined;
+        void go(n);
+      }
+    }
+  };
+  return (...args: A) => {
+    if (running) next = args;
+    else void go(args);
+  };
+}

@@ -1,0 +1,262 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  hasChromium,
+} from '../../../packages/runtime-web/src/test-utils/chromium.js';
+import {
+  type StaticServer,
+  serveStatic,
+} from '../../../packages/runtime-web/src/test-utils/static-server.js';
+
+const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Screenshots of every view, kept after the run. */
+const shots = join(app, 'test-results');
+const skip = !hasChromium() && !process.env.CI;
+
+let server: StaticServer;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+/** The page's errors and warnings, shown when a test fails. */
+const errors: string[] = [];
+const out = mkdtempSync(join(tmpdir(), 'aekit-playground-'));
+
+beforeAll(async () => {
+  if (skip) return;
+  // The models and the test images, made by aekit from the real MNIST files (cached).
+  execFileSync(process.execPath, [join(app, 'scripts/prepare.mjs')], { stdio: 'inherit' });
+  await build({
+    root: app,
+    configFile: join(app, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: out, emptyOutDir: true },
+  });
+  server = await serveStatic(out);
+  profile = await mkdtemp(join(tmpdir(), 'aekit-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  mkdirSync(shots, { recursive: true });
+});
+
+afterEach((test) => {
+  if (test.task.result?.state === 'fail')
+    console.log(`[playground] page errors:\n${errors.join('\n')}`);
+  errors.length = 0;
+});
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
+});
+
+/** The red channel of a canvas, as numbers in [0, 1]. */
+function canvasValues(id: string): Promise<number[]> {
+  return page.evaluate((canvasId) => {
+    const c = document.getElementById(canvasId) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const out: number[] = [];
+    for (let i = 0; i < d.length; i += 4) out.push(d[i]! / 255);
+    return out;
+  }, id);
+}
+
+/** The drawing pad's 280x280 pixels averaged down to 28x28 (what the models get). */
+function padValues(): Promise<number[]> {
+  return page.evaluate(() => {
+    const c = document.getElementById('pad') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, 280, 280).data;
+    const out = new Array(784).fill(0);
+    for (let y = 0; y < 280; y++) {
+      for (let x = 0; x < 280; x++)
+        out[Math.floor(y / 10) * 28 + Math.floor(x / 10)] += d[(y * 280 + x) * 4]! / 255 / 100;
+    }
+    return out;
+  });
+}
+
+function correlation(a: readonly number[], b: readonly number[]): number {
+  const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+  const ma = mean(a);
+  const mb = mean(b);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+const mse = (a: readonly number[], b: readonly number[]) =>
+  a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0) / a.length;
+
+/** Draws a stroke through `points` (in pad pixels, 0..280) with the mouse. */
+async function stroke(points: [number, number][]): Promise<void> {
+  const box = (await page.locator('#pad').boundingBox())!;
+  const at = ([x, y]: [number, number]) =>
+    [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height] as const;
+  await page.mouse.move(...at(points[0]!));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
+  await page.mouse.up();
+}
+
+describe.skipIf(skip)('the playground in Chromium', () => {
+  it('loads cold and shows the first reconstruction; drawing updates it live', async () => {
+    const t0 = Date.now();
+    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await page.waitForSelector('#reconstruction[data-ready="true"]', { timeout: 30_000 });
+    const coldMs = Date.now() - t0;
+    console.log(`[playground] cold load to first reconstruction: ${coldMs} ms (wasm)`);
+    await page.click('#clear');
+    // A "7": a bar across the top, then down to the lower left.
+    await stroke([
+      [70, 70],
+      [210, 70],
+      [150, 230],
+    ]);
+    await page.waitForFunction(() => Number(document.getElementById('timing')?.dataset.ms) > 0);
+    await page.waitForTimeout(300);
+    const drawn = await padValues();
+    const rebuilt = await canvasValues('reconstruction');
+    // The model redraws what was drawn: strongly correlated pixel for pixel.
+    expect(correlation(drawn, rebuilt)).toBeGreaterThan(0.6);
+    const ms = Number(await page.locator('#timing').getAttribute('data-ms'));
+    console.log(`[playground] encode + decode while drawing: ${ms.toFixed(1)} ms`);
+    await page.screenshot({ path: join(shots, 'reconstruct.png'), fullPage: true });
+  });
+
+  it('denoise: the slider corrupts the input and the output is closer to the clean image', async () => {
+    await page.goto(`${server.url}?device=wasm#denoise`);
+    await page.waitForSelector('#denoised[data-noise]');
+    const slider = page.locator('#noise');
+    await slider.focus();
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.getElementById('denoised')?.dataset.noise === '0.6');
+    const [clean, noisy, denoised] = await Promise.all(
+      ['clean', 'noisy', 'denoised'].map(canvasValues),
+    );
+    expect(mse(noisy!, clean!)).toBeGreaterThan(0.05);
+    expect(mse(denoised!, clean!)).toBeLessThan(0.5 * mse(noisy!, clean!));
+    await page.screenshot({ path: join(shots, 'denoise.png'), fullPage: true });
+  });
+
+  it('generate: resampling changes the samples, the latent plane decodes where the pointer is', async () => {
+    await page.goto(`${server.url}?device=wasm#generate`);
+    await page.waitForSelector('#samples[data-seed="1"]');
+    const before = await canvasValues('samples');
+    await page.click('#resample');
+    await page.waitForSelector('#samples[data-seed="2"]');
+    expect(mse(before, await canvasValues('samples'))).toBeGreaterThan(0.01);
+
+    const plane = (await page.locator('#plane').boundingBox())!;
+    await page.mouse.move(plane.x + plane.width * 0.2, plane.y + plane.height * 0.2);
+    await page.waitForFunction(
+      () => (document.getElementById('decoded')?.dataset.coding ?? '0,0') !== '0,0',
+    );
+    await page.waitForTimeout(200);
+    const a = await canvasValues('decoded');
+    await page.mouse.move(plane.x + plane.width * 0.8, plane.y + plane.height * 0.8, { steps: 5 });
+    await page.waitForTimeout(400);
+    const b = await canvasValues('decoded');
+    expect(mse(a, b)).toBeGreaterThan(0.005);
+    // The keyboard moves the point too.
+    const coding = await page.locator('#decoded').getAttribute('data-coding');
+    await page.locator('#plane').focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(
+      (c) => document.getElementById('decoded')?.dataset.coding !== c,
+      coding,
+    );
+
+    await page.fill('#from', '0');
+    await page.fill('#to', '1');
+    await page.click('#interpolate');
+    await page.waitForSelector('#interpolation[data-ready="true"]');
+    const line = await canvasValues('interpolation');
+    const frame = (k: number) => line.filter((_, i) => Math.floor((i % 280) / 28) === k);
+    expect(mse(frame(0), frame(9))).toBeGreaterThan(0.01);
+    await page.screenshot({ path: join(shots, 'generate.png'), fullPage: true });
+  });
+
+  it('units: a sparse coding fires few of its units for a test image', async () => {
+    await page.goto(`${server.url}?device=wasm#units`);
+    await page.waitForSelector('#active[data-firing]');
+    const count = async () => ({
+      firing: Number(await page.locator('#active').getAttribute('data-firing')),
+      units: Number(await page.locator('#active').getAttribute('data-units')),
+    });
+    // A unit fires when well above its mean: a sparse code lights a few units per digit.
+    await page.selectOption('#model', 'sparse');
+    await page.waitForFunction(() => document.getElementById('active')?.dataset.units === '64');
+    const sparse = await count();
+    console.log(`[playground] sparse: ${sparse.firing} of ${sparse.units} units fire`);
+    expect(sparse.firing).toBeGreaterThan(0);
+    expect(sparse.firing).toBeLessThan(sparse.units / 4);
+    await page.selectOption('#model', 'wta');
+    await page.waitForFunction(() => document.getElementById('active')?.dataset.units === '256');
+    const wta = await count();
+    console.log(`[playground] wta: ${wta.firing} of ${wta.units} units fire`);
+    expect(wta.firing).toBeGreaterThan(0);
+    expect(wta.firing).toBeLessThan(wta.units / 4);
+    await page.screenshot({ path: join(shots, 'units.png'), fullPage: true });
+  });
+
+  it("hashing: the input's bits and its nearest test images, mostly of its digit", async () => {
+    await page.goto(`${server.url}?device=wasm#hashing`);
+    await page.waitForSelector('#neighbours[data-ready="true"]');
+    const items = await page.locator('#neighbours li').evaluateAll((lis) =>
+      lis.map((li) => ({
+        item: Number(li.getAttribute('data-item')),
+        distance: Number(li.getAttribute('data-distance')),
+        label: Number(li.getAttribute('data-label')),
+      })),
+    );
+    expect(items).toHaveLength(8);
+    // Test image 3 is in the index: it is its own nearest, at distance 0.
+    expect(items[0]).toMatchObject({ item: 3, distance: 0 });
+    const label = Number((await page.locator('#test-label').textContent())!.replace('label ', ''));
+    expect(items.filter((i) => i.label === label).length).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('#bits span').count()).toBe(24);
+    await page.screenshot({ path: join(shots, 'hashing.png'), fullPage: true });
+  });
+
+  it('switches device to WebGPU and fits a phone-sized window', async () => {
+    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await page.waitForSelector('body[data-device="wasm"]');
+    await page.selectOption('#device', 'webgpu');
+    await page.waitForSelector('body[data-device="webgpu"]', { timeout: 30_000 });
+    await page.waitForSelector('#reconstruction[data-ready="true"]');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}?device=wasm#generate`);
+    await page.waitForSelector('#samples[data-seed]');
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(shots, 'phone-generate.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
