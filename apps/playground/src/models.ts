@@ -3,6 +3,7 @@ import {
   type HashIndex,
   loadAutoencoder,
   loadHashIndex,
+  type ModelBytes,
 } from '@aekit/runtime-web';
 
 /** One model of public/models/index.json. */
@@ -34,6 +35,8 @@ export async function loadModelIndex(): Promise<ModelIndex> {
 export class ModelStore {
   #device: string;
   #loaded = new Map<string, Promise<Autoencoder>>();
+  /** Models a visitor loaded from their own files, by name. */
+  #own = new Map<string, ModelBytes>();
   #indexes = new Map<string, Promise<HashIndex>>();
 
   constructor(device: string) {
@@ -48,13 +51,26 @@ export class ModelStore {
   get(name: string): Promise<Autoencoder> {
     let model = this.#loaded.get(name);
     if (!model) {
-      model = loadAutoencoder(new URL(`models/${name}/`, document.baseURI), {
+      const own = this.#own.get(name);
+      model = loadAutoencoder(own ?? new URL(`models/${name}/`, document.baseURI), {
         device: this.#device,
       });
       this.#loaded.set(name, model);
       model.catch(() => this.#loaded.delete(name));
     }
     return model;
+  }
+
+  /**
+   * Adds a model from a visitor's exported files (encoder.onnx, decoder.onnx, optionally
+   * autoencoder.onnx and aekit.json) and loads it, so that errors show at once.
+   */
+  async addOwn(name: string, files: ModelBytes): Promise<Autoencoder> {
+    const old = this.#loaded.get(name);
+    this.#loaded.delete(name);
+    await old?.then((ae) => ae.dispose()).catch(() => undefined);
+    this.#own.set(name, files);
+    return this.get(name);
   }
 
   /** A model's hash index (models/NAME/FILE). */

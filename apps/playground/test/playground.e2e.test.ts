@@ -148,6 +148,29 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     await page.screenshot({ path: join(shots, 'reconstruct.png'), fullPage: true });
   });
 
+  it("loads a visitor's own exported model from files and reconstructs with it", async () => {
+    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await page.waitForSelector('#reconstruction[data-ready="true"]');
+    const builtIn = await canvasValues('reconstruction');
+    const dir = join(app, 'public/models/stacked');
+    await page.setInputFiles(
+      '#own-model',
+      ['encoder.onnx', 'decoder.onnx', 'aekit.json'].map((f) => join(dir, f)),
+    );
+    await page.waitForSelector('#own-status[data-loaded="true"]');
+    expect(await page.locator('#own-status').textContent()).toContain(
+      'stacked model: codings [32]',
+    );
+    await page.waitForTimeout(300);
+    // The same model from the visitor's files: the same reconstruction of test image 0.
+    expect(mse(builtIn, await canvasValues('reconstruction'))).toBeLessThan(1e-4);
+    await page.setInputFiles('#own-model', [join(dir, 'aekit.json')]);
+    await page.waitForSelector('#own-status[data-loaded="false"]');
+    expect(await page.locator('#own-status').textContent()).toContain(
+      'encoder.onnx and decoder.onnx',
+    );
+  });
+
   it('denoise: the slider corrupts the input and the output is closer to the clean image', async () => {
     await page.goto(`${server.url}?device=wasm#denoise`);
     await page.waitForSelector('#denoised[data-noise]');
