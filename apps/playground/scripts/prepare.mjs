@@ -1,6 +1,8 @@
 // Prepares the playground's assets from real data with aekit itself:
 //   public/data/mnist-test.bin  the first TEST_IMAGES MNIST test images (uint8, 784 each)
 //                               followed by their labels (uint8), read from the real files;
+//   public/data/mnist-train.bin the first TRAIN_IMAGES training images, the same way (for the
+//                               in-page training);
 //   public/models/NAME/         one small model per variant, trained and exported by the
 //                               aekit CLI (plus a hash index of the test images for hashing);
 //   public/models/index.json    what each model is and can do.
@@ -16,6 +18,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const app = resolve(here, '..');
 const cli = resolve(app, '../../packages/cli/dist/bin.js');
 const TEST_IMAGES = 1000;
+/** Training images for the page's own training (the Train view). */
+const TRAIN_IMAGES = 2000;
 
 /** The models: variant and options. Small, so they train in seconds. */
 export const RECIPES = [
@@ -89,18 +93,14 @@ function aekit(args) {
   }
 }
 
-function prepareData() {
-  const file = join(app, 'public/data/mnist-test.bin');
+/** The first `count` images of a split (uint8, 784 each) then their labels (uint8). */
+function prepareData(split, count) {
+  const file = join(app, `public/data/mnist-${split}.bin`);
   if (existsSync(file)) return;
-  const { dataset } = loadDataset({
-    source: 'mnist',
-    split: 'test',
-    limit: TEST_IMAGES,
-    normalize: 'none',
-  });
-  const bytes = new Uint8Array(TEST_IMAGES * 785);
-  for (let i = 0; i < TEST_IMAGES * 784; i++) bytes[i] = Math.round(dataset.x[i]);
-  bytes.set(Uint8Array.from(dataset.labels), TEST_IMAGES * 784);
+  const { dataset } = loadDataset({ source: 'mnist', split, limit: count, normalize: 'none' });
+  const bytes = new Uint8Array(count * 785);
+  for (let i = 0; i < count * 784; i++) bytes[i] = Math.round(dataset.x[i]);
+  bytes.set(Uint8Array.from(dataset.labels), count * 784);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, bytes);
   console.error(`playground: wrote ${file} (${bytes.length} bytes)`);
@@ -140,7 +140,8 @@ function prepareModel(recipe) {
   );
 }
 
-prepareData();
+prepareData('test', TEST_IMAGES);
+prepareData('train', TRAIN_IMAGES);
 for (const recipe of RECIPES) prepareModel(recipe);
 const index = RECIPES.map((r) => {
   const meta = JSON.parse(readFileSync(join(app, 'public/models', r.name, 'aekit.json'), 'utf8'));
@@ -155,5 +156,5 @@ const index = RECIPES.map((r) => {
 });
 writeFileSync(
   join(app, 'public/models/index.json'),
-  `${JSON.stringify({ testImages: TEST_IMAGES, models: index }, null, 2)}\n`,
+  `${JSON.stringify({ testImages: TEST_IMAGES, trainImages: TRAIN_IMAGES, models: index }, null, 2)}\n`,
 );

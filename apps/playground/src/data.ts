@@ -6,15 +6,17 @@ export interface TestImages {
   readonly labels: Uint8Array;
 }
 
-/** Fetches the test images: `count` images of 784 bytes, then `count` label bytes. */
-export async function loadTestImages(count: number): Promise<TestImages> {
-  const res = await fetch(new URL('data/mnist-test.bin', document.baseURI));
-  if (!res.ok) throw new Error(`data/mnist-test.bin: HTTP ${res.status}`);
+/**
+ * Fetches MNIST images made by scripts/prepare.mjs (`split`: test or train): `count` images
+ * of 784 bytes, then `count` label bytes.
+ */
+export async function loadTestImages(count: number, split = 'test'): Promise<TestImages> {
+  const file = `data/mnist-${split}.bin`;
+  const res = await fetch(new URL(file, document.baseURI));
+  if (!res.ok) throw new Error(`${file}: HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length !== count * 785) {
-    throw new Error(
-      `data/mnist-test.bin holds ${bytes.length} bytes, not ${count} images and labels`,
-    );
+    throw new Error(`${file} holds ${bytes.length} bytes, not ${count} images and labels`);
   }
   return {
     count,

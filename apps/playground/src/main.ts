@@ -13,6 +13,13 @@ const VIEWS: Record<string, View> = {
   generate: generateView,
   units: unitsView,
   hashing: hashingView,
+  // TensorFlow.js and the exporter load only when this view is opened.
+  train: (root, ctx) => {
+    void import('./views/train.js').then(({ trainView }) => {
+      if (ctx.alive()) trainView(root, ctx);
+    });
+    return undefined;
+  },
 };
 
 const main = document.getElementById('view')!;

@@ -19,6 +19,7 @@ export interface ModelEntry {
 /** public/models/index.json, written by scripts/prepare.mjs. */
 export interface ModelIndex {
   readonly testImages: number;
+  readonly trainImages: number;
   readonly models: readonly ModelEntry[];
 }
 

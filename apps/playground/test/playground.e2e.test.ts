@@ -266,6 +266,28 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     await page.screenshot({ path: join(shots, 'hashing.png'), fullPage: true });
   });
 
+  it('trains in the page: the loss falls, then the model exports to ONNX and the runtime runs it', async () => {
+    await page.goto(`${server.url}?device=wasm#train`);
+    await page.waitForSelector('#train');
+    await page.selectOption('#train-backend', 'wasm');
+    await page.fill('#epochs', '3');
+    const t0 = Date.now();
+    await page.click('#train');
+    await page.waitForSelector('#parity[data-max-diff]', { timeout: 120_000 });
+    const losses = JSON.parse((await page.locator('#loss-chart').getAttribute('data-losses'))!);
+    console.log(
+      `[playground] in-page training, 3 epochs on 2,000 images (wasm): ${Date.now() - t0} ms, losses ${losses.map((l: number) => l.toFixed(4)).join(' ')}`,
+    );
+    expect(losses).toHaveLength(3);
+    expect(losses[2]).toBeLessThan(losses[0]);
+    // The graphs written in the page reproduce tfjs (float32, other summation order).
+    expect(Number(await page.locator('#parity').getAttribute('data-max-diff'))).toBeLessThan(1e-4);
+    // And they draw digits: the ONNX reconstructions are not blank.
+    const onnx = await canvasValues('onnx-recon');
+    expect(Math.max(...onnx)).toBeGreaterThan(0.5);
+    await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
+  });
+
   it('switches device to WebGPU and fits a phone-sized window', async () => {
     await page.goto(`${server.url}?device=wasm#reconstruct`);
     await page.waitForSelector('body[data-device="wasm"]');

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   getKernel,
@@ -129,7 +128,13 @@ function simdFor(memory: WebAssembly.Memory | undefined): SimdKernels | undefine
   if (!simdModules.has(shared)) {
     const file = shared ? './simd/kernels-shared.wasm' : './simd/kernels.wasm';
     try {
-      simdModules.set(shared, new WebAssembly.Module(readFileSync(new URL(file, import.meta.url))));
+      // Node's fs through process.getBuiltinModule, so that the module also loads in
+      // browsers (there the fused kernels are not registered and this is never reached).
+      const fs = (
+        globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
+      ).process?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+      if (!fs) throw new Error('no file access here');
+      simdModules.set(shared, new WebAssembly.Module(fs.readFileSync(new URL(file, import.meta.url))));
     } catch {
       simdModules.set(shared, null);
     }
