@@ -65,7 +65,10 @@ function drawLoss(canvas: HTMLCanvasElement, losses: readonly number[], epochs: 
   g.strokeStyle = '#4c78a8';
   g.lineWidth = 2;
   g.beginPath();
-  losses.forEach((v, i) => (i === 0 ? g.moveTo(x(i), y(v)) : g.lineTo(x(i), y(v))));
+  losses.forEach((v, i) => {
+    if (i === 0) g.moveTo(x(i), y(v));
+    else g.lineTo(x(i), y(v));
+  });
   g.stroke();
   g.fillStyle = '#1d1d1f';
   g.font = '12px sans-serif';
@@ -165,7 +168,9 @@ export const trainView: View = (root, ctx) => {
           for (let s = 0; s < train.count; s += batch) {
             const idx = Array.from(order.subarray(s, Math.min(train.count, s + batch)));
             const xb = new Float32Array(idx.length * 784);
-            idx.forEach((j, k) => xb.set(x.subarray(j * 784, (j + 1) * 784), k * 784));
+            idx.forEach((j, k) => {
+              xb.set(x.subarray(j * 784, (j + 1) * 784), k * 784);
+            });
             const cost = tf.tidy(() => {
               const input = tf.tensor4d(xb, [idx.length, 28, 28, 1]);
               return optimizer.minimize(
