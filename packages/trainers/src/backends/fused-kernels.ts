@@ -134,7 +134,10 @@ function simdFor(memory: WebAssembly.Memory | undefined): SimdKernels | undefine
         globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
       ).process?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
       if (!fs) throw new Error('no file access here');
-      simdModules.set(shared, new WebAssembly.Module(fs.readFileSync(new URL(file, import.meta.url))));
+      simdModules.set(
+        shared,
+        new WebAssembly.Module(fs.readFileSync(new URL(file, import.meta.url))),
+      );
     } catch {
       simdModules.set(shared, null);
     }
