@@ -29,6 +29,31 @@ export const RECIPES = [
     args: ['--variant', 'stacked', '--layers', '128,32'],
   },
   {
+    name: 'linear',
+    title: 'Linear autoencoder (PCA, 32 components)',
+    args: ['--variant', 'linear', '--coding-size', '32'],
+  },
+  {
+    name: 'tied',
+    title: 'Tied-weights autoencoder (784-128-32)',
+    args: ['--variant', 'tied', '--layers', '128,32'],
+  },
+  {
+    name: 'greedy',
+    title: 'Greedy layer-wise autoencoder (784-128-32)',
+    args: ['--variant', 'greedy', '--layers', '128,32', '--epochs', '2'],
+  },
+  {
+    name: 'contractive',
+    title: 'Contractive autoencoder (784-128-32)',
+    args: ['--variant', 'contractive', '--layers', '128,32'],
+  },
+  {
+    name: 'conv',
+    title: 'Convolutional autoencoder',
+    args: ['--variant', 'conv', '--epochs', '2'],
+  },
+  {
     name: 'denoising',
     title: 'Denoising autoencoder (Gaussian noise 0.4)',
     args: [
@@ -61,6 +86,11 @@ export const RECIPES = [
     name: 'adversarial',
     title: 'Adversarial autoencoder (2-D codings)',
     args: ['--variant', 'adversarial', '--layers', '256,2', '--epochs', '12'],
+  },
+  {
+    name: 'gsn',
+    title: 'Generative stochastic network (denoising chain)',
+    args: ['--variant', 'gsn', '--layers', '256,128', '--noise', 'dropout', '--noise-rate', '0.5'],
   },
   {
     name: 'hashing',

@@ -148,6 +148,41 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     await page.screenshot({ path: join(shots, 'reconstruct.png'), fullPage: true });
   });
 
+  it('every variant has a model here, and each reconstructs a test image', async () => {
+    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await page.waitForSelector('#reconstruction[data-ready="true"]');
+    const names = await page
+      .locator('#model option')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    // Every variant but hashing (its own view) is offered.
+    expect(names.sort()).toEqual([
+      'adversarial',
+      'contractive',
+      'conv',
+      'denoising',
+      'greedy',
+      'gsn',
+      'linear',
+      'sparse',
+      'stacked',
+      'tied',
+      'vae',
+      'wta',
+    ]);
+    const input = await padValues();
+    for (const name of names) {
+      await page.evaluate(() => {
+        delete (document.getElementById('timing') as HTMLElement).dataset.ms;
+      });
+      await page.selectOption('#model', name);
+      await page.waitForFunction(() => document.getElementById('timing')?.dataset.ms !== undefined);
+      const r = correlation(input, await canvasValues('reconstruction'));
+      console.log(`[playground] ${name}: reconstruction correlates ${r.toFixed(3)} with the input`);
+      // Measured 0.67 (sparse, whose codings pay for their sparsity) to 0.94 (conv).
+      expect(r, name).toBeGreaterThan(0.5);
+    }
+  });
+
   it("loads a visitor's own exported model from files and reconstructs with it", async () => {
     await page.goto(`${server.url}?device=wasm#reconstruct`);
     await page.waitForSelector('#reconstruction[data-ready="true"]');
@@ -222,6 +257,15 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     const frame = (k: number) => line.filter((_, i) => Math.floor((i % 280) / 28) === k);
     expect(mse(frame(0), frame(9))).toBeGreaterThan(0.01);
     await page.screenshot({ path: join(shots, 'generate.png'), fullPage: true });
+    // A generative stochastic network samples by its chain; it has no 2-D plane.
+    await page.evaluate(() => {
+      delete (document.getElementById('samples') as HTMLCanvasElement).dataset.seed;
+    });
+    await page.selectOption('#model', 'gsn');
+    await page.waitForSelector('#samples[data-seed]', { timeout: 60_000 });
+    expect(await page.locator('#plane').isVisible()).toBe(false);
+    const chain = await canvasValues('samples');
+    expect(Math.max(...chain)).toBeGreaterThan(0.5);
   });
 
   it('units: a sparse coding fires few of its units for a test image', async () => {

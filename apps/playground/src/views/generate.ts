@@ -11,8 +11,10 @@ const EXTENT = 3;
  * too), and the straight line between two test images' codings.
  */
 export const generateView: View = (root, ctx) => {
-  const canSample = (m: ModelEntry) => m.capabilities.includes('sample') && m.codingShape[0] === 2;
-  let model = ctx.index.models.find(canSample)!;
+  const canSample = (m: ModelEntry) => m.capabilities.includes('sample');
+  const flat = (m: ModelEntry) => m.codingShape.length === 1 && m.codingShape[0] === 2;
+  let model =
+    ctx.index.models.find((m) => canSample(m) && flat(m)) ?? ctx.index.models.find(canSample)!;
   const head = panel(root, 'Model');
   const samplesPanel = panel(root, 'Samples from the prior');
   const planePanel = panel(root, 'Latent plane');
@@ -151,13 +153,13 @@ export const generateView: View = (root, ctx) => {
     const b = ctx.data.image(Number(to.value) || 0);
     const z = await ae.encode({ data: Float32Array.from([...a, ...b]), shape: [2, 28, 28, 1] });
     const steps = 10;
-    const codings = new Float32Array(steps * 2);
+    const d = z.data.length / 2;
+    const codings = new Float32Array(steps * d);
     for (let s = 0; s < steps; s++) {
       const t = s / (steps - 1);
-      codings[2 * s] = (1 - t) * z.data[0]! + t * z.data[2]!;
-      codings[2 * s + 1] = (1 - t) * z.data[1]! + t * z.data[3]!;
+      for (let j = 0; j < d; j++) codings[s * d + j] = (1 - t) * z.data[j]! + t * z.data[d + j]!;
     }
-    const out = await ae.decode({ data: codings, shape: [steps, 2] });
+    const out = await ae.decode({ data: codings, shape: [steps, ...z.shape.slice(1)] });
     if (!ctx.alive()) return;
     drawImages(
       line,
@@ -171,15 +173,20 @@ export const generateView: View = (root, ctx) => {
   lineControls.append(fromLabel, toLabel, go);
   linePanel.append(line, lineControls);
 
+  // The plane is for 2-D codings; sampling and interpolation work for any.
+  const showPlane = () => {
+    planePanel.hidden = !flat(model);
+    if (flat(model)) decode();
+  };
   head.append(
     modelSelect(ctx, canSample, (m) => {
       model = m;
       sample();
-      decode();
+      showPlane();
     }),
   );
   drawPlane();
   sample();
-  decode();
+  showPlane();
   return undefined;
 };
