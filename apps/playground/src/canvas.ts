@@ -19,6 +19,23 @@ export function imageCanvas(
   return canvas;
 }
 
+/** A white canvas for a chart of `width` x `height` pixels, labelled for screen readers. */
+export function chartCanvas(
+  id: string,
+  label: string,
+  width: number,
+  height: number,
+): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.id = id;
+  canvas.className = 'chart';
+  canvas.width = width;
+  canvas.height = height;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  return canvas;
+}
+
 /** Draws grey images (values in [0, 1]) side by side, `cols` per row, into `canvas`. */
 export function drawImages(
   canvas: HTMLCanvasElement,

@@ -1,4 +1,4 @@
-import { DrawingPad, drawBars, drawImages, imageCanvas } from '../canvas.js';
+import { chartCanvas, DrawingPad, drawBars, drawImages, imageCanvas } from '../canvas.js';
 import type { ModelEntry } from '../models.js';
 import {
   el,
@@ -81,14 +81,7 @@ export const reconstructView: View = (root, ctx) => {
   const coding = panel(root, 'Coding');
   const output = panel(root, 'Reconstruction');
 
-  const bars = el('canvas', {
-    id: 'codings',
-    class: 'chart',
-    role: 'img',
-    'aria-label': 'Coding values as bars',
-  });
-  bars.width = 320;
-  bars.height = 160;
+  const bars = chartCanvas('codings', 'Coding values as bars', 320, 160);
   const recon = imageCanvas('reconstruction', 'Reconstruction of the input', 28, 28, 10);
   const timing = el('output', { id: 'timing', 'aria-live': 'off' });
   coding.append(bars);

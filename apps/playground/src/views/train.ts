@@ -15,7 +15,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import '@tensorflow/tfjs-backend-webgpu';
-import { drawImages, imageCanvas } from '../canvas.js';
+import { chartCanvas, drawImages, imageCanvas } from '../canvas.js';
 import { loadTestImages } from '../data.js';
 import { el, panel, type View } from '../ui.js';
 
@@ -113,14 +113,7 @@ export const trainView: View = (root, ctx) => {
     state,
   );
 
-  const chart = el('canvas', {
-    id: 'loss-chart',
-    class: 'chart',
-    role: 'img',
-    'aria-label': 'Training loss per epoch',
-  });
-  chart.width = 320;
-  chart.height = 160;
+  const chart = chartCanvas('loss-chart', 'Training loss per epoch', 320, 160);
   const recon = imageCanvas(
     'train-recon',
     'Test images (top) and their reconstructions (bottom)',

@@ -1,4 +1,4 @@
-import { DrawingPad, drawBars } from '../canvas.js';
+import { chartCanvas, DrawingPad, drawBars } from '../canvas.js';
 import type { ModelEntry } from '../models.js';
 import {
   el,
@@ -48,14 +48,12 @@ export const unitsView: View = (root, ctx) => {
   let model = ctx.index.models.find(sparseModels)!;
   const input = panel(root, 'Input');
   const out = panel(root, 'Coding units');
-  const bars = el('canvas', {
-    id: 'units',
-    class: 'chart',
-    role: 'img',
-    'aria-label': `Each coding unit's value; red where it fires (above ${FIRING_RATIO} times its mean)`,
-  });
-  bars.width = 512;
-  bars.height = 160;
+  const bars = chartCanvas(
+    'units',
+    `Each coding unit's value; red where it fires (above ${FIRING_RATIO} times its mean)`,
+    512,
+    160,
+  );
   const active = el('output', { id: 'active', 'aria-live': 'polite' });
   out.append(bars, el('div'), active);
   const run = latest(async (pixels: Float32Array) => {
