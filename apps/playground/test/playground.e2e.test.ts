@@ -69,6 +69,12 @@ afterAll(async () => {
   rmSync(out, { recursive: true, force: true });
 });
 
+let visits = 0;
+/** Opens a view in a fresh page load (a new query string: the same URL would not reload). */
+function visit(view: string, device = 'wasm'): Promise<unknown> {
+  return page.goto(`${server.url}?device=${device}&visit=${++visits}#${view}`);
+}
+
 /** The red channel of a canvas, as numbers in [0, 1]. */
 function canvasValues(id: string): Promise<number[]> {
   return page.evaluate((canvasId) => {
@@ -126,7 +132,7 @@ async function stroke(points: [number, number][]): Promise<void> {
 describe.skipIf(skip)('the playground in Chromium', () => {
   it('loads cold and shows the first reconstruction; drawing updates it live', async () => {
     const t0 = Date.now();
-    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await visit('reconstruct');
     await page.waitForSelector('#reconstruction[data-ready="true"]', { timeout: 30_000 });
     const coldMs = Date.now() - t0;
     console.log(`[playground] cold load to first reconstruction: ${coldMs} ms (wasm)`);
@@ -149,8 +155,8 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('every variant has a model here, and each reconstructs a test image', async () => {
-    await page.goto(`${server.url}?device=wasm#reconstruct`);
-    await page.waitForSelector('#reconstruction[data-ready="true"]');
+    await visit('reconstruct');
+    await page.waitForSelector('#timing[data-model="stacked"]');
     const names = await page
       .locator('#model option')
       .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
@@ -171,11 +177,11 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     ]);
     const input = await padValues();
     for (const name of names) {
-      await page.evaluate(() => {
-        delete (document.getElementById('timing') as HTMLElement).dataset.ms;
-      });
       await page.selectOption('#model', name);
-      await page.waitForFunction(() => document.getElementById('timing')?.dataset.ms !== undefined);
+      await page.waitForFunction(
+        (n) => document.getElementById('timing')?.dataset.model === n,
+        name,
+      );
       const r = correlation(input, await canvasValues('reconstruction'));
       console.log(`[playground] ${name}: reconstruction correlates ${r.toFixed(3)} with the input`);
       // Measured 0.67 (sparse, whose codings pay for their sparsity) to 0.94 (conv).
@@ -184,8 +190,8 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it("loads a visitor's own exported model from files and reconstructs with it", async () => {
-    await page.goto(`${server.url}?device=wasm#reconstruct`);
-    await page.waitForSelector('#reconstruction[data-ready="true"]');
+    await visit('reconstruct');
+    await page.waitForSelector('#timing[data-model="stacked"]');
     const builtIn = await canvasValues('reconstruction');
     const dir = join(app, 'public/models/stacked');
     await page.setInputFiles(
@@ -207,7 +213,7 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('denoise: the slider corrupts the input and the output is closer to the clean image', async () => {
-    await page.goto(`${server.url}?device=wasm#denoise`);
+    await visit('denoise');
     await page.waitForSelector('#denoised[data-noise]');
     const slider = page.locator('#noise');
     await slider.focus();
@@ -222,7 +228,7 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('generate: resampling changes the samples, the latent plane decodes where the pointer is', async () => {
-    await page.goto(`${server.url}?device=wasm#generate`);
+    await visit('generate');
     await page.waitForSelector('#samples[data-seed="1"]');
     const before = await canvasValues('samples');
     await page.click('#resample');
@@ -269,7 +275,7 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('units: a sparse coding fires few of its units for a test image', async () => {
-    await page.goto(`${server.url}?device=wasm#units`);
+    await visit('units');
     await page.waitForSelector('#active[data-firing]');
     const count = async () => ({
       firing: Number(await page.locator('#active').getAttribute('data-firing')),
@@ -292,7 +298,7 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it("hashing: the input's bits and its nearest test images, mostly of its digit", async () => {
-    await page.goto(`${server.url}?device=wasm#hashing`);
+    await visit('hashing');
     await page.waitForSelector('#neighbours[data-ready="true"]');
     const items = await page.locator('#neighbours li').evaluateAll((lis) =>
       lis.map((li) => ({
@@ -311,7 +317,7 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('trains in the page: the loss falls, then the model exports to ONNX and the runtime runs it', async () => {
-    await page.goto(`${server.url}?device=wasm#train`);
+    await visit('train');
     await page.waitForSelector('#train');
     await page.selectOption('#train-backend', 'wasm');
     await page.fill('#epochs', '3');
@@ -333,13 +339,13 @@ describe.skipIf(skip)('the playground in Chromium', () => {
   });
 
   it('switches device to WebGPU and fits a phone-sized window', async () => {
-    await page.goto(`${server.url}?device=wasm#reconstruct`);
+    await visit('reconstruct');
     await page.waitForSelector('body[data-device="wasm"]');
     await page.selectOption('#device', 'webgpu');
     await page.waitForSelector('body[data-device="webgpu"]', { timeout: 30_000 });
     await page.waitForSelector('#reconstruction[data-ready="true"]');
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${server.url}?device=wasm#generate`);
+    await visit('generate');
     await page.waitForSelector('#samples[data-seed]');
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - window.innerWidth,

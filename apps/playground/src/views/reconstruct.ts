@@ -88,7 +88,8 @@ export const reconstructView: View = (root, ctx) => {
   output.append(recon, el('div', { class: 'controls' }), timing);
 
   const run = latest(async (pixels: Float32Array) => {
-    const ae = await ctx.store.get(model.name);
+    const name = model.name;
+    const ae = await ctx.store.get(name);
     const t0 = performance.now();
     const z = await ae.encode(pixels);
     const x = await ae.decode(z);
@@ -99,6 +100,8 @@ export const reconstructView: View = (root, ctx) => {
     recon.dataset.ready = 'true';
     timing.textContent = `encode + decode: ${ms.toFixed(1)} ms on ${ae.info.device}`;
     timing.dataset.ms = String(ms);
+    // Which model drew the reconstruction (a run in flight may finish after a switch).
+    timing.dataset.model = name;
   });
   const pad = new DrawingPad(run);
   const clear = el('button', { id: 'clear', type: 'button' }, 'Clear');
