@@ -25,6 +25,7 @@ import { type InferenceAction, inferCommand } from './commands/infer.js';
 import { trainCommand, variantOptionFlags } from './commands/train.js';
 import { variantsCommand } from './commands/variants.js';
 import { type Output, processOutput, reportError } from './output.js';
+import { loadPlugins, pluginArgs, runPlugins } from './plugins.js';
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as {
   version: string;
@@ -58,6 +59,11 @@ export function createProgram(output: Output = processOutput): Command {
       'Train an autoencoder variant and write its run directory (manifest, metrics, checkpoints, model, figures).',
     )
     .option('--variant <name>', 'variant to train (see `aekit variants`)')
+    .option(
+      '--plugin <module>',
+      'import a variant plugin first: an installed package name or the path of an ES module (repeatable; recorded in the run)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option(
       '--data <name|file>',
       'built-in data set (mnist, fashion-mnist) or an .idx[.gz], .npy or .csv file',
@@ -469,6 +475,11 @@ Examples:
     .description('List the registered autoencoder variants and their options.')
     .argument('[name]', 'show only this variant, with its description')
     .option('--json', 'print as JSON')
+    .option(
+      '--plugin <module>',
+      'import a variant plugin first (repeatable)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
     .action((name: string | undefined, opts: { json?: boolean }) => {
       variantsCommand(name, Boolean(opts.json), output);
     });
@@ -481,8 +492,10 @@ export async function main(
   argv: readonly string[],
   output: Output = processOutput,
 ): Promise<number> {
-  const program = createProgram(output);
   try {
+    // Plugins first: their variants' options become flags of `aekit train`.
+    await loadPlugins([...pluginArgs(argv), ...runPlugins(argv)]);
+    const program = createProgram(output);
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {

@@ -37,6 +37,8 @@ export const epochMetricsSchema = z
 export const manifestSchema = z.object({
   format: z.literal('aekit-run/1'),
   variant: z.string(),
+  /** Plugin modules (package names or absolute paths) to import for the variant, if not built in. */
+  plugins: z.array(z.string()).optional(),
   /** The variant's validated options. */
   options: z.record(z.string(), z.unknown()),
   training: z.object({

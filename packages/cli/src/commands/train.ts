@@ -9,6 +9,7 @@ import {
 } from '@aekit/core';
 import { type TrainOptions, train } from '@aekit/trainers';
 import type { Output } from '../output.js';
+import { pluginSpecifier } from '../plugins.js';
 import { progressReporter } from '../progress.js';
 
 /** Raw flags of `aekit train`, as commander gives them (strings). */
@@ -56,7 +57,10 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
   const known = new Set(variantOptionFlags().keys());
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined) continue;
-    if (key === 'binarize') {
+    if (key === 'plugin') {
+      // Recorded as imported (a path made absolute), so later commands find the module.
+      options.plugins = (value as unknown as string[]).map(pluginSpecifier);
+    } else if (key === 'binarize') {
       // `--binarize` alone thresholds at 0.5; `--binarize 0.3` elsewhere.
       const t = value === true ? 0.5 : Number(value);
       if (!(t > 0 && t < 1)) {

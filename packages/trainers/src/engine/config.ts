@@ -74,6 +74,12 @@ export const trainOptionsSchema = z
       .boolean()
       .default(true)
       .describe('draw figures/reconstructions.png and figures/loss.png'),
+    plugins: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'modules that registered the variant (recorded in the manifest, so that later commands import them)',
+      ),
   })
   .strict();
 

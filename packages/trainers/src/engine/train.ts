@@ -278,6 +278,9 @@ export async function train(
   const manifest: RunManifest = {
     format: 'aekit-run/1',
     variant: plugin.name,
+    ...((previous?.plugins ?? opts.plugins)?.length
+      ? { plugins: previous?.plugins ?? opts.plugins }
+      : {}),
     options: config as Record<string, unknown>,
     training: { ...training, backend: backend.name },
     inputShape,
