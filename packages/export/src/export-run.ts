@@ -138,7 +138,6 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       `--opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}.`,
     );
   }
-  const tolerance = options.tolerance ?? EXPORT_TOLERANCE;
   const plugin = asTfjsPlugin(getVariant(manifest.variant));
   const config = parseVariantOptions(plugin, manifest.options);
   const own: readonly OnnxGraphDescription[] =
@@ -208,7 +207,7 @@ export async function exportRun(dir: string, options: ExportOptions = {}): Promi
       // The allowance is absolute for outputs within [-1, 1] and grows with larger ones, as
       // float32 rounding does (codings of magnitude 30 differ by more than 1e-5 on rounding
       // alone).
-      const base = options.tolerance ?? graph.parityTolerance ?? tolerance;
+      const base = options.tolerance ?? graph.parityTolerance ?? EXPORT_TOLERANCE;
       const checks = actual.map((out, i) => {
         const reference = expected[i];
         if (!reference) return { diff: Number.POSITIVE_INFINITY, allowed: base };

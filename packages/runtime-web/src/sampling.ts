@@ -44,7 +44,8 @@ export function normalDraws(count: number, uniform: () => number, scale = 1): Fl
   return out;
 }
 
-const show = (v: unknown): string =>
+/** An argument as an error message shows it: numbers as written, anything else as JSON. */
+export const show = (v: unknown): string =>
   typeof v === 'number' || typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? typeof v);
 
 /** The seed, temperature and count of a `sample()` call, checked. */

@@ -1,7 +1,5 @@
 import { aekitError } from '@aekit/core/errors';
-
-const show = (v: unknown): string =>
-  typeof v === 'number' || typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? typeof v);
+import { show } from './sampling.js';
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 

@@ -18,7 +18,7 @@ export {
   METADATA_FORMAT,
   parseMetadata,
 } from './metadata.js';
-export { MAX_SAMPLE_VALUES } from './sampling.js';
+export { MAX_SAMPLE_VALUES, normalDraws, seededUniform } from './sampling.js';
 export type {
   Autoencoder,
   AutoencoderInfo,

@@ -1,21 +1,10 @@
+import { normalDraws, seededUniform } from '@aekit/runtime-web';
 import { drawImages, imageCanvas } from '../canvas.js';
 import { el, latest, panel, testImagePicker, type View } from '../ui.js';
 
-/** Seeded normal draws (Box-Muller on a small LCG): the same noise for an image each time. */
+/** The same standard normal noise for an image each time: the runtime's seeded draws. */
 function noiseFor(seed: number, n: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const uniform = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 2 ** 32;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(uniform()));
-    const a = 2 * Math.PI * uniform();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
-  }
-  return out;
+  return normalDraws(n, seededUniform(seed));
 }
 
 /** A noise slider corrupts a test image; the denoising autoencoder's output is beside it. */
