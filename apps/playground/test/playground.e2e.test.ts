@@ -30,6 +30,12 @@ let profile: string;
 const errors: string[] = [];
 const out = mkdtempSync(join(tmpdir(), 'aekit-playground-'));
 
+/**
+ * Preparing the assets trains and exports 13 models on a first run: about two minutes on 2
+ * cores, more when the machine is busy, so the hook gets more than the usual 3 minutes.
+ */
+const PREPARE_TIMEOUT_MS = 15 * 60_000;
+
 beforeAll(async () => {
   if (skip) return;
   // The models and the test images, made by aekit from the real MNIST files (cached).
@@ -54,7 +60,7 @@ beforeAll(async () => {
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   mkdirSync(shots, { recursive: true });
-});
+}, PREPARE_TIMEOUT_MS);
 
 afterEach((test) => {
   if (test.task.result?.state === 'fail')
