@@ -12,6 +12,7 @@ export * from './hashing.js';
 export * from './manifest.js';
 export * from './metrics.js';
 export * from './normalization.js';
+export * from './onnx-graphs.js';
 export * from './options.js';
 export * from './random.js';
 export * from './registry.js';

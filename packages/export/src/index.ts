@@ -10,8 +10,10 @@
  * fails with the `UnsupportedLayer` error. {@link runOnnx} and {@link runOnnxOutputs} run the
  * result in ONNX Runtime.
  *
- * {@link exportRun} exports a whole run directory (`aekit export`): every graph its variant
- * declares, checked in ONNX Runtime against TensorFlow.js before anything is written.
+ * {@link exportModel} exports a trained model into its run directory: every graph its variant
+ * declares, checked in ONNX Runtime against TensorFlow.js before anything is written, and
+ * the `aekit.json` runtimes read. (`exportRun` in `@aekit/cli`, behind `aekit export`, loads
+ * a run with `@aekit/trainers` and calls it; this package depends on neither.)
  *
  * @packageDocumentation
  */
@@ -28,11 +30,18 @@ export { CONVERTERS, SUPPORTED_LAYERS } from './convert/registry.js';
 export {
   EXPORT_TOLERANCE,
   type ExportedGraph,
+  type ExportModelInput,
   type ExportOptions,
   type ExportReport,
-  exportRun,
-} from './export-run.js';
-export { layerChain, layersToOnnx, type OnnxGraphSpec } from './layers-to-onnx.js';
+  exportModel,
+  runTfjsChain,
+} from './export-model.js';
+export {
+  type LowerableLayer,
+  layerChain,
+  layersToOnnx,
+  type OnnxGraphSpec,
+} from './layers-to-onnx.js';
 export {
   attr,
   BATCH_DIM,

@@ -1,10 +1,3 @@
-import { getVariant, parseVariantOptions } from '@aekit/core';
-import {
-  asTfjsPlugin,
-  builtinVariants,
-  DEFAULT_ONNX_GRAPHS,
-  disposeNetworks,
-} from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -39,42 +32,6 @@ function denseNet(inputShape: number[], units: number, seed: number): tfl.Sequen
     seed,
   ) as tfl.Sequential;
 }
-
-describe('built-in variants', () => {
-  it.each(builtinVariants.map((p) => p.name))(
-    '%s: encoder, decoder and [encoder, decoder] on 28x28x1 images',
-    async (variant) => {
-      const plugin = asTfjsPlugin(getVariant(variant));
-      const config = parseVariantOptions(plugin, {});
-      const model = plugin.trainer.build({ config, inputShape: [28, 28, 1], seed: 7 });
-      try {
-        // The graphs the variant declares (a variational encoder has a second output).
-        for (const graph of plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS) {
-          const networks = graph.networks.map((n) => model.networks[n]!);
-          const diff = await compareWithTfjs(`${variant} ${graph.role}`, networks, {
-            name: graph.role,
-            inputName: graph.inputName,
-            outputName: graph.outputName,
-            ...(graph.extraOutputNames ? { extraOutputNames: graph.extraOutputNames } : {}),
-            range: [0, 1],
-          });
-          expect(diff).toBeLessThanOrEqual(TOLERANCE);
-        }
-        const bytes = layersToOnnx({
-          name: 'autoencoder',
-          networks: [model.networks.encoder!, model.networks.decoder!],
-          inputName: 'input',
-          outputName: 'reconstruction',
-        });
-        const graph = decodeOnnxModel(bytes).graph!;
-        expect(dims(graph.input[0]!)).toEqual(['N', 28, 28, 1]);
-        expect(dims(graph.output[0]!)).toEqual(['N', 28, 28, 1]);
-      } finally {
-        disposeNetworks(model.networks);
-      }
-    },
-  );
-});
 
 describe('model', () => {
   // Built in beforeAll: tensors made while tests are collected would miss the cpu backend.

@@ -6,8 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getVariant, parseVariantOptions } from '@aekit/core';
-import { asTfjsPlugin } from '@aekit/trainers';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Layer } from './convert/context.js';
@@ -49,14 +47,27 @@ function twoHeads(trunk: Layer[], inputShape: number[]): tfl.LayersModel {
 }
 
 function networks(): Record<string, tfl.LayersModel[]> {
-  const plugin = asTfjsPlugin(getVariant('stacked'));
-  const stacked = plugin.trainer.build({
-    config: parseVariantOptions(plugin, {}),
-    inputShape: [28, 28, 1],
-    seed: 3,
-  });
-  const encoder = stacked.networks.encoder!;
-  const decoder = stacked.networks.decoder!;
+  // The shape of the default stacked autoencoder: 784-100-30 SELU, and back to 28x28x1.
+  const encoder = seedWeights(
+    tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+        tfl.layers.dense({ units: 100, activation: 'selu' }),
+        tfl.layers.dense({ units: 30, activation: 'selu' }),
+      ],
+    }),
+    3,
+  );
+  const decoder = seedWeights(
+    tfl.sequential({
+      layers: [
+        tfl.layers.dense({ units: 100, activation: 'selu', inputShape: [30] }),
+        tfl.layers.dense({ units: 784, activation: 'sigmoid' }),
+        tfl.layers.reshape({ targetShape: [28, 28, 1] }),
+      ],
+    }),
+    4,
+  );
   const convolutional = tfl.sequential({
     layers: [
       tfl.layers.zeroPadding2d({ padding: 1, inputShape: [12, 12, 1] }),

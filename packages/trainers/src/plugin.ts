@@ -1,6 +1,7 @@
 import {
   type Dataset,
   defineVariant,
+  type OnnxGraphDescription,
   type ReconstructionLoss,
   type SamplerSpec,
   type VariantOptionsSchema,
@@ -9,6 +10,9 @@ import {
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { z } from 'zod';
+
+// The graph descriptions are plain data shared with the exporter, so they live in core.
+export { DEFAULT_ONNX_GRAPHS, type OnnxGraphDescription } from '@aekit/core';
 
 /** What a variant's `build` receives. */
 export interface BuildContext<C> {
@@ -109,44 +113,6 @@ export interface AutoencoderModel {
   /** Codings of `x` at inference time. */
   encode(x: tf.Tensor): tf.Tensor;
 }
-
-/** One ONNX graph a variant exposes: a chain of its networks, with stable tensor names. */
-export interface OnnxGraphDescription {
-  /** Role and file stem: `encoder` is written to `onnx/encoder.onnx`. */
-  readonly role: string;
-  /**
-   * Networks applied in order, by name in `AutoencoderModel.networks`; one before the last
-   * with several outputs passes its first output (e.g. the mean) to the next.
-   */
-  readonly networks: readonly string[];
-  readonly inputName: string;
-  /** Name of the graph's (first) output: the last network's output 0. */
-  readonly outputName: string;
-  /**
-   * Names of the last network's further outputs, e.g. `['log_variance']` for an encoder
-   * whose outputs are `[mean, logVariance]`: one name for each output after the first.
-   * Absent for networks with one output.
-   */
-  readonly extraOutputNames?: readonly string[];
-  /**
-   * The export's parity check allows this largest |ONNX Runtime - TensorFlow.js| difference
-   * for the graph (default 1e-5), for a graph whose float32 rounding is larger by design
-   * (say why where it is set).
-   */
-  readonly parityTolerance?: number;
-}
-
-/** The graphs every autoencoder exposes unless its plugin says otherwise. */
-export const DEFAULT_ONNX_GRAPHS: readonly OnnxGraphDescription[] = Object.freeze([
-  { role: 'encoder', networks: ['encoder'], inputName: 'input', outputName: 'codings' },
-  { role: 'decoder', networks: ['decoder'], inputName: 'codings', outputName: 'reconstruction' },
-  {
-    role: 'autoencoder',
-    networks: ['encoder', 'decoder'],
-    inputName: 'input',
-    outputName: 'reconstruction',
-  },
-]);
 
 /** The TensorFlow.js half of a variant plugin. */
 export interface TfjsTrainer<C> {

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { createRng, getVariant, parseVariantOptions, permutation } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
-import { exportRun } from '@aekit/export';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
 import {
   asTfjsPlugin,
@@ -11,6 +10,7 @@ import {
   type TrainEvent,
   train,
 } from '@aekit/trainers';
+import { exportRun } from '../export-run.js';
 import { MNIST_FEATURES, type TrainJob } from './jobs.js';
 
 /** How an aekit training run is set up. */

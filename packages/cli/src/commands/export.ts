@@ -1,4 +1,4 @@
-import { exportRun } from '@aekit/export';
+import { exportRun } from '../export-run.js';
 import { fmt, type Output } from '../output.js';
 
 /** Options of `aekit export`. */

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
-import { runTfjsChain } from '../export-run.js';
+import { runTfjsChain } from '../export-model.js';
 import { layersToOnnx, type OnnxGraphSpec } from '../layers-to-onnx.js';
 import { runOnnxOutputs } from '../run-onnx.js';
 

@@ -5,21 +5,30 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AekitError, Dataset, onnxMetadataSchema, registerVariant } from '@aekit/core';
+import { AekitError, createRng, Dataset, onnxMetadataSchema, registerVariant } from '@aekit/core';
+import {
+  decodeOnnxModel,
+  EXPORT_TOLERANCE,
+  type ExportReport,
+  type Layer,
+  type LowerableLayer,
+  runOnnxOutputs,
+} from '@aekit/export';
 import { DEFAULT_ONNX_GRAPHS, defineTfjsVariant, train } from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Layer } from './convert/context.js';
-import { EXPORT_TOLERANCE, type ExportReport, exportRun } from './export-run.js';
-import type { LowerableLayer } from './layers-to-onnx.js';
-import { decodeOnnxModel } from './onnx-model.js';
-import { runOnnxOutputs } from './run-onnx.js';
-import { uniform } from './test-utils/index.js';
+import { exportRun } from './export-run.js';
 
 const SAMPLE = [4, 4, 1];
+
+/** `count` seeded values, uniform in [0, 1). */
+function uniform(count: number, seed: number): Float32Array {
+  const next = createRng(seed, 'export-test');
+  return Float32Array.from({ length: count }, () => next());
+}
 const CODINGS = 2;
-/** A variant without options: an empty zod object (@aekit/export does not depend on zod). */
+/** A variant without options: an empty zod object (@aekit/cli does not depend on zod). */
 const NO_OPTIONS = onnxMetadataSchema.pick({}).strict();
 
 /**
@@ -104,7 +113,7 @@ async function trainRun(variant: string, out: string): Promise<void> {
   const count = 96;
   await train({
     variant,
-    data: new Dataset({ x: uniform(count * 16, 3, 0, 1), sampleShape: SAMPLE, name: 'two' }),
+    data: new Dataset({ x: uniform(count * 16, 3), sampleShape: SAMPLE, name: 'two' }),
     normalize: 'none',
     epochs: 1,
     batchSize: 32,
@@ -151,7 +160,7 @@ describe('exportRun with a two-output encoder', () => {
   });
 
   it('writes an encoder with both outputs and an autoencoder with one', async () => {
-    const x = uniform(3 * 16, 5, 0, 1);
+    const x = uniform(3 * 16, 5);
     const encoder = readFileSync(join(report.dir, 'encoder.onnx'));
     const outputs = await runOnnxOutputs(encoder, x, [3, ...SAMPLE]);
     expect(outputs.map((o) => [o.name, o.dims])).toEqual([
