@@ -33,8 +33,11 @@ const { version: VERSION } = createRequire(import.meta.url)('../package.json') a
 
 /** `--device` of the commands that run exported models with the runtime. */
 function runtimeDeviceOption(): Option {
-  return new Option('--device <name>', 'where ONNX Runtime runs')
-    .choices(['auto', 'cpu', 'webgpu'])
+  return new Option(
+    '--device <name>',
+    "where ONNX Runtime runs ('wasm': onnxruntime-web's WebAssembly build, as in browsers)",
+  )
+    .choices(['auto', 'cpu', 'webgpu', 'wasm'])
     .default('auto');
 }
 

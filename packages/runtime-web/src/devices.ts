@@ -1,12 +1,15 @@
 import { aekitError } from '@aekit/core/errors';
 
 /**
- * Node's devices (onnxruntime-node) and the execution providers each one asks for.
- * `webgpu` is onnxruntime-node's WebGPU EP (Dawn on Vulkan, Metal or D3D12).
+ * Node's devices and the execution providers each one asks for. `cpu` and `webgpu` are
+ * onnxruntime-node's (native CPU kernels; WebGPU through Dawn on Vulkan, Metal or D3D12),
+ * for apps that install it; `wasm` is onnxruntime-web's WebAssembly build, which this
+ * package always brings, so that a Node app runs models with nothing else installed.
  */
 export const NODE_DEVICES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   cpu: Object.freeze(['cpu']),
   webgpu: Object.freeze(['webgpu']),
+  wasm: Object.freeze(['wasm']),
 });
 
 /** Browser devices (onnxruntime-web) and the execution providers each one asks for. */

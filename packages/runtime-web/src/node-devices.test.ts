@@ -27,7 +27,7 @@ describe.skipIf(skipWithout(hasTorch()))('Node devices without WebGPU', () => {
     expect(err).toBeInstanceOf(AekitError);
     expect(err?.code).toBe('DeviceUnavailable');
     expect(err?.message).toMatch(
-      /^Device "webgpu" cannot run here: .*adapter.*Devices that work here: "cpu"\.$/,
+      /^Device "webgpu" cannot run here: .*adapter.*Devices that work here: "cpu", "wasm"\.$/,
     );
     console.log(`[runtime-web] ${err?.message}`);
   });

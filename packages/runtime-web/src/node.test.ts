@@ -85,6 +85,16 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
     await ae.dispose();
   });
 
+  it("encodes, decodes and reconstructs on 'wasm' (onnxruntime-web in Node) as torch does", async () => {
+    // onnxruntime-web's WebAssembly kernels: the same float32 arithmetic, other summation
+    // orders, so the CPU bound holds (as in the browser tests).
+    const ae = await loadAutoencoder(models.dir, { device: 'wasm' });
+    expect(ae.info.device).toBe('wasm');
+    expect(ae.info.executionProviders).toEqual(['wasm']);
+    await checkRoundTrip(ae, models, CPU_TOLERANCE);
+    await ae.dispose();
+  });
+
   it('takes every input form and gives the same codings', async () => {
     const ae = await loadAutoencoder(models.dir, { device: 'cpu' });
     const flat = Float32Array.from(models.expected.input.flat());
@@ -249,10 +259,9 @@ describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models
       'UnknownDevice',
     );
     expect(unknown.message).toBe(
-      'Unsupported device: "gpu". Should be one of: "auto", "cpu", "webgpu".',
+      'Unsupported device: "gpu". Should be one of: "auto", "cpu", "webgpu", "wasm".',
     );
-    // a browser device name is not a Node one
-    await expectRejection(loadAutoencoder(models.dir, { device: 'wasm' }), 'UnknownDevice');
+    await expectRejection(loadAutoencoder(models.dir, { device: 'webgl' }), 'UnknownDevice');
 
     const missing = join(work, 'no-such-folder');
     const gone = await expectRejection(loadAutoencoder(missing), 'ModelLoadFailed');

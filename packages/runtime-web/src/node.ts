@@ -45,6 +45,7 @@ export * from './shared-exports.js';
 export const DEVICES = NODE_DEVICES;
 
 let ort: Promise<OrtModule> | undefined;
+let ortWasm: Promise<OrtModule> | undefined;
 
 function onnxruntimeNode(device: string): Promise<OrtModule> {
   ort ??= import('onnxruntime-node').then(
@@ -53,7 +54,7 @@ function onnxruntimeNode(device: string): Promise<OrtModule> {
       ort = undefined;
       throw new DeviceFailure(
         device,
-        `onnxruntime-node cannot be loaded (${reasonOf(err)}). Install it: npm install onnxruntime-node@1.30.0`,
+        `onnxruntime-node cannot be loaded (${reasonOf(err)}). Install it for native CPU and WebGPU: npm install onnxruntime-node@1.30.0 (device 'wasm' needs nothing more)`,
         err,
       );
     },
@@ -61,11 +62,30 @@ function onnxruntimeNode(device: string): Promise<OrtModule> {
   return ort;
 }
 
-/** The Node platform: onnxruntime-node, `'auto'` = WebGPU when it starts, else the CPU. */
+/** onnxruntime-web's Node build (WebAssembly), a dependency of this package. */
+async function onnxruntimeWasm(options: LoadOptions): Promise<OrtModule> {
+  ortWasm ??= import('onnxruntime-web').then(
+    (m) => m as unknown as OrtModule,
+    (err: unknown) => {
+      ortWasm = undefined;
+      throw new DeviceFailure('wasm', `onnxruntime-web cannot be loaded: ${reasonOf(err)}`, err);
+    },
+  );
+  const module = await ortWasm;
+  // Read when the build creates its first session; later values are ignored.
+  if (options.numThreads !== undefined) module.env.wasm.numThreads = options.numThreads;
+  return module;
+}
+
+/**
+ * The Node platform: `'auto'` = onnxruntime-node's WebGPU when it starts, else its CPU,
+ * else (onnxruntime-node not installed) onnxruntime-web's WebAssembly.
+ */
 const nodePlatform: RuntimePlatform = Object.freeze({
   devices: NODE_DEVICES,
-  autoOrder: Object.freeze(['webgpu', 'cpu']),
-  ortFor: (device: string) => onnxruntimeNode(device),
+  autoOrder: Object.freeze(['webgpu', 'cpu', 'wasm']),
+  ortFor: (device: string, options: LoadOptions) =>
+    device === 'wasm' ? onnxruntimeWasm(options) : onnxruntimeNode(device),
 });
 
 async function readOptional(path: string): Promise<Uint8Array | undefined> {
