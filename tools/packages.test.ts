@@ -246,6 +246,40 @@ await ae.dispose();
     expect(maxDiff(nodeReconstruction.data, cliReconstruction)).toBeLessThanOrEqual(1e-5);
   }, 300_000);
 
+  it.each(['core', 'trainers', 'export', 'cli'])(
+    "@aekit/%s: the README's example runs as written in the CLI app",
+    (name) => {
+      const app = join(dir, 'cli-app');
+      const readme = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
+      const block = /## Example[\s\S]*?```(js|sh)\n([\s\S]*?)```/.exec(readme);
+      expect(block, 'an "## Example" section with a js or sh block').not.toBeNull();
+      const [, lang, code] = block!;
+      if (lang === 'js') writeFileSync(join(app, `example-${name}.mjs`), code!);
+      const [command, args] =
+        lang === 'js'
+          ? [process.execPath, [`example-${name}.mjs`]]
+          : ['bash', ['-euo', 'pipefail', '-c', code!]];
+      const out = execFileSync(command, args, { cwd: app, encoding: 'utf8', env: CLEAN_ENV });
+      console.log(`[packages] README of @aekit/${name}:\n${out}`);
+      expect(out.trim().length).toBeGreaterThan(0);
+    },
+    300_000,
+  );
+
+  it("@aekit/runtime-web: the README's Node example runs as written with only runtime-web", () => {
+    const app = join(dir, 'web-app');
+    const readme = readFileSync(join(ROOT, 'packages', 'runtime-web', 'README.md'), 'utf8');
+    const code = /## Node[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toBeDefined();
+    writeFileSync(join(app, 'example.mjs'), code!);
+    const out = execFileSync(process.execPath, ['example.mjs'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...CLEAN_ENV, AEKIT_MODEL: 'public/model' },
+    });
+    expect(out).toMatch(/^wasm: \[28,28,1\] -> \[30\]/);
+  });
+
   it.skipIf(!hasChromium())(
     'a page using only @aekit/runtime-web, bundled by Vite, runs in Chromium',
     async () => {
