@@ -6,8 +6,11 @@
 //   public/models/NAME/         one small model per variant, trained and exported by the
 //                               aekit CLI (plus a hash index of the test images for hashing);
 //   public/models/index.json    what each model is and can do.
-// A model is rebuilt only when missing or when its recipe below changes. Needs the
-// workspace built (npm run build).
+// A model is rebuilt only when missing or when its recipe below changes. Every registered
+// variant without a recipe here (a new one in @aekit/trainers, or a plugin package named in
+// AEKIT_PLUGINS, comma-separated, as `aekit --plugin` takes them) gets a model trained with
+// its defaults, so it shows in the playground with no edit. Needs the workspace built
+// (npm run build).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -113,10 +116,17 @@ const COMMON = [
   '--overwrite',
 ];
 
-/** Runs the aekit CLI; its output is shown only when it fails. */
+/** Plugin packages or files to load (`--plugin`), from AEKIT_PLUGINS. */
+const PLUGINS = (process.env.AEKIT_PLUGINS ?? '')
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean)
+  .flatMap((p) => ['--plugin', p]);
+
+/** Runs the aekit CLI and returns its output, which is shown only when it fails. */
 function aekit(args) {
   try {
-    execFileSync(process.execPath, [cli, ...args], { stdio: 'pipe', encoding: 'utf8' });
+    return execFileSync(process.execPath, [cli, ...args], { stdio: 'pipe', encoding: 'utf8' });
   } catch (err) {
     process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
     throw new Error(`aekit ${args[0]} failed (exit ${err.status}): aekit ${args.join(' ')}`);
@@ -148,7 +158,9 @@ function prepareModel(recipe) {
   aekit(['export', run]);
   rmSync(out, { recursive: true, force: true });
   cpSync(join(run, 'onnx'), out, { recursive: true });
-  if (recipe.name === 'hashing') {
+  // Any model that hashes gets an index of the test images, for the Hashing view.
+  const { capabilities } = JSON.parse(readFileSync(join(run, 'onnx', 'aekit.json'), 'utf8'));
+  if (capabilities.includes('hash')) {
     aekit([
       'hash',
       run,
@@ -170,10 +182,25 @@ function prepareModel(recipe) {
   );
 }
 
+/** The recipes, and one with default options for each registered variant that has none. */
+function allRecipes() {
+  const variants = JSON.parse(aekit(['variants', '--json', ...PLUGINS]));
+  const covered = new Set(RECIPES.map((r) => r.name));
+  const extra = variants
+    .filter((v) => !covered.has(v.name))
+    .map((v) => ({
+      name: v.name,
+      title: `${v.title} (default options)`,
+      args: ['--variant', v.name, ...PLUGINS],
+    }));
+  return [...RECIPES, ...extra];
+}
+
 prepareData('test', TEST_IMAGES);
 prepareData('train', TRAIN_IMAGES);
-for (const recipe of RECIPES) prepareModel(recipe);
-const index = RECIPES.map((r) => {
+const recipes = allRecipes();
+for (const recipe of recipes) prepareModel(recipe);
+const index = recipes.map((r) => {
   const meta = JSON.parse(readFileSync(join(app, 'public/models', r.name, 'aekit.json'), 'utf8'));
   return {
     name: r.name,
@@ -181,7 +208,7 @@ const index = RECIPES.map((r) => {
     variant: meta.variant,
     capabilities: meta.capabilities,
     codingShape: meta.codingShape,
-    ...(r.name === 'hashing' ? { hashIndex: 'test.aehash' } : {}),
+    ...(meta.capabilities.includes('hash') ? { hashIndex: 'test.aehash' } : {}),
   };
 });
 writeFileSync(
