@@ -111,7 +111,7 @@ describe('nx g @aekit/tools:variant', () => {
     expect(names).toContain('@aekit/playground');
     for (const below of ['@aekit/core', '@aekit/export', '@aekit/runtime-web'])
       expect(names).not.toContain(below);
-  });
+  }, 600_000);
 
   it('--external: its own package with peers; aekit loads it with --plugin', () => {
     npx(
@@ -164,5 +164,5 @@ describe('nx g @aekit/tools:variant', () => {
     // The manifest names the plugin, so later commands load it without --plugin.
     expect(aekit('export', runDir)).toMatch(/autoencoder\.onnx/);
     expect(encodeDigits(runDir)).toEqual([4, 32]);
-  });
+  }, 600_000);
 });
