@@ -126,14 +126,33 @@ describe('the packed packages install and run in fresh projects', () => {
   /** What runtime-web reconstructs from them in Node. */
   let nodeReconstruction: { device: string; shape: number[]; data: number[] };
 
-  it('npm pack of every package', () => {
+  it('npm pack of every package: built code for every source file and nothing stale', () => {
     mkdirSync(packs);
     for (const name of PACKAGES) {
-      const file = execFileSync('npm', ['pack', '--pack-destination', packs, '--silent'], {
-        cwd: join(ROOT, 'packages', name),
-        encoding: 'utf8',
-      }).trim();
-      tarballs[`@aekit/${name}`] = join(packs, file);
+      const root = join(ROOT, 'packages', name);
+      const [packed] = JSON.parse(
+        execFileSync('npm', ['pack', '--pack-destination', packs, '--json'], {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      ) as { filename: string; files: { path: string }[] }[];
+      tarballs[`@aekit/${name}`] = join(packs, packed!.filename);
+      const files = packed!.files.map((f) => f.path);
+      expect(files, name).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
+      const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
+      expect(js, `${name}: built code`).toContain(
+        (
+          JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string }
+        ).main.replace(/^\.\//, ''),
+      );
+      // Every built module comes from a source file that still exists (no leftovers of
+      // deleted sources), and none is a test.
+      const orphans = js.filter(
+        (f) => !existsSync(join(root, 'src', f.slice('dist/'.length).replace(/\.js$/, '.ts'))),
+      );
+      expect(orphans, `${name}: dist files without a source`).toEqual([]);
+      expect(files.filter((f) => /\.test\.|test-utils/.test(f))).toEqual([]);
     }
     expect(readdirSync(packs)).toHaveLength(PACKAGES.length);
   }, 120_000);

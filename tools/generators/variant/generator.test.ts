@@ -38,6 +38,12 @@ function run(command: string, args: string[], options: ExecFileSyncOptions = {})
 const npx = (...args: string[]) => run('npx', ['--no-install', ...args]);
 const aekit = (...args: string[]) => run(process.execPath, ['packages/cli/dist/bin.js', ...args]);
 
+/** Trains one epoch on 1,000 MNIST digits into `runDir`. */
+function trainSmall(runDir: string, ...args: string[]): void {
+  const small = ['--data', 'mnist', '--limit', '1000', '--epochs', '1', '--backend', 'wasm'];
+  aekit('train', ...args, ...small, '--no-figures', '--out', runDir);
+}
+
 /** Encodes four MNIST test images with an exported run; returns the codings' shape. */
 function encodeDigits(runDir: string): number[] {
   const { dataset } = loadDataset({ source: 'mnist', split: 'test', limit: 4, normalize: 'none' });
@@ -74,26 +80,7 @@ describe('nx g @aekit/tools:variant', () => {
 
     expect(aekit('variants')).toMatch(/my-variant/);
     const runDir = 'runs/my-variant';
-    aekit(
-      'train',
-      '--variant',
-      'my-variant',
-      '--layers',
-      '64,16',
-      '--coding-penalty',
-      '0.01',
-      '--data',
-      'mnist',
-      '--limit',
-      '1000',
-      '--epochs',
-      '1',
-      '--backend',
-      'wasm',
-      '--no-figures',
-      '--out',
-      runDir,
-    );
+    trainSmall(runDir, '--variant', 'my-variant', '--layers', '64,16', '--coding-penalty', '0.01');
     // The flags reached the variant's options, and its loss terms were logged.
     const manifest = JSON.parse(readFileSync(join(ws.dir, runDir, 'manifest.json'), 'utf8'));
     expect(manifest.options).toEqual({ layers: [64, 16], activation: 'elu', codingPenalty: 0.01 });
@@ -144,23 +131,7 @@ describe('nx g @aekit/tools:variant', () => {
     const plugin = ['--plugin', '@acme/variant-ext-variant'];
     expect(aekit('variants', ...plugin)).toMatch(/ext-variant/);
     const runDir = 'runs/ext-variant';
-    aekit(
-      'train',
-      ...plugin,
-      '--variant',
-      'ext-variant',
-      '--data',
-      'mnist',
-      '--limit',
-      '1000',
-      '--epochs',
-      '1',
-      '--backend',
-      'wasm',
-      '--no-figures',
-      '--out',
-      runDir,
-    );
+    trainSmall(runDir, ...plugin, '--variant', 'ext-variant');
     // The manifest names the plugin, so later commands load it without --plugin.
     expect(aekit('export', runDir)).toMatch(/autoencoder\.onnx/);
     expect(encodeDigits(runDir)).toEqual([4, 32]);

@@ -1,4 +1,4 @@
-import { Threshold } from '@aekit/trainers';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { layersToOnnx } from '../layers-to-onnx.js';
@@ -7,6 +7,29 @@ import { compareWithTfjs, seedWeights, TOLERANCE, useCpuBackend } from '../test-
 import { SELU_ALPHA, SELU_GAMMA, SUPPORTED_ACTIVATIONS } from './activations.js';
 
 beforeAll(useCpuBackend);
+
+/**
+ * The layer the converter knows as `Threshold` (in @aekit/trainers, the bits of a semantic
+ * hash), as the exporter sees it: that class name, a `threshold` in its config, and 1 above
+ * the threshold, else 0.
+ */
+class Threshold extends tfl.layers.Layer {
+  static className = 'Threshold';
+  constructor(readonly args: { threshold: number }) {
+    super({});
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() =>
+      tf.cast(
+        tf.greater(Array.isArray(inputs) ? inputs[0]! : inputs, this.args.threshold),
+        'float32',
+      ),
+    );
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), threshold: this.args.threshold };
+  }
+}
 
 describe('activations inside Dense', () => {
   // Every name tfjs-layers 4.22 registers, as `getConfig()` reports it.
