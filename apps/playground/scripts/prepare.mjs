@@ -6,7 +6,8 @@
 //   public/models/NAME/         one small model per variant, trained and exported by the
 //                               aekit CLI (plus a hash index of the test images for hashing);
 //   public/models/index.json    what each model is and can do.
-// A model is rebuilt only when missing or when its recipe below changes. Every registered
+// A model is rebuilt only when missing or when its recipe below changes; `--only a,b`
+// prepares just those. Every registered
 // variant without a recipe here (a new one in @aekit/trainers, or a plugin package named in
 // AEKIT_PLUGINS, comma-separated, as `aekit --plugin` takes them) gets a model trained with
 // its defaults, so it shows in the playground with no edit. Needs the workspace built
@@ -196,10 +197,25 @@ function allRecipes() {
   return [...RECIPES, ...extra];
 }
 
+/** `--only a,b`: prepare just these models (the index lists every model already there). */
+function onlyFlag() {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const names = (process.argv[i + 1] ?? '').split(',').filter(Boolean);
+  if (names.length === 0) throw new Error('--only takes a comma-separated list of model names');
+  return new Set(names);
+}
+
 prepareData('test', TEST_IMAGES);
 prepareData('train', TRAIN_IMAGES);
-const recipes = allRecipes();
-for (const recipe of recipes) prepareModel(recipe);
+const only = onlyFlag();
+const known = allRecipes();
+for (const name of only ?? []) {
+  if (!known.some((r) => r.name === name))
+    throw new Error(`--only ${name}: no such model; known: ${known.map((r) => r.name).join(', ')}`);
+}
+for (const recipe of known) if (!only || only.has(recipe.name)) prepareModel(recipe);
+const recipes = known.filter((r) => existsSync(join(app, 'public/models', r.name, 'aekit.json')));
 const index = recipes.map((r) => {
   const meta = JSON.parse(readFileSync(join(app, 'public/models', r.name, 'aekit.json'), 'utf8'));
   return {

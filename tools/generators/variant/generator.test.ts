@@ -1,9 +1,9 @@
 /**
  * `nx g @aekit/tools:variant`, for real, in a scratch copy of the workspace: the scaffold
- * (inside @aekit/trainers, and as its own package) builds, passes its own tests and Biome,
- * and the CLI trains, exports and encodes it with no other edit; `nx affected` on a branch
- * that adds a variant to @aekit/trainers names trainers and what depends on it, and nothing
- * below it.
+ * (inside @aekit/trainers, and as its own package) builds, passes its own tests and Biome;
+ * with no other edit the CLI trains, exports and encodes it and the playground shows it.
+ * `nx affected` on a branch that adds a variant to @aekit/trainers names trainers and what
+ * depends on it, and nothing below it.
  */
 import { type ExecFileSyncOptions, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -38,6 +38,20 @@ function run(command: string, args: string[], options: ExecFileSyncOptions = {})
 const npx = (...args: string[]) => run('npx', ['--no-install', ...args]);
 const aekit = (...args: string[]) => run(process.execPath, ['packages/cli/dist/bin.js', ...args]);
 
+/**
+ * Prepares the playground's model for `variant` (trained with its defaults, exported) and
+ * returns its entry in the playground's model index.
+ */
+function playgroundModel(variant: string, plugins = ''): Record<string, unknown> | undefined {
+  run(process.execPath, ['apps/playground/scripts/prepare.mjs', '--only', variant], {
+    env: { ...process.env, AEKIT_PLUGINS: plugins },
+  });
+  const index = JSON.parse(
+    readFileSync(join(ws.dir, 'apps/playground/public/models/index.json'), 'utf8'),
+  ) as { models: Record<string, unknown>[] };
+  return index.models.find((m) => m.name === variant);
+}
+
 /** Trains one epoch on 1,000 MNIST digits into `runDir`. */
 function trainSmall(runDir: string, ...args: string[]): void {
   const small = ['--data', 'mnist', '--limit', '1000', '--epochs', '1', '--backend', 'wasm'];
@@ -64,7 +78,7 @@ describe('nx g @aekit/tools:variant', () => {
     expect(ws.git('status', '--porcelain')).toBe('');
   });
 
-  it('inside @aekit/trainers: builds, passes its tests and lint; the CLI trains, exports and encodes it', () => {
+  it('inside @aekit/trainers: builds, passes its tests and lint; the CLI and the playground pick it up', () => {
     ws.git('checkout', '-q', '-b', 'add-variant');
     npx('nx', 'g', '@aekit/tools:variant', 'my-variant', '--no-interactive');
     const folder = 'packages/trainers/src/variants/my-variant';
@@ -89,6 +103,12 @@ describe('nx g @aekit/tools:variant', () => {
     expect(aekit('export', runDir)).toMatch(/autoencoder\.onnx/);
     expect(encodeDigits(runDir)).toEqual([4, 16]);
 
+    // The playground trains a model of every variant it has no recipe for, and lists it.
+    expect(playgroundModel('my-variant')).toMatchObject({
+      variant: 'my-variant',
+      codingShape: [32],
+    });
+
     ws.git('add', '-A');
     ws.git('commit', '-qm', 'my-variant');
     const affected = npx('nx', 'show', 'projects', '--affected', '--base=main', '--json');
@@ -100,7 +120,7 @@ describe('nx g @aekit/tools:variant', () => {
       expect(names).not.toContain(below);
   }, 600_000);
 
-  it('--external: its own package with peers; aekit loads it with --plugin', () => {
+  it('--external: its own package with peers; aekit and the playground load it by name', () => {
     npx(
       'nx',
       'g',
@@ -135,5 +155,9 @@ describe('nx g @aekit/tools:variant', () => {
     // The manifest names the plugin, so later commands load it without --plugin.
     expect(aekit('export', runDir)).toMatch(/autoencoder\.onnx/);
     expect(encodeDigits(runDir)).toEqual([4, 32]);
+    // A plugin named in AEKIT_PLUGINS shows in the playground too.
+    expect(playgroundModel('ext-variant', '@acme/variant-ext-variant')).toMatchObject({
+      variant: 'ext-variant',
+    });
   }, 600_000);
 });
