@@ -6,15 +6,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AekitError, createRng, Dataset, onnxMetadataSchema, registerVariant } from '@aekit/core';
+import { RunDirectory } from '@aekit/core/node';
 import {
   decodeOnnxModel,
   EXPORT_TOLERANCE,
   type ExportReport,
+  exportModel,
   type Layer,
   type LowerableLayer,
   runOnnxOutputs,
 } from '@aekit/export';
-import { DEFAULT_ONNX_GRAPHS, defineTfjsVariant, train } from '@aekit/trainers';
+import {
+  DEFAULT_ONNX_GRAPHS,
+  defineTfjsVariant,
+  disposeNetworks,
+  loadRunModel,
+  train,
+} from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,6 +177,27 @@ describe('exportRun with a two-output encoder', () => {
     ]);
     const autoencoder = decodeOnnxModel(readFileSync(join(report.dir, 'autoencoder.onnx')));
     expect(autoencoder.graph!.output.map((o) => o.name)).toEqual(['reconstruction']);
+  });
+
+  it('exportModel refuses check samples of the wrong size with InvalidArgument', async () => {
+    const run = new RunDirectory(join(dir, 'run'));
+    const { model } = loadRunModel(run);
+    try {
+      const err = await exportModel({
+        run: run.root,
+        networks: model.networks,
+        capabilities: [],
+        samples: { x: new Float32Array(10), count: 2, from: 'test' },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AekitError);
+      expect((err as AekitError).code).toBe('InvalidArgument');
+      expect((err as AekitError).message).toContain('not 2 samples of [4, 4, 1] (32 values)');
+    } finally {
+      disposeNetworks(model.networks);
+    }
   });
 
   it('fails with ExportMismatch naming the output that disagrees, and writes nothing', async () => {

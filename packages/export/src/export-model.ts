@@ -152,6 +152,13 @@ export async function exportModel(
       'InvalidArgument',
       'The networks to export have no network named "encoder"; the codings the decoder is checked on come from it.',
     );
+  const size = manifest.inputShape.reduce((a, b) => a * b, 1);
+  if (input.samples && input.samples.x.length !== input.samples.count * size) {
+    throw aekitError(
+      'InvalidArgument',
+      `The check samples hold ${input.samples.x.length} values, not ${input.samples.count} samples of [${manifest.inputShape.join(', ')}] (${input.samples.count * size} values): pass samples of the run's input shape, flattened.`,
+    );
+  }
   const count = input.samples?.count ?? 64;
   const samples =
     input.samples?.x ?? randomInputs(manifest.inputShape, count, manifest.training.seed);

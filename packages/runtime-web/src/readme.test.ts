@@ -21,7 +21,8 @@ describe.skipIf(skipWithout(hasTorch()))('README', () => {
     // Run from the package folder, so that '@aekit/runtime-web' resolves as in a user's project.
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', example!], {
       cwd: PACKAGE,
-      env: { ...process.env, AEKIT_MODEL: models.dir },
+      // FORCE_COLOR=0: plain console.log output even when the runner (Nx) forces colours.
+      env: { ...process.env, AEKIT_MODEL: models.dir, FORCE_COLOR: '0' },
       encoding: 'utf8',
       timeout: 60_000,
     });
