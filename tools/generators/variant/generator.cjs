@@ -64,9 +64,8 @@ async function variantGenerator(tree, options) {
   const external = options.external === true;
   const scope = options.scope ?? '@aekit';
   const { className, propertyName } = names(name);
-  const title = `${names(name)
-    .name.replace(/-/g, ' ')
-    .replace(/^./, (c) => c.toUpperCase())} autoencoder`;
+  // my-variant -> "My variant autoencoder"
+  const title = `${name.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase())} autoencoder`;
   const trainers = readJson(tree, 'packages/trainers/package.json');
   const core = readJson(tree, 'packages/core/package.json');
   const builtins = tree.children('packages/trainers/src/variants');
