@@ -233,13 +233,6 @@ describe('the packed packages install and run in fresh projects', () => {
       `[packages] install size of an app using @aekit/runtime-web: ${MB(bytesUnder(join(app, 'node_modules')))}`,
     );
 
-    const { dataset } = loadDataset({
-      source: 'mnist',
-      split: 'test',
-      limit: 8,
-      normalize: 'none',
-    });
-    digits = dataset.x.map((v) => v / 255);
     mkdirSync(join(app, 'public'));
     cpSync(model, join(app, 'public', 'model'), { recursive: true });
     writeFileSync(join(app, 'public', 'digits.json'), JSON.stringify(Array.from(digits)));
