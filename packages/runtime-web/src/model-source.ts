@@ -134,12 +134,18 @@ export async function fetchModelFiles(
   const source = folder.href;
   const metaRes = await get(folder, METADATA_FILE, true, fetchImpl);
   const parsed = metaRes ? parseMetadataText(await metaRes.text(), source) : undefined;
-  const [encoder, decoder] = await Promise.all(
+  // Both fetched at once; when both fail, the encoder's error is reported, whichever
+  // answered first, so the message does not depend on timing.
+  const settled = await Promise.allSettled(
     ['encoder', 'decoder'].map(async (role) => {
       const res = (await get(folder, graphFile(parsed, role), false, fetchImpl))!;
       return readBytes(res, folder);
     }),
   );
+  const [encoder, decoder] = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
   const whole = hasGraph(parsed, 'autoencoder');
   return {
     source,
