@@ -28,6 +28,7 @@ import {
   folderUrl,
   isModelBytes,
 } from './model-source.js';
+import { importOnce } from './ort-import.js';
 import { createQueue } from './queue.js';
 import type {
   Autoencoder,
@@ -42,13 +43,13 @@ export * from './shared-exports.js';
 /** The devices of this platform (onnxruntime-web) and their execution providers. */
 export const DEVICES = WEB_DEVICES;
 
-/** The onnxruntime-web build each device runs on, imported on first use. */
-const builds: Readonly<Record<string, () => Promise<unknown>>> = Object.freeze({
-  wasm: () => import('onnxruntime-web/wasm'),
-  webgpu: () => import('onnxruntime-web/webgpu'),
-});
+const cannotLoad = (err: unknown) => `onnxruntime-web cannot be loaded: ${reasonOf(err)}`;
 
-const loaded = new Map<string, Promise<OrtModule>>();
+/** The onnxruntime-web build each device runs on, imported on first use. */
+const builds: Readonly<Record<string, (device: string) => Promise<OrtModule>>> = Object.freeze({
+  wasm: importOnce(() => import('onnxruntime-web/wasm'), cannotLoad),
+  webgpu: importOnce(() => import('onnxruntime-web/webgpu'), cannotLoad),
+});
 
 interface GpuLike {
   requestAdapter(): Promise<unknown>;
@@ -70,18 +71,7 @@ async function checkWebGpu(): Promise<void> {
 
 async function ortFor(device: string, options: LoadOptions): Promise<OrtModule> {
   if (device === 'webgpu') await checkWebGpu();
-  let ort = loaded.get(device);
-  if (!ort) {
-    ort = builds[device]!().then(
-      (m) => m as OrtModule,
-      (err: unknown) => {
-        loaded.delete(device);
-        throw new DeviceFailure(device, `onnxruntime-web cannot be loaded: ${reasonOf(err)}`, err);
-      },
-    );
-    loaded.set(device, ort);
-  }
-  const module = await ort;
+  const module = await builds[device]!(device);
   // Read when a build creates its first session; later values are ignored by onnxruntime-web.
   if (options.wasmPaths !== undefined) module.env.wasm.wasmPaths = options.wasmPaths;
   if (options.numThreads !== undefined) module.env.wasm.numThreads = options.numThreads;

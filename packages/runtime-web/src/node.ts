@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
-import { AUTO_DEVICE, checkDeviceName, DeviceFailure, NODE_DEVICES, reasonOf } from './devices.js';
+import { AUTO_DEVICE, checkDeviceName, NODE_DEVICES, reasonOf } from './devices.js';
 import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import {
   fetchHashIndex,
@@ -30,6 +30,7 @@ import {
   isModelBytes,
   METADATA_FILE,
 } from './model-source.js';
+import { importOnce } from './ort-import.js';
 import type {
   Autoencoder,
   AutoencoderSource,
@@ -44,34 +45,20 @@ export * from './shared-exports.js';
 /** The devices of this platform (onnxruntime-node) and their execution providers. */
 export const DEVICES = NODE_DEVICES;
 
-let ort: Promise<OrtModule> | undefined;
-let ortWasm: Promise<OrtModule> | undefined;
-
-function onnxruntimeNode(device: string): Promise<OrtModule> {
-  ort ??= import('onnxruntime-node').then(
-    (m) => m as unknown as OrtModule,
-    (err: unknown) => {
-      ort = undefined;
-      throw new DeviceFailure(
-        device,
-        `onnxruntime-node cannot be loaded (${reasonOf(err)}). Install it for native CPU and WebGPU: npm install onnxruntime-node@1.30.0 (device 'wasm' needs nothing more)`,
-        err,
-      );
-    },
-  );
-  return ort;
-}
+const onnxruntimeNode = importOnce(
+  () => import('onnxruntime-node'),
+  (err) =>
+    `onnxruntime-node cannot be loaded (${reasonOf(err)}). Install it for native CPU and WebGPU: npm install onnxruntime-node@1.30.0 (device 'wasm' needs nothing more)`,
+);
 
 /** onnxruntime-web's Node build (WebAssembly), a dependency of this package. */
+const onnxruntimeWebNode = importOnce(
+  () => import('onnxruntime-web'),
+  (err) => `onnxruntime-web cannot be loaded: ${reasonOf(err)}`,
+);
+
 async function onnxruntimeWasm(options: LoadOptions): Promise<OrtModule> {
-  ortWasm ??= import('onnxruntime-web').then(
-    (m) => m as unknown as OrtModule,
-    (err: unknown) => {
-      ortWasm = undefined;
-      throw new DeviceFailure('wasm', `onnxruntime-web cannot be loaded: ${reasonOf(err)}`, err);
-    },
-  );
-  const module = await ortWasm;
+  const module = await onnxruntimeWebNode('wasm');
   // Read when the build creates its first session; later values are ignored.
   if (options.numThreads !== undefined) module.env.wasm.numThreads = options.numThreads;
   return module;
