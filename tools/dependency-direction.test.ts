@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importedPackages } from './test-utils/imports.js';
 import { ROOT } from './test-utils/scratch-workspace.js';
 
 const LIBRARIES = ['@aekit/trainers', '@aekit/export', '@aekit/runtime-web'];
@@ -38,15 +39,6 @@ function codeFiles(dir: string): string[] {
   });
 }
 
-/** Workspace packages a file imports (static, dynamic, side-effect or require). */
-function importedProjects(file: string, projects: readonly string[]): string[] {
-  const code = readFileSync(file, 'utf8');
-  const specs = [...code.matchAll(/(?:from\s+|import\s*\(?\s*|require\()\s*['"]([^'"]+)['"]/g)];
-  return specs
-    .map((m) => m[1]!.split('/').slice(0, 2).join('/'))
-    .filter((name) => projects.includes(name));
-}
-
 interface ProjectGraph {
   graph: {
     nodes: Record<string, { data: { root: string } }>;
@@ -66,9 +58,9 @@ describe('dependency direction', () => {
   rmSync(dir, { recursive: true, force: true });
   const projects = Object.keys(graph.nodes);
   const edges = (p: string) => {
-    const imported = codeFiles(join(ROOT, graph.nodes[p]!.data.root)).flatMap((f) =>
-      importedProjects(f, projects),
-    );
+    const imported = codeFiles(join(ROOT, graph.nodes[p]!.data.root))
+      .flatMap(importedPackages)
+      .filter((name) => projects.includes(name));
     const declared = (graph.dependencies[p] ?? []).map((d) => d.target);
     return [...new Set([...declared, ...imported])]
       .filter((t) => projects.includes(t) && t !== p)

@@ -15,6 +15,7 @@ import { loadDataset, readNpy, writeDataFile } from '@aekit/core/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasChromium, withChromium } from '../packages/runtime-web/src/test-utils/chromium.js';
 import { serveStatic } from '../packages/runtime-web/src/test-utils/static-server.js';
+import { importedPackages } from './test-utils/imports.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const PACKAGES = ['core', 'trainers', 'export', 'runtime-web', 'cli'];
@@ -31,15 +32,6 @@ function sourceFiles(dir: string): string[] {
     if (e.isDirectory()) return e.name === 'test-utils' ? [] : sourceFiles(path);
     return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
   });
-}
-
-/** Bare module specifiers imported by a file (static and dynamic imports), as package names. */
-function importedPackages(file: string): string[] {
-  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  const specs = [...code.matchAll(/(?:from\s+|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
-  return specs
-    .filter((s) => !s.startsWith('.') && !s.startsWith('node:'))
-    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
 }
 
 describe('every package declares what its code imports', () => {
