@@ -1,6 +1,11 @@
 import { getVariant, parseVariantOptions } from '@aekit/core';
 import { RunDirectory } from '@aekit/core/node';
-import { type ExportOptions, type ExportReport, exportModel } from '@aekit/export';
+import {
+  type ExportModelInput,
+  type ExportOptions,
+  type ExportReport,
+  exportModel,
+} from '@aekit/export';
 import {
   asTfjsPlugin,
   CLASSIFIER_GRAPH,
@@ -39,7 +44,7 @@ export async function exportRun(
   const outputActivation = plugin.trainer.outputActivation?.(config);
   const sampler = plugin.trainer.sampler?.(config);
   // A data set kept only in memory while training cannot be read back: random inputs then.
-  let samples: { x: Float32Array; count: number; from: 'test' | 'validation' } | undefined;
+  let samples: ExportModelInput['samples'];
   if (!manifest.data.source.startsWith('memory:')) {
     const { heldOut, split } = loadEvaluationData(manifest, options.dataDir);
     const data = heldOut.slice(0, options.checkSamples ?? 256);

@@ -6,6 +6,7 @@
 import { createRng, getVariant, parseVariantOptions } from '@aekit/core';
 import {
   decodeOnnxModel,
+  describedGraphSpec,
   EXPORT_TOLERANCE,
   layersToOnnx,
   runOnnxOutputs,
@@ -41,13 +42,7 @@ describe('built-in variants', () => {
       try {
         for (const graph of plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS) {
           const networks = graph.networks.map((n) => model.networks[n]!);
-          const bytes = layersToOnnx({
-            name: graph.role,
-            networks,
-            inputName: graph.inputName,
-            outputName: graph.outputName,
-            ...(graph.extraOutputNames ? { extraOutputNames: graph.extraOutputNames } : {}),
-          });
+          const bytes = layersToOnnx(describedGraphSpec(graph, networks));
           const sample = networks[0]!.inputs[0]!.shape.slice(1) as number[];
           const size = sample.reduce((a, b) => a * b, 1);
           for (const batch of [1, 3]) {

@@ -5,5 +5,10 @@
  * @packageDocumentation
  */
 export { SUPPORTED_LAYERS } from './convert/registry.js';
-export { layerChain, layersToOnnx, type OnnxGraphSpec } from './layers-to-onnx.js';
+export {
+  describedGraphSpec,
+  layerChain,
+  layersToOnnx,
+  type OnnxGraphSpec,
+} from './layers-to-onnx.js';
 export { DEFAULT_OPSET } from './onnx-model.js';

@@ -10,7 +10,7 @@ import {
 import { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { layersToOnnx } from './layers-to-onnx.js';
+import { describedGraphSpec, layersToOnnx } from './layers-to-onnx.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './onnx-model.js';
 import { runOnnxOutputs } from './run-onnx.js';
 
@@ -188,11 +188,7 @@ export async function exportModel(
       return net;
     });
     const bytes = layersToOnnx({
-      name: graph.role,
-      networks,
-      inputName: graph.inputName,
-      outputName: graph.outputName,
-      ...(graph.extraOutputNames ? { extraOutputNames: graph.extraOutputNames } : {}),
+      ...describedGraphSpec(graph, networks),
       opset,
       metadata: { ...baseMetadata, 'aekit.graph': graph.role },
       docString: `aekit ${manifest.variant} autoencoder: ${graph.role} (${graph.inputName} -> ${outputNames.join(', ')})`,

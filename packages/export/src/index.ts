@@ -37,6 +37,7 @@ export {
   runTfjsChain,
 } from './export-model.js';
 export {
+  describedGraphSpec,
   type LowerableLayer,
   layerChain,
   layersToOnnx,

@@ -4,7 +4,7 @@
  * tree such as an encoder with a mean and a log-variance head), and every layer goes
  * through its converter.
  */
-import { aekitError } from '@aekit/core';
+import { aekitError, type OnnxGraphDescription } from '@aekit/core';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   ConversionContext,
@@ -49,6 +49,23 @@ export interface OnnxGraphSpec {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The model's `doc_string`. */
   readonly docString?: string;
+}
+
+/**
+ * The spec of the graph a variant describes, over its networks (in the description's
+ * order): name, input and output names; add `opset`, `metadata` or `docString` to taste.
+ */
+export function describedGraphSpec(
+  graph: OnnxGraphDescription,
+  networks: readonly LayersModel[],
+): OnnxGraphSpec {
+  return {
+    name: graph.role,
+    networks,
+    inputName: graph.inputName,
+    outputName: graph.outputName,
+    ...(graph.extraOutputNames ? { extraOutputNames: graph.extraOutputNames } : {}),
+  };
 }
 
 /** A model used as a layer (nested `Sequential` or functional model). */

@@ -1,5 +1,5 @@
 import { getVariant, parseVariantOptions } from '@aekit/core';
-import { layersToOnnx } from '@aekit/export/browser';
+import { describedGraphSpec, layersToOnnx } from '@aekit/export/browser';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import {
   asTfjsPlugin,
@@ -199,12 +199,12 @@ export const trainView: View = (root, ctx) => {
         const files = Object.fromEntries(
           DEFAULT_ONNX_GRAPHS.map((g) => [
             g.role,
-            layersToOnnx({
-              name: g.role,
-              networks: g.networks.map((n) => model.networks[n]!),
-              inputName: g.inputName,
-              outputName: g.outputName,
-            }),
+            layersToOnnx(
+              describedGraphSpec(
+                g,
+                g.networks.map((n) => model.networks[n]!),
+              ),
+            ),
           ]),
         ) as Record<string, Uint8Array>;
         const metadata = {
