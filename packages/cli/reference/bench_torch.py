@@ -34,6 +34,11 @@ weights alone move the test loss by about 2 % from seed to seed after a couple o
 
 Exit status 3 (with a JSON line whose "error" is "torch-missing") when torch cannot be
 imported, 4 when the MNIST files are missing, 2 on bad arguments.
+
+`--threads N` holds for every thread pool torch may use: its own, and the BLAS library's
+(set through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS before torch loads).
+Each result reports `coresBusy`: CPU seconds per wall-clock second over the timed part, so
+that a run which used more cores than it was given shows it.
 """
 
 import argparse
@@ -279,11 +284,13 @@ def train(torch, args, model, device):
     # tf.train.adam(1e-3): betas 0.9/0.999, epsilon = the backend's float32 epsilon, 1e-7
     optimizer = torch.optim.Adam(model.modules.parameters(), lr=1e-3, eps=1e-7)
     epoch_seconds = []
+    cpu_seconds = 0.0
     losses = []
     for epoch in range(1, epochs + 1):
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         synchronize(torch, device)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         order = (orders[epoch - 1] if orders is not None else torch.randperm(n, generator=g)).to(device)
         loss_sum = torch.zeros((), device=device)
         for start in range(0, n, args.batch_size):
@@ -297,12 +304,14 @@ def train(torch, args, model, device):
         seconds = time.perf_counter() - started
         if epoch > args.warmup:
             epoch_seconds.append(seconds)
+            cpu_seconds += time.process_time() - cpu_started
     return {
         "samples": n,
         "warmupEpochs": args.warmup,
         "timedEpochs": len(epoch_seconds),
         "epochMs": [s * 1000 for s in epoch_seconds],
         "samplesPerSecond": n * len(epoch_seconds) / sum(epoch_seconds),
+        "coresBusy": cpu_seconds / sum(epoch_seconds),
         "trainLoss": losses[-1],
         "testLoss": test_bce(torch, model, x_test, device),
         "testSamples": x_test.shape[0],
@@ -326,6 +335,7 @@ def encode(torch, args, model, device):
         synchronize(torch, device)
         calls = 0
         started = time.perf_counter()
+        cpu_started = time.process_time()
         while True:
             call()
             calls += 1
@@ -334,7 +344,9 @@ def encode(torch, args, model, device):
                 break
         synchronize(torch, device)
         elapsed = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     return {
+        "coresBusy": cpu_seconds / elapsed,
         "calls": calls,
         "seconds": elapsed,
         "msPerCall": elapsed * 1000 / calls,
@@ -345,6 +357,12 @@ def encode(torch, args, model, device):
 
 def main():
     args = parse_args()
+    # torch.set_num_threads sets only torch's own (OpenMP) threads. Debian's torch multiplies
+    # matrices with the system BLAS (OpenBLAS, pthread build), which starts one thread per
+    # core unless told otherwise before it loads: with `--threads 1` the products still ran
+    # on both cores of a 2-core machine (measured: 1.99 CPU seconds per second).
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(args.threads)
     try:
         import torch
     except ImportError as err:  # depends on the machine

@@ -34,6 +34,8 @@ export interface AekitTrainRun {
   readonly samples: number;
   /** Training images per second over the timed epochs. */
   readonly samplesPerSecond: number;
+  /** CPU seconds of this process per wall-clock second of the timed epochs. */
+  readonly coresBusy: number;
   /** Every timed epoch's training loop, in milliseconds. */
   readonly epochMs: readonly number[];
   /** Mean training loss of the last epoch. */
@@ -71,6 +73,7 @@ export async function runAekitTraining(
 ): Promise<AekitTrainRun> {
   let start: Extract<TrainEvent, { type: 'start' }> | undefined;
   const ends: Extract<TrainEvent, { type: 'epoch-end' }>[] = [];
+  const busy = new BusyMeter();
   const result = await train(
     {
       variant: job.variant,
@@ -90,7 +93,11 @@ export async function runAekitTraining(
     },
     (event) => {
       if (event.type === 'start') start = event;
-      else if (event.type === 'epoch-end') ends.push(event);
+      else if (event.type === 'epoch-start' && ends.length >= settings.warmupEpochs) busy.start();
+      else if (event.type === 'epoch-end') {
+        ends.push(event);
+        busy.stop();
+      }
     },
   );
   if (!start) throw new Error('train() reported no start event');
@@ -106,6 +113,7 @@ export async function runAekitTraining(
     backendDetail: start.detail,
     samples: start.trainCount,
     samplesPerSecond: (start.trainCount * timed.length) / seconds,
+    coresBusy: busy.coresBusy,
     epochMs: timed.map((e) => e.seconds * 1000),
     trainLoss: ends[ends.length - 1]!.loss,
     testLoss: evaluation.loss,
@@ -153,11 +161,40 @@ export async function loadAekitEncoder(
   };
 }
 
+/**
+ * CPU time of this process (every thread: tfjs, the BLAS, ONNX Runtime) over wall-clock time,
+ * summed over the intervals between `start()` and `stop()`.
+ */
+export class BusyMeter {
+  #cpuMicros = 0;
+  #wallMs = 0;
+  #open: { cpu: NodeJS.CpuUsage; wall: number } | undefined;
+
+  start(): void {
+    this.#open = { cpu: process.cpuUsage(), wall: performance.now() };
+  }
+
+  stop(): void {
+    if (!this.#open) return;
+    const { user, system } = process.cpuUsage(this.#open.cpu);
+    this.#cpuMicros += user + system;
+    this.#wallMs += performance.now() - this.#open.wall;
+    this.#open = undefined;
+  }
+
+  /** CPU seconds per wall-clock second (NaN before a whole interval). */
+  get coresBusy(): number {
+    return this.#cpuMicros / 1000 / this.#wallMs;
+  }
+}
+
 /** How long a timed loop ran and how many calls it made. */
 export interface CallTiming {
   readonly calls: number;
   readonly seconds: number;
   readonly msPerCall: number;
+  /** CPU seconds per wall-clock second of the timed calls. */
+  readonly coresBusy: number;
 }
 
 /**
@@ -172,6 +209,8 @@ export async function timeCalls(
 ): Promise<CallTiming> {
   for (let i = 0; i < warmupCalls; i++) await fn();
   let calls = 0;
+  const busy = new BusyMeter();
+  busy.start();
   const started = performance.now();
   let elapsed = 0;
   do {
@@ -179,7 +218,13 @@ export async function timeCalls(
     calls++;
     elapsed = (performance.now() - started) / 1000;
   } while (calls < minCalls || elapsed < seconds);
-  return { calls, seconds: elapsed, msPerCall: (elapsed * 1000) / calls };
+  busy.stop();
+  return {
+    calls,
+    seconds: elapsed,
+    msPerCall: (elapsed * 1000) / calls,
+    coresBusy: busy.coresBusy,
+  };
 }
 
 /** One timed encode run of the runtime. */

@@ -11,6 +11,11 @@ export interface SideSpeed {
   readonly samplesPerSecond: number;
   /** Samples/s of each run, in the order they ran. */
   readonly runs: readonly number[];
+  /**
+   * Median over the runs of the CPU seconds the process used per wall-clock second of the
+   * timed part: about the cores it kept busy (1.0 for one thread), to check `--threads`.
+   */
+  readonly coresBusy: number;
 }
 
 /** One side (aekit or PyTorch) of a training job. */
@@ -265,6 +270,11 @@ function aekitCell(report: JobReport, value: (side: NonNullable<JobReport['aekit
   return report.aekit ? value(report.aekit) : 'failed';
 }
 
+function coresText(report: JobReport): string {
+  const cores = (side: { readonly coresBusy: number }) => side.coresBusy.toFixed(2);
+  return `${aekitCell(report, cores)} / ${torchCell(report, cores)}`;
+}
+
 /** The report as the text `aekit bench` prints: two tables and the machine, versions, notes. */
 export function formatReport(report: BenchReport, outPath: string): string {
   const lines: string[] = [];
@@ -301,6 +311,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
           'aekit samples/s',
           'torch samples/s',
           'aekit/torch',
+          'cores aekit/torch',
           'aekit test loss',
           'torch test loss',
           'diff',
@@ -314,12 +325,13 @@ export function formatReport(report: BenchReport, outPath: string): string {
           aekitCell(j, (s) => int(s.samplesPerSecond)),
           torchCell(j, (s) => int(s.samplesPerSecond)),
           ratioText(j.ratio),
+          coresText(j),
           aekitCell(j, (s) => lossText((s as TrainSide).testLoss)),
           torchCell(j, (s) => lossText((s as TrainSide).testLoss)),
           j.quality ? `${(j.quality.relativeDifference * 100).toFixed(2)}%` : '-',
           j.quality ? (j.quality.pass ? 'pass' : 'FAIL') : '-',
         ]),
-        [false, false, true, true, true, true, true, true, true, true, false],
+        [false, false, true, true, true, true, true, true, true, true, true, false],
       ),
     );
     lines.push('');
@@ -338,6 +350,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
           'aekit samples/s',
           'torch samples/s',
           'aekit/torch',
+          'cores aekit/torch',
           'aekit ms/call',
           'torch ms/call',
         ],
@@ -348,15 +361,19 @@ export function formatReport(report: BenchReport, outPath: string): string {
           aekitCell(j, (s) => int(s.samplesPerSecond)),
           torchCell(j, (s) => int(s.samplesPerSecond)),
           ratioText(j.ratio),
+          coresText(j),
           aekitCell(j, (s) => (s as EncodeSide).msPerCall.toPrecision(3)),
           torchCell(j, (s) => (s as EncodeSide).msPerCall.toPrecision(3)),
         ]),
-        [false, false, true, true, true, true, true, true],
+        [false, false, true, true, true, true, true, true, true],
       ),
     );
     lines.push('');
   }
   lines.push('aekit/torch = aekit samples/s / PyTorch samples/s (above 1: aekit is faster).');
+  lines.push(
+    'cores = CPU seconds per wall-clock second over the timed part (1.00: one busy thread), median of the runs.',
+  );
   const m = report.machine;
   lines.push(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}${m.gpu ? `, GPU ${m.gpu}` : ''}`,

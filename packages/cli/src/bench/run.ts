@@ -432,6 +432,7 @@ function trainReport(
   const side = (
     runs: readonly {
       samplesPerSecond: number;
+      coresBusy: number;
       epochMs: readonly number[];
       testLoss: number;
       trainLoss: number;
@@ -442,6 +443,7 @@ function trainReport(
       : {
           samplesPerSecond: median(runs.map((r) => r.samplesPerSecond)),
           runs: runs.map((r) => r.samplesPerSecond),
+          coresBusy: median(runs.map((r) => r.coresBusy)),
           epochMs: runs.map((r) => [...r.epochMs]),
           testLoss: runs[runs.length - 1]!.testLoss,
           testLosses: runs.map((r) => r.testLoss),
@@ -471,11 +473,19 @@ function trainReport(
   };
 }
 
+/** What one encode run of either side reports. */
+interface EncodeRun {
+  readonly samplesPerSecond: number;
+  readonly coresBusy: number;
+  readonly msPerCall: number;
+  readonly calls: number;
+}
+
 function encodeReport(
   job: EncodeJob,
   model: string,
-  aekitRuns: readonly { samplesPerSecond: number; msPerCall: number; calls: number }[],
-  torchRuns: readonly { samplesPerSecond: number; msPerCall: number; calls: number }[],
+  aekitRuns: readonly EncodeRun[],
+  torchRuns: readonly EncodeRun[],
   errors: readonly string[],
   torchSkipped: string | undefined,
 ): EncodeJobReport {
@@ -485,6 +495,7 @@ function encodeReport(
       : {
           samplesPerSecond: median(runs.map((r) => r.samplesPerSecond)),
           runs: runs.map((r) => r.samplesPerSecond),
+          coresBusy: median(runs.map((r) => r.coresBusy)),
           msPerCall: median(runs.map((r) => r.msPerCall)),
           calls: runs.map((r) => r.calls),
         };

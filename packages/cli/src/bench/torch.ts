@@ -30,6 +30,8 @@ export interface TorchSettings {
 /** The fields every reference run reports (the JSON line of `bench_torch.py`). */
 export interface TorchCommon {
   readonly samplesPerSecond: number;
+  /** CPU seconds per wall-clock second over the timed part. */
+  readonly coresBusy: number;
   readonly threads: number;
   readonly device: string;
   readonly deviceName: string;
