@@ -119,12 +119,13 @@ describe('aekit bench --quick (for real: aekit, PyTorch, onnxruntime-node)', () 
       expect(job.ratio).toBeCloseTo(job.aekit!.samplesPerSecond / job.torch!.samplesPerSecond, 10);
       // `--threads 1` (the default) holds on both sides: one busy core each. Debian's torch
       // multiplies on OpenBLAS, whose own threads torch.set_num_threads does not limit; before
-      // the reference pinned them too, its runs used 1.99 cores here. The margin above 1
-      // leaves room for V8's and Python's helper threads.
-      for (const side of [job.aekit!, job.torch!]) {
-        expect(side.coresBusy, job.id).toBeGreaterThan(0.5);
-        expect(side.coresBusy, job.id).toBeLessThan(1.3);
-      }
+      // the reference pinned them too, its runs used 1.99 cores here (1.00 since). aekit's
+      // process also runs V8's garbage-collection helpers: 1.04 to 1.30 measured here, so
+      // its bound leaves more room but still fails if the BLAS used a second thread.
+      expect(job.torch!.coresBusy, job.id).toBeGreaterThan(0.5);
+      expect(job.torch!.coresBusy, job.id).toBeLessThan(1.25);
+      expect(job.aekit!.coresBusy, job.id).toBeGreaterThan(0.5);
+      expect(job.aekit!.coresBusy, job.id).toBeLessThan(1.6);
     }
     const trainJob = report.jobs[0]!;
     if (trainJob.kind !== 'train') throw new Error('expected a training job first');
