@@ -422,7 +422,7 @@ Examples:
     )
     .option(
       '--threads <n>',
-      'threads of each side: PyTorch (torch.set_num_threads and its BLAS's threads), the BLAS that multiplies matrices for aekit on wasm, and ONNX Runtime intra-op threads for the encode jobs',
+      'threads of each side: PyTorch (torch.set_num_threads and the threads of its BLAS), the BLAS that multiplies matrices for aekit on wasm, and ONNX Runtime intra-op threads for the encode jobs',
       '1',
     )
     .option('--python <path>', 'Python that has torch, for the PyTorch reference', DEFAULT_PYTHON)
