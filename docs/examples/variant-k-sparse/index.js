@@ -4,7 +4,12 @@
 // `aekit train --plugin <this module> --variant k-sparse` trains it, and `aekit eval`,
 // `aekit export` and the runtime work as for the built-in variants. See docs/plugins.md.
 import { registerVariant } from '@aekit/core';
-import { defineTfjsVariant, flatten, sigmoidCrossEntropyWithLogits } from '@aekit/trainers';
+import {
+  defineTfjsVariant,
+  denseLayer,
+  flatten,
+  sigmoidCrossEntropyWithLogits,
+} from '@aekit/trainers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
@@ -39,7 +44,7 @@ function build({ config, inputShape, seed }) {
     name: 'encoder',
     layers: [
       tfl.layers.flatten({ inputShape: [...inputShape], name: 'encoder_flatten' }),
-      tfl.layers.dense({
+      denseLayer({
         units: config.hidden,
         kernelInitializer: tfl.initializers.glorotUniform({ seed }),
         name: 'encoder_dense_1',
@@ -48,7 +53,7 @@ function build({ config, inputShape, seed }) {
   });
   // The decoder ends in logits, then a sigmoid layer of its own: the loss uses the logits.
   const toLogits = [
-    tfl.layers.dense({
+    denseLayer({
       units: pixels,
       inputShape: [config.hidden],
       kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }),

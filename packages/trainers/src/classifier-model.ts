@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { denseLayer } from './layers.js';
 import type { AutoencoderModel, OnnxGraphDescription } from './plugin.js';
 
 /** The network a classifier run adds: the encoder, then a softmax layer over the labels. */
@@ -27,7 +28,7 @@ export function withClassifier(model: AutoencoderModel, classes: number): Autoen
       .flatten({ name: 'classifier_flatten' })
       .apply(codings) as tfl.SymbolicTensor;
   }
-  const head = tfl.layers.dense({
+  const head = denseLayer({
     units: classes,
     activation: 'softmax',
     // Zeros: every class starts equally likely (loss ln C), so the first steps do not send

@@ -1,8 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binaryCrossEntropy, sigmoidCrossEntropyWithLogits } from './layers.js';
+import { binaryCrossEntropy, denseLayer, sigmoidCrossEntropyWithLogits } from './layers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -40,5 +41,84 @@ describe('sigmoidCrossEntropyWithLogits', () => {
     const big = tf.tensor1d([-200, 200]);
     const v = sigmoidCrossEntropyWithLogits(tf.tensor1d([1, 0]), big).dataSync()[0]!;
     expect(v).toBeCloseTo(200, 4); // mean of 200 and 200: the exact loss, not a clipped one
+  });
+});
+
+describe('denseLayer', () => {
+  /** Two dense layers 6-5-3 built with `make`, with fixed weights, as one model. */
+  function twoLayers(make: typeof denseLayer, activation: 'selu' | 'relu' | 'linear') {
+    const model = tfl.sequential({
+      layers: [
+        make({ units: 5, activation, inputShape: [6] }),
+        make({ units: 3, activation: 'sigmoid' }),
+      ],
+    });
+    model.setWeights(
+      model
+        .getWeights()
+        .map((w, i) =>
+          tf.tidy(() =>
+            tf.reshape(tf.sin(tf.mul(tf.add(tf.range(0, w.size), i * 7), 0.37)), w.shape),
+          ),
+        ),
+    );
+    return model;
+  }
+  const x = tf.tidy(() => tf.reshape(tf.cos(tf.mul(tf.range(0, 4 * 6), 0.91)), [4, 6]));
+
+  /** The loss's gradients for every weight, and the names of the kernels that ran. */
+  async function gradients(model: tfl.Sequential) {
+    let grads: tf.Tensor[] = [];
+    const profile = await tf.profile(() => {
+      const { grads: byName } = tf.variableGrads(
+        () => tf.sum(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar,
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
+      grads = Object.values(byName);
+    });
+    const values = grads.map((g) => Array.from(g.dataSync()));
+    tf.dispose(grads);
+    const products = profile.kernels.filter(
+      (k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul',
+    ).length;
+    return { values, products };
+  }
+
+  it.each(['selu', 'relu', 'linear'] as const)(
+    'gives the outputs and weight gradients of tf.layers.dense (%s)',
+    async (activation) => {
+      const ours = twoLayers(denseLayer, activation);
+      const theirs = twoLayers((args) => tfl.layers.dense(args), activation);
+      const a = (ours.predict(x) as tf.Tensor).dataSync();
+      const b = (theirs.predict(x) as tf.Tensor).dataSync();
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 6);
+      const g = await gradients(ours);
+      const h = await gradients(theirs);
+      expect(g.values.length).toBe(4);
+      g.values.forEach((grad, i) => {
+        grad.forEach((v, j) => expect(v).toBeCloseTo(h.values[i]![j]!, 6));
+      });
+      // Forward 2 products; backward both kernels' gradients and the second layer's input
+      // gradient. tfjs's Dense, where it multiplies with the fused op (any activation but
+      // relu, elu and the like, which it applies itself while recording gradients), also
+      // multiplies out the gradient of the model's input, which nothing uses.
+      expect(g.products).toBe(5);
+      expect(h.products).toBe(activation === 'relu' ? 5 : 6);
+      ours.dispose();
+      theirs.dispose();
+    },
+  );
+
+  it('serialises as a plain Dense layer', async () => {
+    const model = twoLayers(denseLayer, 'selu');
+    const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
+    expect(json.config.layers.map((l) => l.class_name)).toEqual(['Dense', 'Dense']);
+    const copy = await tfl.models.modelFromJSON({ modelTopology: model.toJSON(null, false) });
+    copy.setWeights(model.getWeights());
+    const a = (model.predict(x) as tf.Tensor).dataSync();
+    const b = (copy.predict(x) as tf.Tensor).dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    model.dispose();
+    copy.dispose();
   });
 });

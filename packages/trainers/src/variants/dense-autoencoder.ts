@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   type ActivationName,
   applyAll,
+  denseLayer,
   flatten,
   initializer,
   l2Penalty,
@@ -99,7 +100,7 @@ export function buildDenseAutoencoder(
     encoder.add(tfl.layers.flatten({ inputShape: [...inputShape], name: 'encoder_flatten' }));
   }
   const encoderLayers = sizes.map((units, i) =>
-    tfl.layers.dense({
+    denseLayer({
       units,
       activation: activationOf(i + 1),
       kernelInitializer: initializer(config.initializer, activationOf(i + 1), seed * 1000 + i),
@@ -131,7 +132,7 @@ export function buildDenseAutoencoder(
           mirror,
           ...(inputShape ? { inputShape } : {}),
         })
-      : tfl.layers.dense({
+      : denseLayer({
           units,
           activation,
           kernelInitializer: initializer(

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ActivationName, InitializerName } from '../layers.js';
-import { initializer } from '../layers.js';
+import { denseLayer, initializer } from '../layers.js';
 
 /** One dense layer of a stack. */
 export interface DenseSpec {
@@ -42,7 +42,7 @@ export function denseStack(options: DenseStackOptions): tfl.Sequential {
   options.layers.forEach((spec, i) => {
     const separate = options.separateOutputActivation && i === last;
     model.add(
-      tfl.layers.dense({
+      denseLayer({
         units: spec.units,
         activation: separate ? 'linear' : spec.activation,
         kernelInitializer: initializer(

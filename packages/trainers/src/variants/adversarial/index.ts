@@ -6,6 +6,7 @@ import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
+  denseLayer,
   initializer,
   sigmoidCrossEntropyWithLogits,
 } from '../../layers.js';
@@ -80,7 +81,7 @@ function build(context: BuildContext<Record<string, unknown>>): AutoencoderModel
 
   const discriminatorLayers = [
     ...config.discriminatorLayers.map((units, i) =>
-      tfl.layers.dense({
+      denseLayer({
         units,
         activation: config.discriminatorActivation,
         kernelInitializer: initializer(
@@ -92,7 +93,7 @@ function build(context: BuildContext<Record<string, unknown>>): AutoencoderModel
         ...(i === 0 ? { inputShape: [codingSize] } : {}),
       }),
     ),
-    tfl.layers.dense({
+    denseLayer({
       units: 1,
       kernelInitializer: initializer(config.initializer, 'sigmoid', (seed + 2) * 1000 + 99),
       name: 'discriminator_logit',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   type ActivationName,
   applyAll,
+  denseLayer,
   denseOptionFields,
   flatten,
   initializer,
@@ -74,14 +75,14 @@ function build({ config, inputShape, seed }: BuildContext<HashingConfig>): Autoe
   const trunk: tfl.layers.Layer[] = [
     ...(inputShape.length > 1 ? [tfl.layers.flatten({ name: 'encoder_flatten' })] : []),
     ...config.layers.map((units, i) =>
-      tfl.layers.dense({
+      denseLayer({
         units,
         activation: act,
         kernelInitializer: initializer(config.initializer, act, seed * 1000 + i),
         name: `encoder_dense_${i + 1}`,
       }),
     ),
-    tfl.layers.dense({
+    denseLayer({
       units: config.bits,
       kernelInitializer: initializer(config.initializer, 'sigmoid', seed * 1000 + 99),
       name: 'coding_logits',

@@ -6,6 +6,7 @@ import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
+  denseLayer,
   denseOptionFields,
   flatten,
   initializer,
@@ -81,7 +82,7 @@ function build({ config, inputShape, seed }: BuildContext<VaeConfig>): Autoencod
   const features = sizeOf(inputShape);
   const act: ActivationName = config.activation;
   const dense = (units: number, activation: ActivationName, name: string, s: number) =>
-    tfl.layers.dense({
+    denseLayer({
       units,
       activation,
       kernelInitializer: initializer(config.initializer, activation, s),
