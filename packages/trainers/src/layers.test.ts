@@ -95,9 +95,9 @@ describe('denseLayer', () => {
       const g = await gradients(ours);
       const h = await gradients(theirs);
       expect(g.values.length).toBe(4);
-      g.values.forEach((grad, i) => {
-        grad.forEach((v, j) => expect(v).toBeCloseTo(h.values[i]![j]!, 6));
-      });
+      for (const [i, grad] of g.values.entries()) {
+        for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(h.values[i]![j]!, 6);
+      }
       // Forward 2 products; backward both kernels' gradients and the second layer's input
       // gradient. tfjs's Dense, where it multiplies with the fused op (any activation but
       // relu, elu and the like, which it applies itself while recording gradients), also
