@@ -179,6 +179,38 @@ describe('the wasm Selu and its gradient (SIMD)', () => {
   }
 });
 
+describe('the wasm Elu and its gradient (SIMD)', () => {
+  for (const [n, range] of [
+    [1, 2],
+    [7, 30],
+    [1001, 5],
+    [25_600, 100],
+  ] as const) {
+    it(`match cpu on ${n} values in [-${range}, ${range}]`, async () => {
+      const x = uniform(n, -range, range);
+      const dy = uniform(n, -1, 1);
+      const run = () => {
+        const { value, grads } = tf.valueAndGrads((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.elu(t), tf.tensor1d(dy))),
+        )([tf.tensor1d(x)]);
+        return [tf.elu(tf.tensor1d(x)).dataSync(), grads[0]!.dataSync(), value.dataSync()];
+      };
+      await tf.setBackend('cpu');
+      const cpu = run();
+      await tf.setBackend('wasm');
+      const wasm = run();
+      // elu and its slope are at most |x| and 1; exp good to a few ulp: 1e-6 relative to
+      // max(1, |value|) for each of elu(x) and dy elu'(x).
+      for (const k of [0, 1]) {
+        for (let i = 0; i < n; i++) {
+          const scale = Math.max(1, Math.abs(cpu[k]![i]!));
+          expect(Math.abs(cpu[k]![i]! - wasm[k]![i]!) / scale).toBeLessThan(1e-6);
+        }
+      }
+    });
+  }
+});
+
 describe('kernels.wasm', () => {
   const here = fileURLToPath(new URL('.', import.meta.url));
   let clang = true;

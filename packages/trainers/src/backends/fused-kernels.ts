@@ -42,6 +42,8 @@ interface Buffers {
 export interface SimdKernels {
   selu(x: number, y: number, n: number): void;
   selu_grad(dy: number, x: number, dx: number, n: number): void;
+  elu(x: number, y: number, n: number): void;
+  elu_grad(dy: number, y: number, dx: number, n: number): void;
   column_sums(x: number, out: number, rows: number, cols: number): void;
   sigmoid_bce(x: number, z: number, grad: number, n: number, scale: number): number;
   adam(
@@ -352,6 +354,35 @@ function selu(
   return y;
 }
 
+/** `Elu` in one SIMD pass (tfjs-backend-wasm's computes exp with a scalar loop). */
+function elu(
+  args: Parameters<KernelFunc>[0],
+  simd: SimdKernels,
+  io: Buffers,
+): TensorInfo | undefined {
+  const x = (args.inputs as Record<string, TensorInfo>).x!;
+  if (x.dtype !== 'float32') return undefined;
+  const y = io.output([...x.shape]);
+  simd.elu(io.pointer(x), io.pointer(y), util.sizeFromShape(x.shape));
+  return y;
+}
+
+/** `EluGrad` (inputs `dy` and the output `y` of `Elu`) in one SIMD pass. */
+function eluGrad(
+  args: Parameters<KernelFunc>[0],
+  simd: SimdKernels,
+  io: Buffers,
+): TensorInfo | undefined {
+  const { dy, y } = args.inputs as Record<string, TensorInfo>;
+  const n = util.sizeFromShape(y!.shape);
+  if (dy!.dtype !== 'float32' || y!.dtype !== 'float32' || util.sizeFromShape(dy!.shape) !== n) {
+    return undefined;
+  }
+  const dx = io.output([...y!.shape]);
+  simd.elu_grad(io.pointer(dy!), io.pointer(y!), io.pointer(dx), n);
+  return dx;
+}
+
 /** The kernel name of dy times selu'(x) (inputs `dy`, `x`). */
 const SELU_GRAD_KERNEL = 'AekitSeluGrad';
 
@@ -395,6 +426,8 @@ function installSeluGradient(): void {
 export function registerFusedKernels(): void {
   overrideWasmKernel('Sum', columnSums);
   overrideWasmKernel('Selu', selu);
+  overrideWasmKernel('Elu', elu);
+  overrideWasmKernel('EluGrad', eluGrad);
   installSeluGradient();
   for (const [backendName, buffers] of Object.entries(BUFFERS)) {
     for (const [kernelName, make] of [

@@ -43,26 +43,6 @@ static inline v128_t exp_nonpositive(v128_t y) {
   return wasm_f32x4_mul(p, bits);
 }
 
-/*
- * log(1 + e) for 0 <= e <= 1: with s = e / (2 + e) (so 0 <= s <= 1/3),
- * log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...); nine terms leave an error
- * below (1/9)^9 / 19, about 1e-10.
- */
-static inline v128_t log1p_unit(v128_t e) {
-  v128_t s = wasm_f32x4_div(e, wasm_f32x4_add(e, splat(2.0f)));
-  v128_t s2 = wasm_f32x4_mul(s, s);
-  v128_t p = splat(1.0f / 17.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 15.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 13.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 11.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 9.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 7.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 5.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f / 3.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, s2), splat(1.0f));
-  return wasm_f32x4_mul(wasm_f32x4_add(s, s), p);
-}
-
 /* Four lanes starting at p, of which the first `count` (1 to 4) are read; the rest are 0. */
 static inline v128_t load_partial(const float *p, int count) {
   return wasm_f32x4_make(p[0], count > 1 ? p[1] : 0.0f, count > 2 ? p[2] : 0.0f,
@@ -76,47 +56,81 @@ static inline void store_partial(float *p, v128_t v, int count) {
   if (count > 3) p[3] = wasm_f32x4_extract_lane(v, 3);
 }
 
-/* One step of sigmoid_bce on four lanes; the loss terms are added to *sum in doubles. */
-static inline v128_t bce4(v128_t x, v128_t z, v128_t scale, v128_t *sum_lo, v128_t *sum_hi,
-                          v128_t keep) {
+/*
+ * One step of sigmoid_bce on four lanes: returns the four losses (0 where `keep` is 0) and
+ * writes the gradient to *grad.
+ *   loss = max(x, 0) - x z + log(1 + e),  e = exp(-|x|) in (0, 1]
+ *   log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13) with s = e / (2 + e) <= 1/3
+ *     (the next term, 2 s^15 / 15, is below 1e-8)
+ *   sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise
+ * Both quotients come from one division: q = 1 / ((1 + e)(2 + e)), 1 / (1 + e) = (2 + e) q
+ * and s = e (1 + e) q.
+ */
+static inline v128_t bce4(v128_t x, v128_t z, v128_t scale, v128_t keep, v128_t *grad) {
   v128_t e = exp_nonpositive(wasm_f32x4_neg(wasm_f32x4_abs(x)));
-  /* max(x, 0) - x z + log(1 + exp(-|x|)) */
+  v128_t d1 = wasm_f32x4_add(splat(1.0f), e);
+  v128_t d2 = wasm_f32x4_add(splat(2.0f), e);
+  v128_t q = wasm_f32x4_div(splat(1.0f), wasm_f32x4_mul(d1, d2));
+  v128_t inv = wasm_f32x4_mul(d2, q);
+  v128_t s = wasm_f32x4_mul(wasm_f32x4_mul(e, d1), q);
+  v128_t s2 = wasm_f32x4_mul(s, s);
+  v128_t s4 = wasm_f32x4_mul(s2, s2);
+  /* 1 + s2/3 + s4/5 + s6/7 + s8/9 + s10/11 + s12/13, by Estrin's scheme */
+  v128_t p01 = wasm_f32x4_add(splat(1.0f), wasm_f32x4_mul(s2, splat(1.0f / 3.0f)));
+  v128_t p23 = wasm_f32x4_add(splat(1.0f / 5.0f), wasm_f32x4_mul(s2, splat(1.0f / 7.0f)));
+  v128_t p45 = wasm_f32x4_add(splat(1.0f / 9.0f), wasm_f32x4_mul(s2, splat(1.0f / 11.0f)));
+  v128_t p = wasm_f32x4_add(
+      wasm_f32x4_add(p01, wasm_f32x4_mul(s4, p23)),
+      wasm_f32x4_mul(wasm_f32x4_mul(s4, s4), wasm_f32x4_add(p45, wasm_f32x4_mul(s4, splat(1.0f / 13.0f)))));
+  v128_t log1p = wasm_f32x4_mul(wasm_f32x4_add(s, s), p);
   v128_t loss = wasm_f32x4_add(
-      wasm_f32x4_sub(wasm_f32x4_max(x, splat(0.0f)), wasm_f32x4_mul(x, z)), log1p_unit(e));
-  loss = wasm_v128_and(loss, keep);
-  *sum_lo = wasm_f64x2_add(*sum_lo, wasm_f64x2_promote_low_f32x4(loss));
-  *sum_hi = wasm_f64x2_add(*sum_hi,
-                           wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(loss, loss, 2, 3, 0, 1)));
-  /* sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise */
-  v128_t inv = wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), e));
+      wasm_f32x4_sub(wasm_f32x4_max(x, splat(0.0f)), wasm_f32x4_mul(x, z)), log1p);
   v128_t sig = wasm_v128_bitselect(inv, wasm_f32x4_mul(e, inv), wasm_f32x4_ge(x, splat(0.0f)));
-  return wasm_f32x4_mul(wasm_f32x4_sub(sig, z), scale);
+  *grad = wasm_f32x4_mul(wasm_f32x4_sub(sig, z), scale);
+  return wasm_v128_and(loss, keep);
+}
+
+/* Adds the four lanes of a float sum to two double accumulators. */
+static inline void add_f64(v128_t v, v128_t *lo, v128_t *hi) {
+  *lo = wasm_f64x2_add(*lo, wasm_f64x2_promote_low_f32x4(v));
+  *hi = wasm_f64x2_add(*hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)));
 }
 
 /*
  * Binary cross-entropy between targets z and sigmoid(x), from the logits x, over n values:
  * returns the sum of the n losses, and writes grad = (sigmoid(x) - z) * scale, the
- * gradient of the loss sum times `scale` (1/n for the mean).
+ * gradient of the loss sum times `scale` (1/n for the mean). Four losses per lane are
+ * added in floats, then the sum goes on in doubles.
  */
 EXPORT(sigmoid_bce)
 double sigmoid_bce(const float *x, const float *z, float *grad, int n, float scale) {
   v128_t sum_lo = wasm_f64x2_splat(0.0);
   v128_t sum_hi = wasm_f64x2_splat(0.0);
-  v128_t s = splat(scale);
+  v128_t sc = splat(scale);
   v128_t all = wasm_i32x4_splat(-1);
+  v128_t g0, g1, g2, g3;
   int i = 0;
-  /* Unrolled so that independent iterations overlap: 1.3x faster in V8. */
-#pragma clang loop unroll_count(4)
+  for (; i + 16 <= n; i += 16) {
+    v128_t l0 = bce4(wasm_v128_load(x + i), wasm_v128_load(z + i), sc, all, &g0);
+    v128_t l1 = bce4(wasm_v128_load(x + i + 4), wasm_v128_load(z + i + 4), sc, all, &g1);
+    v128_t l2 = bce4(wasm_v128_load(x + i + 8), wasm_v128_load(z + i + 8), sc, all, &g2);
+    v128_t l3 = bce4(wasm_v128_load(x + i + 12), wasm_v128_load(z + i + 12), sc, all, &g3);
+    wasm_v128_store(grad + i, g0);
+    wasm_v128_store(grad + i + 4, g1);
+    wasm_v128_store(grad + i + 8, g2);
+    wasm_v128_store(grad + i + 12, g3);
+    add_f64(wasm_f32x4_add(wasm_f32x4_add(l0, l1), wasm_f32x4_add(l2, l3)), &sum_lo, &sum_hi);
+  }
   for (; i + 4 <= n; i += 4) {
-    v128_t g = bce4(wasm_v128_load(x + i), wasm_v128_load(z + i), s, &sum_lo, &sum_hi, all);
-    wasm_v128_store(grad + i, g);
+    add_f64(bce4(wasm_v128_load(x + i), wasm_v128_load(z + i), sc, all, &g0), &sum_lo, &sum_hi);
+    wasm_v128_store(grad + i, g0);
   }
   if (i < n) {
     int rest = n - i;
     v128_t keep = wasm_i32x4_make(-1, rest > 1 ? -1 : 0, rest > 2 ? -1 : 0, 0);
-    v128_t g = bce4(load_partial(x + i, rest), load_partial(z + i, rest), s, &sum_lo, &sum_hi,
-                    keep);
-    store_partial(grad + i, g, rest);
+    add_f64(bce4(load_partial(x + i, rest), load_partial(z + i, rest), sc, keep, &g0), &sum_lo,
+            &sum_hi);
+    store_partial(grad + i, g0, rest);
   }
   v128_t sum = wasm_f64x2_add(sum_lo, sum_hi);
   return wasm_f64x2_extract_lane(sum, 0) + wasm_f64x2_extract_lane(sum, 1);
@@ -223,6 +237,39 @@ void selu_grad(const float *dy, const float *x, float *dx, int n) {
   }
   if (i < n) {
     store_partial(dx + i, selu_grad4(load_partial(dy + i, n - i), load_partial(x + i, n - i)),
+                  n - i);
+  }
+}
+
+/* elu(x) = x for x > 0, exp(x) - 1 otherwise (alpha 1, as tfjs's Elu). */
+static inline v128_t elu4(v128_t x) {
+  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  return wasm_v128_bitselect(x, wasm_f32x4_sub(e, splat(1.0f)), wasm_f32x4_gt(x, splat(0.0f)));
+}
+
+/* tfjs's EluGrad, from the output y = elu(x): dy for y > 0, dy (y + 1) otherwise. */
+static inline v128_t elu_grad4(v128_t dy, v128_t y) {
+  return wasm_v128_bitselect(dy, wasm_f32x4_mul(dy, wasm_f32x4_add(y, splat(1.0f))),
+                             wasm_f32x4_gt(y, splat(0.0f)));
+}
+
+EXPORT(elu)
+void elu(const float *x, float *y, int n) {
+  int i = 0;
+#pragma clang loop unroll_count(4)
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, elu4(wasm_v128_load(x + i)));
+  if (i < n) store_partial(y + i, elu4(load_partial(x + i, n - i)), n - i);
+}
+
+EXPORT(elu_grad)
+void elu_grad(const float *dy, const float *y, float *dx, int n) {
+  int i = 0;
+#pragma clang loop unroll_count(4)
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(dx + i, elu_grad4(wasm_v128_load(dy + i), wasm_v128_load(y + i)));
+  }
+  if (i < n) {
+    store_partial(dx + i, elu_grad4(load_partial(dy + i, n - i), load_partial(y + i, n - i)),
                   n - i);
   }
 }
