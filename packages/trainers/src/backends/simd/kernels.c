@@ -24,8 +24,11 @@ static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
  * by 2^n through the exponent bits. Below -87 the result is clamped near 1e-38.
  */
 static inline v128_t exp_nonpositive(v128_t y) {
-  y = wasm_f32x4_max(y, splat(-87.0f));
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(y, splat(1.44269504088896341f)));
+  y = wasm_f32x4_pmax(y, splat(-87.0f));
+  /* n = round(y / ln2) by adding 1.5 * 2^23, which leaves n in the low mantissa bits of t:
+     cheaper in V8 than nearest and trunc_sat, which have no single x64 instruction */
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(y, splat(1.44269504088896341f)), splat(12582912.0f));
+  v128_t n = wasm_f32x4_sub(t, splat(12582912.0f));
   v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
   /* Estrin's scheme: shorter dependency chains than Horner's, so lanes of neighbouring
@@ -38,8 +41,8 @@ static inline v128_t exp_nonpositive(v128_t y) {
   v128_t p67 = wasm_f32x4_add(splat(1.0f / 720.0f), wasm_f32x4_mul(r, splat(1.0f / 5040.0f)));
   v128_t p = wasm_f32x4_add(wasm_f32x4_add(p01, wasm_f32x4_mul(r2, p23)),
                             wasm_f32x4_mul(r4, wasm_f32x4_add(p45, wasm_f32x4_mul(r2, p67))));
-  v128_t bits = wasm_i32x4_shl(
-      wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  /* 2^n: (bits(t) - bits(1.5 * 2^23) + 127) << 23, and bits(1.5 * 2^23) << 23 wraps to 0 */
+  v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23);
   return wasm_f32x4_mul(p, bits);
 }
 
@@ -84,7 +87,7 @@ static inline v128_t bce4(v128_t x, v128_t z, v128_t scale, v128_t keep, v128_t 
       wasm_f32x4_mul(wasm_f32x4_mul(s4, s4), wasm_f32x4_add(p45, wasm_f32x4_mul(s4, splat(1.0f / 13.0f)))));
   v128_t log1p = wasm_f32x4_mul(wasm_f32x4_add(s, s), p);
   v128_t loss = wasm_f32x4_add(
-      wasm_f32x4_sub(wasm_f32x4_max(x, splat(0.0f)), wasm_f32x4_mul(x, z)), log1p);
+      wasm_f32x4_sub(wasm_f32x4_pmax(x, splat(0.0f)), wasm_f32x4_mul(x, z)), log1p);
   v128_t sig = wasm_v128_bitselect(inv, wasm_f32x4_mul(e, inv), wasm_f32x4_ge(x, splat(0.0f)));
   *grad = wasm_f32x4_mul(wasm_f32x4_sub(sig, z), scale);
   return wasm_v128_and(loss, keep);
@@ -206,7 +209,7 @@ void column_sums(const float *x, float *out, int rows, int cols) {
 
 /* selu(x) = scale x for x > 0, scale alpha (exp(x) - 1) otherwise (tfjs's constants). */
 static inline v128_t selu4(v128_t x) {
-  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  v128_t e = exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f)));
   v128_t negative = wasm_f32x4_mul(splat(SELU_SCALE_ALPHA), wasm_f32x4_sub(e, splat(1.0f)));
   return wasm_v128_bitselect(wasm_f32x4_mul(splat(SELU_SCALE), x), negative,
                              wasm_f32x4_gt(x, splat(0.0f)));
@@ -214,7 +217,7 @@ static inline v128_t selu4(v128_t x) {
 
 /* dy times selu'(x): scale for x > 0, scale alpha exp(x) otherwise. */
 static inline v128_t selu_grad4(v128_t dy, v128_t x) {
-  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  v128_t e = exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f)));
   v128_t slope = wasm_v128_bitselect(splat(SELU_SCALE), wasm_f32x4_mul(splat(SELU_SCALE_ALPHA), e),
                                      wasm_f32x4_gt(x, splat(0.0f)));
   return wasm_f32x4_mul(dy, slope);
@@ -243,7 +246,7 @@ void selu_grad(const float *dy, const float *x, float *dx, int n) {
 
 /* elu(x) = x for x > 0, exp(x) - 1 otherwise (alpha 1, as tfjs's Elu). */
 static inline v128_t elu4(v128_t x) {
-  v128_t e = exp_nonpositive(wasm_f32x4_min(x, splat(0.0f)));
+  v128_t e = exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f)));
   return wasm_v128_bitselect(x, wasm_f32x4_sub(e, splat(1.0f)), wasm_f32x4_gt(x, splat(0.0f)));
 }
 
