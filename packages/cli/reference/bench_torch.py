@@ -9,7 +9,10 @@ rescaling as tfjs does; glorot-uniform before the sigmoid; zero biases), binary 
 averaged over every value (nn.BCELoss), and Adam with lr 1e-3 and tfjs's epsilon 1e-7.
 
 With `--model conv`, the convolutional autoencoder of aekit's `conv` variant instead
-(`--filters`, default 16,32,64; see ConvAutoencoder), trained the same way.
+(`--filters`, default 16,32,64; see ConvAutoencoder), trained the same way. With
+`--model vae`, aekit's `vae` variant (dense): `--layers 500,500,20` are the hidden layers and
+the coding size (see Vae); it trains on its own loss, the negative ELBO, and its test loss is
+the cross-entropy of the reconstructions of the mean codings.
 
 Two modes, each printing ONE JSON line on stdout:
 
@@ -54,8 +57,10 @@ import time
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("mode", choices=["train", "encode"])
-    p.add_argument("--model", choices=["stacked", "conv"], default="stacked")
-    p.add_argument("--layers", default="100,30", help="stacked: encoder layer sizes, e.g. 300,150")
+    p.add_argument("--model", choices=["stacked", "conv", "vae"], default="stacked")
+    p.add_argument(
+        "--layers", default="100,30", help="stacked: encoder layer sizes, e.g. 300,150; vae: hidden layers, then the coding"
+    )
     p.add_argument("--filters", default="16,32,64", help="conv: channels of the encoder's convolution levels")
     p.add_argument("--activation", choices=["elu", "selu"], default="selu")
     p.add_argument("--samples", type=int, default=12000, help="train: first N training images")
@@ -85,8 +90,10 @@ def parse_args():
         p.error("--layers and --filters must be comma-separated integers")
     if not args.layers or min(args.layers) < 1 or not args.filters or min(args.filters) < 1:
         p.error("--layers and --filters must be positive integers")
-    if args.model == "conv" and args.mode == "encode":
+    if args.model != "stacked" and args.mode == "encode":
         p.error("encode times the stacked model only")
+    if args.model == "vae" and len(args.layers) < 2:
+        p.error("--model vae needs at least one hidden layer and the coding size in --layers")
     if min(args.samples, args.batch_size, args.epochs, args.threads, args.min_calls) < 1:
         p.error("--samples, --batch-size, --epochs, --threads and --min-calls must be >= 1")
     if args.warmup < 0 or args.warmup_calls < 0 or args.seconds < 0:
@@ -155,9 +162,14 @@ class Autoencoder:
         self.encoder = dense_stack(torch, [features, *layers], activation, activation)
         self.decoder = dense_stack(torch, [*reversed(layers), features], activation, "sigmoid")
         self.modules = torch.nn.ModuleList([self.encoder, self.decoder])
+        self.bce = torch.nn.BCELoss(reduction="mean")
 
     def __call__(self, x):
         return self.decoder(self.encoder(x))
+
+    def loss(self, x):
+        """Binary cross-entropy averaged over every value (nn.BCELoss)."""
+        return self.bce(self(x), x)
 
 
 class ConvAutoencoder:
@@ -189,12 +201,66 @@ class ConvAutoencoder:
         self.encoder_net = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
         self.modules = nn.ModuleList([self.encoder_net, self.decoder])
+        self.bce = nn.BCELoss(reduction="mean")
 
     def encoder(self, x):
         return self.encoder_net(x.reshape(-1, 1, self.side, self.side))
 
     def __call__(self, x):
         return self.decoder(self.encoder(x)).reshape(x.shape[0], -1)
+
+    def loss(self, x):
+        return self.bce(self(x), x)
+
+
+class Vae:
+    """aekit's `vae` variant with `--arch dense`: hidden layers with the activation, then two
+    linear heads from the same tensor, the mean coding and gamma = log(sigma^2) (glorot-
+    uniform, as aekit's `auto` initialiser for linear layers); the decoder mirrors the hidden
+    layers and ends in a linear layer to the logits (glorot-uniform) and a sigmoid. The loss
+    draws z = mean + exp(gamma / 2) * noise and adds the cross-entropy summed over the pixels
+    and the KL divergence 0.5 * sum(exp(gamma) + mean^2 - 1 - gamma) to N(0, I), each averaged
+    over the batch. The noise comes from torch's own seeded generator."""
+
+    def __init__(self, torch, features, layers, activation, seed):
+        nn = torch.nn
+        hidden, coding = layers[:-1], layers[-1]
+        self.torch = torch
+        self.trunk = dense_stack(torch, [features, *hidden], activation, activation)
+        self.mean = glorot_linear(nn, hidden[-1], coding)
+        self.log_variance = glorot_linear(nn, hidden[-1], coding)
+        self.decoder_trunk = dense_stack(torch, [coding, *reversed(hidden)], activation, activation)
+        self.pixels = glorot_linear(nn, hidden[0], features)
+        # Registration order = aekit's weight order: encoder (trunk, mean, log_variance), decoder.
+        self.modules = nn.ModuleList([self.trunk, self.mean, self.log_variance, self.decoder_trunk, self.pixels])
+        self.seed = seed
+        self.generator = None
+
+    def encoder(self, x):
+        return self.mean(self.trunk(x))
+
+    def __call__(self, x):
+        return self.torch.sigmoid(self.pixels(self.decoder_trunk(self.encoder(x))))
+
+    def loss(self, x):
+        torch = self.torch
+        if self.generator is None:
+            self.generator = torch.Generator(device=x.device).manual_seed(self.seed)
+        h = self.trunk(x)
+        mean, gamma = self.mean(h), self.log_variance(h)
+        noise = torch.randn(mean.shape, generator=self.generator, device=x.device)
+        logits = self.pixels(self.decoder_trunk(mean + torch.exp(0.5 * gamma) * noise))
+        n = x.shape[0]
+        reconstruction = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
+        latent = 0.5 * (torch.exp(gamma) + mean * mean - 1 - gamma).sum() / n
+        return reconstruction + latent
+
+
+def glorot_linear(nn, fan_in, fan_out):
+    linear = nn.Linear(fan_in, fan_out)
+    nn.init.xavier_uniform_(linear.weight)
+    nn.init.zeros_(linear.bias)
+    return linear
 
 
 def crop(nn, size):
@@ -280,7 +346,6 @@ def train(torch, args, model, device):
         load_init_weights(torch, model, args.init_weights)
     orders = load_order(torch, args.order, epochs, n) if args.order else None
     model.modules.to(device).train()
-    loss_fn = torch.nn.BCELoss(reduction="mean")
     # tf.train.adam(1e-3): betas 0.9/0.999, epsilon = the backend's float32 epsilon, 1e-7
     optimizer = torch.optim.Adam(model.modules.parameters(), lr=1e-3, eps=1e-7)
     epoch_seconds = []
@@ -296,7 +361,7 @@ def train(torch, args, model, device):
         for start in range(0, n, args.batch_size):
             batch = x[order[start : start + args.batch_size]]  # a copy, like aekit's batches
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(batch), batch)
+            loss = model.loss(batch)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * batch.shape[0]
@@ -376,6 +441,8 @@ def main():
     model = (
         ConvAutoencoder(torch, args.filters, args.activation)
         if args.model == "conv"
+        else Vae(torch, features, args.layers, args.activation, args.seed)
+        if args.model == "vae"
         else Autoencoder(torch, features, args.layers, args.activation)
     )
     try:
@@ -386,7 +453,7 @@ def main():
         {
             "mode": args.mode,
             "model": args.model,
-            "layers": [features, *args.layers] if args.model == "stacked" else [],
+            "layers": [features, *args.layers] if args.model != "conv" else [],
             "filters": args.filters if args.model == "conv" else [],
             "activation": args.activation,
             "batchSize": args.batch_size,

@@ -442,12 +442,13 @@ Examples:
 Jobs:
 ${BENCH_JOBS.map((j) => `  ${j.id.padEnd(12)} ${j.title}${j.kind === 'train' ? `, ${j.samples} images (--quick: ${j.quickSamples})` : ''}`).join('\n')}
 
-Training jobs train aekit's stacked (conv jobs: conv) variant through train() and the same
-network in PyTorch
+Training jobs train aekit's stacked (conv jobs: conv; vae-b128: vae) variant through train()
+and the same network in PyTorch
 (reference/bench_torch.py: sigmoid output, BCE mean, Adam lr 1e-3 eps 1e-7, seed 42) on the
 first N MNIST training images. PyTorch starts from aekit's initial weights and follows its
-batch order, so both do the same arithmetic; then both compute the BCE on the 10,000 test
-images, which must agree within 2% (the quality column). samples/s counts the training loop
+batch order, so both do the same arithmetic (the VAE's noise draws are each side's own);
+then both compute the BCE on the 10,000 test images, which must agree within 2% (the
+quality column). samples/s counts the training loop
 of the timed epochs. Encode jobs export the trained SELU model (exportRun) and time encode()
 on onnxruntime-node (cpu) against PyTorch's model.encoder(x) under torch.no_grad().
 

@@ -52,6 +52,14 @@ function variantOptions(job: TrainJob): Record<string, unknown> {
   if (job.variant === 'conv') {
     return { filters: [...(job.filters ?? [])], convActivation: job.activation, loss: 'bce' };
   }
+  if (job.variant === 'vae') {
+    return {
+      arch: 'dense',
+      layers: job.layers.slice(0, -1),
+      codingSize: job.layers.at(-1),
+      activation: job.activation,
+    };
+  }
   return {
     layers: [...job.layers],
     activation: job.activation,

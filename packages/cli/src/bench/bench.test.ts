@@ -143,6 +143,39 @@ describe('aekit bench --quick (for real: aekit, PyTorch, onnxruntime-node)', () 
   });
 });
 
+describe('aekit bench --quick --jobs vae-b128 (the VAE on both sides)', () => {
+  it('trains the VAE in aekit and in the reference to the same test loss within 2%', async (ctx) => {
+    if (!hasTorch && !process.env.CI) ctx.skip();
+    const out = join(dir, 'vae.json');
+    const code = await new Promise<number>((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, 'bench', '--quick', '--jobs', 'vae-b128', '--repeat', '1', '--out', out],
+        { maxBuffer: 1 << 24, cwd: dir },
+        (error) => resolve(error ? ((error as { code?: number }).code ?? 1) : 0),
+      );
+    });
+    expect(code).toBe(0);
+    const job = (JSON.parse(readFileSync(out, 'utf8')) as BenchReport).jobs[0]!;
+    expect(job).toMatchObject({
+      kind: 'train',
+      id: 'vae-b128',
+      layers: [784, 500, 500, 20, 500, 500, 784],
+      torchReplayedAekit: true,
+    });
+    if (job.kind !== 'train') throw new Error('expected a training job');
+    expect(job.ownNoise).toMatch(/noise/);
+    // Same initial weights and batches, own noise: 0.5% apart measured here after the
+    // quick run's 256 images.
+    expect(job.quality!.pass).toBe(true);
+    // Nats per image of the negative ELBO (about 540 at the start of training, 784 ln 2).
+    expect(job.torch!.trainLoss).toBeGreaterThan(100);
+    expect(
+      Math.abs(job.aekit!.trainLoss - job.torch!.trainLoss) / job.torch!.trainLoss,
+    ).toBeLessThan(0.05);
+  });
+});
+
 describe('bench building blocks', () => {
   it('has the jobs of the spec, with frozen data', () => {
     expect(BENCH_JOB_IDS).toEqual([
@@ -152,6 +185,7 @@ describe('bench building blocks', () => {
       'selu-b256',
       'conv-b32',
       'conv-b128',
+      'vae-b128',
       'encode-b1',
       'encode-b256',
     ]);

@@ -1,7 +1,7 @@
 /**
  * The jobs `aekit bench` can run: frozen data, one row per job.
  *
- * Every training job trains aekit's `stacked` (or `conv`) variant and the same network in PyTorch on
+ * Every training job trains aekit's `stacked` (or `conv`, or `vae`) variant and the same network in PyTorch on
  * the first N MNIST training images (sigmoid output, binary cross-entropy averaged over
  * every value, Adam with learning rate 1e-3, seed 42); every encode job times the encoder of
  * the second-edition model on MNIST test images.
@@ -17,11 +17,17 @@ export interface TrainJob {
   readonly id: string;
   /** One line for the table and `--help`. */
   readonly title: string;
-  /** The aekit variant trained (`stacked`: dense layers; `conv`: convolutions). */
-  readonly variant: 'stacked' | 'conv';
+  /**
+   * The aekit variant trained (`stacked`: dense layers; `conv`: convolutions; `vae`: the
+   * dense variational autoencoder).
+   */
+  readonly variant: 'stacked' | 'conv' | 'vae';
   /** The network in one word, e.g. `784-100-30-100-784` or `conv 16-32-64`. */
   readonly architecture: string;
-  /** Dense jobs: encoder layer sizes after the 784 inputs (the decoder mirrors them). */
+  /**
+   * Dense jobs: encoder layer sizes after the 784 inputs, the coding last (the decoder
+   * mirrors them).
+   */
   readonly layers: readonly number[];
   /** Conv jobs: channels of the encoder's convolution levels (the decoder mirrors them). */
   readonly filters?: readonly number[];
@@ -31,6 +37,11 @@ export interface TrainJob {
   readonly samples: number;
   /** Training images per epoch with `--quick`. */
   readonly quickSamples: number;
+  /**
+   * Why the two sides' test losses differ by more than float rounding even when PyTorch
+   * replays aekit's initial weights and batch order (random draws each side makes itself).
+   */
+  readonly ownNoise?: string;
 }
 
 /** An encode job: samples/s of `encode()` on the runtime against PyTorch inference. */
@@ -118,6 +129,31 @@ function convJob(batchSize: number, samples: number, quickSamples: number): Trai
   });
 }
 
+const VAE_LAYERS = Object.freeze([500, 500, 20]);
+
+/**
+ * The variational autoencoder (aekit's `vae` variant with its defaults): ELU layers
+ * 784-500-500, mean and log-variance heads of 20, the decoder mirrored to logits and a
+ * sigmoid; the loss is the cross-entropy summed over the pixels plus the KL divergence to
+ * N(0, I), both averaged over the batch.
+ */
+function vaeJob(batchSize: number, samples: number, quickSamples: number): TrainJob {
+  return Object.freeze({
+    kind: 'train',
+    id: `vae-b${batchSize}`,
+    title: `variational ${modelName(VAE_LAYERS)} ELU, batch ${batchSize}`,
+    variant: 'vae',
+    architecture: modelName(VAE_LAYERS),
+    layers: VAE_LAYERS,
+    activation: 'elu',
+    batchSize,
+    samples,
+    quickSamples,
+    ownNoise:
+      'each side draws its own reparameterisation noise, so the test losses also differ by the luck of the draws',
+  });
+}
+
 /**
  * Every job, in the order they run. Batch 32 jobs train on fewer images than batch 256
  * ones: a step costs about the same at both sizes in tfjs, so batch 32 is the slow one.
@@ -129,6 +165,7 @@ export const BENCH_JOBS: readonly BenchJob[] = Object.freeze([
   trainJob('second', 256, 12000, 1024),
   convJob(32, 3000, 128),
   convJob(128, 3000, 256),
+  vaeJob(128, 12000, 256),
   encodeJob(1),
   encodeJob(256),
 ]);

@@ -82,6 +82,8 @@ export interface TrainJobReport extends JobReportBase {
    * batch order (so both sides do the same arithmetic); false: PyTorch's own seeded ones.
    */
   readonly torchReplayedAekit: boolean;
+  /** Why the test losses also differ by chance (the job's own random draws), if they do. */
+  readonly ownNoise?: string;
   /** Null without both test losses. */
   readonly quality: QualityCheck | null;
 }
@@ -299,6 +301,7 @@ export function formatReport(report: BenchReport, outPath: string): string {
           ? "(PyTorch starts from aekit's initial weights and follows its batch order: both sides do the same arithmetic)"
           : `(PyTorch used its own seeded initial weights and batch order for ${own.join(', ')}: the test losses also differ by seed luck, about 2%)`,
       );
+      for (const j of withTorch) if (j.ownNoise) lines.push(`(${j.id}: ${j.ownNoise})`);
     }
     lines.push('');
     lines.push(

@@ -212,7 +212,7 @@ export async function runBench(
           ...(replay ? ['--init-weights', replay.initWeights, '--order', replay.order] : []),
           ...(job.variant === 'conv'
             ? ['--model', 'conv', '--filters', (job.filters ?? []).join(',')]
-            : ['--layers', job.layers.join(',')]),
+            : ['--model', job.variant, '--layers', job.layers.join(',')]),
           '--activation',
           job.activation,
           '--samples',
@@ -467,6 +467,7 @@ function trainReport(
     torch,
     ratio: ratioOf(aekit?.samplesPerSecond, torch?.samplesPerSecond),
     torchReplayedAekit: torchRuns.length > 0 && torchRuns.every((r) => r.replayed),
+    ...(job.ownNoise ? { ownNoise: job.ownNoise } : {}),
     quality: aekit && torch ? qualityCheck(aekit.testLoss, torch.testLoss) : null,
     ...(torch === null && torchSkipped ? { torchSkipped } : {}),
     ...(errors.length > 0 ? { errors } : {}),
