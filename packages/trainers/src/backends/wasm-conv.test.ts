@@ -45,6 +45,9 @@ const CASES: Case[] = [
   [2, 8, 8, 4, 3, 5, 1, 'valid'],
   [4, 6, 7, 1, 2, 3, 2, 'valid'],
   [2, 28, 28, 1, 16, 3, 1, 'same'],
+  // Four channels or more: the forward pass is a product too (with BLAS).
+  [2, 14, 14, 16, 8, 3, 1, 'same'],
+  [3, 7, 7, 8, 6, 3, 2, 'valid'],
 ];
 
 const wasmBackend = () => tf.engine().findBackend('wasm');
@@ -80,6 +83,26 @@ describe.each([
         return [tf.conv2d(xt, ft, s, pad), ...grads];
       });
       for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+    },
+  );
+
+  it.each(CASES.flatMap((c, i) => [[...c, (['linear', 'relu', 'elu'] as const)[i % 3]!] as const]))(
+    'fused conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, bias, %s: output',
+    async (n, h, w, ci, co, k, s, pad, activation) => {
+      const x = random([n, h, w, ci]);
+      const filter = random([k, k, ci, co]);
+      const bias = random([co]);
+      const [cpu, wasm] = await both(() => [
+        tf.fused.conv2d({
+          x: tf.tensor4d(x, [n, h, w, ci]),
+          filter: tf.tensor4d(filter, [k, k, ci, co]),
+          strides: s,
+          pad,
+          bias: tf.tensor1d(bias),
+          activation,
+        }),
+      ]);
+      expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
     },
   );
 
