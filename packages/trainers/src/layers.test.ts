@@ -3,7 +3,12 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binaryCrossEntropy, denseLayer, sigmoidCrossEntropyWithLogits } from './layers.js';
+import {
+  binaryCrossEntropy,
+  conv2dLayer,
+  denseLayer,
+  sigmoidCrossEntropyWithLogits,
+} from './layers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -120,5 +125,78 @@ describe('denseLayer', () => {
     expect(Array.from(a)).toEqual(Array.from(b));
     model.dispose();
     copy.dispose();
+  });
+});
+
+describe('conv2dLayer', () => {
+  /** Two 3x3 convolutions 6x6x2 -> 4 -> 3 channels built with `make`, with fixed weights. */
+  function twoConvs(make: typeof conv2dLayer, padding: 'same' | 'valid') {
+    const model = tfl.sequential({
+      layers: [
+        make({ filters: 4, kernelSize: 3, padding, activation: 'selu', inputShape: [6, 6, 2] }),
+        make({ filters: 3, kernelSize: 3, strides: 2, padding, activation: 'relu' }),
+      ],
+    });
+    model.setWeights(
+      model
+        .getWeights()
+        .map((w, i) =>
+          tf.tidy(() =>
+            tf.reshape(tf.cos(tf.mul(tf.add(tf.range(0, w.size), i * 5), 0.53)), w.shape),
+          ),
+        ),
+    );
+    return model;
+  }
+  const x = tf.tidy(() =>
+    tf.reshape(tf.sin(tf.mul(tf.range(0, 2 * 6 * 6 * 2), 0.77)), [2, 6, 6, 2]),
+  );
+
+  async function gradients(model: tfl.Sequential) {
+    let grads: tf.Tensor[] = [];
+    const profile = await tf.profile(() => {
+      grads = Object.values(
+        tf.variableGrads(
+          () => tf.sum(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar,
+          model.trainableWeights.map((w) => w.read() as tf.Variable),
+        ).grads,
+      );
+    });
+    const values = grads.map((g) => Array.from(g.dataSync()));
+    tf.dispose(grads);
+    const inputGradients = profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length;
+    return { values, inputGradients };
+  }
+
+  it.each(['same', 'valid'] as const)(
+    'gives the outputs and weight gradients of tf.layers.conv2d (%s padding)',
+    async (padding) => {
+      const ours = twoConvs(conv2dLayer, padding);
+      const theirs = twoConvs((args) => tfl.layers.conv2d(args), padding);
+      const a = (ours.predict(x) as tf.Tensor).dataSync();
+      const b = (theirs.predict(x) as tf.Tensor).dataSync();
+      // Both on the cpu backend, the plain and the fused ops add the same float32 products
+      // in other orders: agreement to 5e-6.
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 5);
+      const g = await gradients(ours);
+      const h = await gradients(theirs);
+      expect(g.values.length).toBe(4);
+      for (const [i, grad] of g.values.entries()) {
+        for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(h.values[i]![j]!, 5);
+      }
+      // Only the second layer's input gradient is needed; tfjs's fused Conv2D also computes
+      // the first one's.
+      expect(g.inputGradients).toBe(1);
+      expect(h.inputGradients).toBe(2);
+      ours.dispose();
+      theirs.dispose();
+    },
+  );
+
+  it('serialises as a plain Conv2D layer', () => {
+    const model = twoConvs(conv2dLayer, 'same');
+    const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
+    expect(json.config.layers.map((l) => l.class_name)).toEqual(['Conv2D', 'Conv2D']);
+    model.dispose();
   });
 });

@@ -173,53 +173,104 @@ export function flatten(x: tf.Tensor): tf.Tensor2D {
   return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0]!, -1]);
 }
 
-/** The fields of tfjs-layers' Dense that {@link denseLayer}'s layers read (private in its types). */
-interface DenseFields {
+/** The fields of tfjs-layers' Dense and Conv2D that the training layers read. */
+interface WeightedLayerFields {
   readonly kernel: { read(): tf.Tensor };
   readonly bias: { read(): tf.Tensor } | null;
   readonly activation: { apply(x: tf.Tensor): tf.Tensor };
+  invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): void;
 }
 
 type DenseLayer = ReturnType<typeof tfl.layers.dense>;
 type DenseArgs = Parameters<typeof tfl.layers.dense>[0];
+type Conv2DLayer = ReturnType<typeof tfl.layers.conv2d>;
+type Conv2DArgs = Parameters<typeof tfl.layers.conv2d>[0];
 type Kwargs = Parameters<tfl.layers.Layer['call']>[1];
 
-/** tfjs-layers' Dense class (its package exports only the `tf.layers.dense` factory). */
+// tfjs-layers' classes: its package exports only the `tf.layers.*` factories.
 const DenseBase = tfl.layers.dense({ units: 1 }).constructor as new (args: DenseArgs) => DenseLayer;
+const Conv2DBase = tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as new (
+  args: Conv2DArgs,
+) => Conv2DLayer;
 
 /**
- * tfjs-layers' Dense, except while gradients are recorded: then it multiplies with
- * `tf.matMul` and adds the bias with `tf.add` rather than `tf.fused.matMul`.
+ * The output of a dense or convolutional layer made of plain ops (`product` of the input and
+ * the kernel, plus the bias, then the activation) while gradients are recorded for an input
+ * of `rank`; undefined otherwise, for tfjs's own `call`.
  *
- * Why: the fused op's gradient is a custom gradient that computes the gradients of all its
- * inputs whenever it runs, including the input of the first layer, which no weight depends
- * on; tfjs discards that product after making it. For a 784-100 first layer it is a sixth
- * of a training step's multiply-adds. The plain ops' gradients are taken input by input,
- * and tfjs skips the ones no weight needs. The values are the same (tested), the layer
- * serialises as `Dense`, and outside gradient recording (inference, export checks) it is
- * tfjs's Dense unchanged.
+ * Why: tfjs-layers' Dense and Conv2D call the fused ops (`tf.fused.matMul`,
+ * `tf.fused.conv2d`), whose gradient is a custom gradient that computes the gradients of all
+ * their inputs whenever it runs, including the input of the first layer, which no weight
+ * depends on; tfjs discards that product after making it. For a 784-100 first dense layer it
+ * is a sixth of a training step's multiply-adds; for the conv autoencoder's first layer, 6%
+ * of an epoch here. The plain ops' gradients are taken input by input, and tfjs skips the
+ * ones no weight needs. The values are the same (tested), and outside gradient recording
+ * (inference, export checks) the layers are tfjs's unchanged.
  */
+function unfusedWhileRecording(
+  layer: DenseLayer | Conv2DLayer,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: Kwargs,
+  rank: number,
+  product: (x: tf.Tensor, kernel: tf.Tensor) => tf.Tensor,
+): tf.Tensor | undefined {
+  const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
+  if (tf.engine().state.gradientDepth === 0 || Array.isArray(x) || x.rank !== rank) {
+    return undefined;
+  }
+  return tf.tidy(() => {
+    const fields = layer as unknown as WeightedLayerFields;
+    fields.invokeCallHook(inputs, kwargs);
+    const y = product(x, fields.kernel.read());
+    return fields.activation.apply(fields.bias ? tf.add(y, fields.bias.read()) : y);
+  });
+}
+
+/** tfjs-layers' Dense, unfused while gradients are recorded: see {@link unfusedWhileRecording}. */
 class TrainingDense extends DenseBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
-    if (tf.engine().state.gradientDepth === 0 || Array.isArray(x) || x.rank !== 2) {
-      return super.call(inputs, kwargs);
-    }
-    return tf.tidy(() => {
-      this.invokeCallHook(inputs, kwargs);
-      const { kernel, bias, activation } = this as unknown as DenseFields;
-      const product = tf.matMul(x, kernel.read());
-      return activation.apply(bias ? tf.add(product, bias.read()) : product);
-    });
+    return (
+      unfusedWhileRecording(this, inputs, kwargs, 2, (x, kernel) => tf.matMul(x, kernel)) ??
+      super.call(inputs, kwargs)
+    );
+  }
+}
+
+/** tfjs-layers' Conv2D, unfused while gradients are recorded: see {@link unfusedWhileRecording}. */
+class TrainingConv2D extends Conv2DBase {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const { strides, padding, dataFormat, dilationRate } = this;
+    const plain =
+      dataFormat === 'channelsLast' &&
+      (padding === 'same' || padding === 'valid') &&
+      unfusedWhileRecording(this, inputs, kwargs, 4, (x, kernel) =>
+        tf.conv2d(
+          x as tf.Tensor4D,
+          kernel as tf.Tensor4D,
+          strides as [number, number],
+          padding,
+          'NHWC',
+          dilationRate as [number, number],
+        ),
+      );
+    return plain || super.call(inputs, kwargs);
   }
 }
 
 /**
- * A dense layer, as `tf.layers.dense(args)`, that trains faster: see {@link TrainingDense}.
- * aekit's variants build their dense layers with it.
+ * A dense layer, as `tf.layers.dense(args)`, that trains faster (it is saved as `Dense`): see
+ * {@link unfusedWhileRecording}. aekit's variants build their dense layers with it.
  */
 export function denseLayer(args: DenseArgs): DenseLayer {
   return new TrainingDense(args);
+}
+
+/**
+ * A 2-D convolution layer, as `tf.layers.conv2d(args)`, that trains faster (it is saved as
+ * `Conv2D`): see {@link unfusedWhileRecording}.
+ */
+export function conv2dLayer(args: Conv2DArgs): Conv2DLayer {
+  return new TrainingConv2D(args);
 }
 
 /** What a {@link Threshold} layer is made from. */

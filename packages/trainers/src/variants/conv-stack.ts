@@ -1,6 +1,12 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { ACTIVATIONS, type ActivationName, INITIALIZERS, initializer } from '../layers.js';
+import {
+  ACTIVATIONS,
+  type ActivationName,
+  conv2dLayer,
+  INITIALIZERS,
+  initializer,
+} from '../layers.js';
 
 /** Zod fields of a convolutional encoder/decoder pair (the `conv` variant's, and `vae --arch conv`). */
 export const convOptionFields = {
@@ -73,7 +79,7 @@ export function convEncoderLayers(
   seed: number,
 ): tfl.layers.Layer[] {
   return config.filters.flatMap((filters, i) => [
-    tfl.layers.conv2d({
+    conv2dLayer({
       filters,
       kernelSize: config.kernelSize,
       padding: 'same',

@@ -6,6 +6,7 @@ import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
+  conv2dLayer,
   denseLayer,
   denseOptionFields,
   initializer,
@@ -147,7 +148,7 @@ function build({ config, inputShape, seed }: BuildContext<WtaConfig>): Autoencod
     // The paper's convolutional WTA: same-padded convolutions without pooling, so that each
     // feature map keeps the image's size, and one large transposed convolution to decode.
     encoderTrunk = config.filters.map((filters, i) =>
-      tfl.layers.conv2d({
+      conv2dLayer({
         filters,
         kernelSize: config.kernelSize,
         padding: 'same',
