@@ -327,14 +327,18 @@ void patches(float *image, float *cols, int batch, int in_h, int in_w, int chann
 
 /*
  * The gradient of a max pooling over NHWC images: dx = 0, then each output position adds its
- * gradient dy to the first largest input of its window (the cpu backend's choice).
+ * gradient dy to the first largest input of its window (the cpu backend's choice). Four
+ * channels at a time: a window's first value and its offset, replaced where a later value is
+ * strictly larger (as the scalar rule; a NaN never wins), then four scalar additions.
  */
 EXPORT(max_pool_grad)
 void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int in_h, int in_w,
                    int channels, int out_h, int out_w, int filter_h, int filter_w, int stride_h,
                    int stride_w, int top, int left) {
   const long size = (long)batch * in_h * in_w * channels;
-  for (long i = 0; i < size; i++) dx[i] = 0.0f;
+  long i = 0;
+  for (; i + 4 <= size; i += 4) wasm_v128_store(dx + i, wasm_f32x4_splat(0.0f));
+  for (; i < size; i++) dx[i] = 0.0f;
   long k = 0;
   for (int n = 0; n < batch; n++) {
     const long image = (long)n * in_h * in_w * channels;
@@ -344,19 +348,43 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int in
       for (int ow = 0; ow < out_w; ow++) {
         const int w0 = ow * stride_w - left < 0 ? 0 : ow * stride_w - left;
         const int w1 = ow * stride_w - left + filter_w > in_w ? in_w : ow * stride_w - left + filter_w;
-        for (int c = 0; c < channels; c++, k++) {
-          long best = -1;
-          float max = 0.0f;
+        if (h0 >= h1 || w0 >= w1) {
+          k += channels;
+          continue;
+        }
+        const long first = image + ((long)h0 * in_w + w0) * channels;
+        int c = 0;
+        for (; c + 4 <= channels; c += 4, k += 4) {
+          v128_t max = wasm_v128_load(x + first + c);
+          v128_t best = wasm_i32x4_splat((int)(first + c));
           for (int h = h0; h < h1; h++) {
             for (int w = w0; w < w1; w++) {
-              const long i = image + ((long)h * in_w + w) * channels + c;
-              if (best < 0 || x[i] > max) {
-                max = x[i];
-                best = i;
+              const long at = image + ((long)h * in_w + w) * channels + c;
+              v128_t v = wasm_v128_load(x + at);
+              v128_t larger = wasm_f32x4_gt(v, max);
+              max = wasm_v128_bitselect(v, max, larger);
+              best = wasm_v128_bitselect(wasm_i32x4_splat((int)at), best, larger);
+            }
+          }
+          v128_t g = wasm_v128_load(dy + k);
+          dx[wasm_i32x4_extract_lane(best, 0) + 0] += wasm_f32x4_extract_lane(g, 0);
+          dx[wasm_i32x4_extract_lane(best, 1) + 1] += wasm_f32x4_extract_lane(g, 1);
+          dx[wasm_i32x4_extract_lane(best, 2) + 2] += wasm_f32x4_extract_lane(g, 2);
+          dx[wasm_i32x4_extract_lane(best, 3) + 3] += wasm_f32x4_extract_lane(g, 3);
+        }
+        for (; c < channels; c++, k++) {
+          long best = first + c;
+          float max = x[best];
+          for (int h = h0; h < h1; h++) {
+            for (int w = w0; w < w1; w++) {
+              const long at = image + ((long)h * in_w + w) * channels + c;
+              if (x[at] > max) {
+                max = x[at];
+                best = at;
               }
             }
           }
-          if (best >= 0) dx[best] += dy[k];
+          dx[best] += dy[k];
         }
       }
     }
