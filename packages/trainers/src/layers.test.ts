@@ -49,68 +49,95 @@ describe('sigmoidCrossEntropyWithLogits', () => {
   });
 });
 
-describe('denseLayer', () => {
-  /** Two dense layers 6-5-3 built with `make`, with fixed weights, as one model. */
-  function twoLayers(make: typeof denseLayer, activation: 'selu' | 'relu' | 'linear') {
-    const model = tfl.sequential({
-      layers: [
-        make({ units: 5, activation, inputShape: [6] }),
-        make({ units: 3, activation: 'sigmoid' }),
-      ],
-    });
-    model.setWeights(
-      model
-        .getWeights()
-        .map((w, i) =>
-          tf.tidy(() =>
-            tf.reshape(tf.sin(tf.mul(tf.add(tf.range(0, w.size), i * 7), 0.37)), w.shape),
-          ),
+/** Sets every weight of `model` to fixed values (a cosine over its index). */
+function fixWeights(model: tfl.Sequential): tfl.Sequential {
+  model.setWeights(
+    model
+      .getWeights()
+      .map((w, i) =>
+        tf.tidy(() =>
+          tf.reshape(tf.cos(tf.mul(tf.add(tf.range(0, w.size), i * 7), 0.37)), w.shape),
         ),
-    );
-    return model;
-  }
-  const x = tf.tidy(() => tf.reshape(tf.cos(tf.mul(tf.range(0, 4 * 6), 0.91)), [4, 6]));
+      ),
+  );
+  return model;
+}
 
-  /** The loss's gradients for every weight, and the names of the kernels that ran. */
-  async function gradients(model: tfl.Sequential) {
-    let grads: tf.Tensor[] = [];
-    const profile = await tf.profile(() => {
-      const { grads: byName } = tf.variableGrads(
+/**
+ * The gradients of sum(model(x)^2) for every weight, and how many times each of
+ * `kernelNames` ran for them.
+ */
+async function weightGradients(model: tfl.Sequential, x: tf.Tensor, kernelNames: string[]) {
+  let grads: tf.Tensor[] = [];
+  const profile = await tf.profile(() => {
+    grads = Object.values(
+      tf.variableGrads(
         () => tf.sum(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar,
         model.trainableWeights.map((w) => w.read() as tf.Variable),
-      );
-      grads = Object.values(byName);
-    });
-    const values = grads.map((g) => Array.from(g.dataSync()));
-    tf.dispose(grads);
-    const products = profile.kernels.filter(
-      (k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul',
-    ).length;
-    return { values, products };
+      ).grads,
+    );
+  });
+  const values = grads.map((g) => Array.from(g.dataSync()));
+  tf.dispose(grads);
+  const runs = profile.kernels.filter((k) => kernelNames.includes(k.name)).length;
+  return { values, runs };
+}
+
+/**
+ * Checks that `ours` gives the outputs and weight gradients of `theirs` (4 weights) on `x` to
+ * `digits` decimals, disposes both, and returns how often `kernelNames` ran for the
+ * gradients of each.
+ */
+async function compareModels(
+  ours: tfl.Sequential,
+  theirs: tfl.Sequential,
+  x: tf.Tensor,
+  kernelNames: string[],
+  digits: number,
+): Promise<[number, number]> {
+  const a = (ours.predict(x) as tf.Tensor).dataSync();
+  const b = (theirs.predict(x) as tf.Tensor).dataSync();
+  for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, digits);
+  const g = await weightGradients(ours, x, kernelNames);
+  const h = await weightGradients(theirs, x, kernelNames);
+  expect(g.values.length).toBe(4);
+  for (const [i, grad] of g.values.entries()) {
+    for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(h.values[i]![j]!, digits);
   }
+  ours.dispose();
+  theirs.dispose();
+  return [g.runs, h.runs];
+}
+
+describe('denseLayer', () => {
+  /** Two dense layers 6-5-3 built with `make`, with fixed weights, as one model. */
+  const twoLayers = (make: typeof denseLayer, activation: 'selu' | 'relu' | 'linear') =>
+    fixWeights(
+      tfl.sequential({
+        layers: [
+          make({ units: 5, activation, inputShape: [6] }),
+          make({ units: 3, activation: 'sigmoid' }),
+        ],
+      }),
+    );
+  const x = tf.tidy(() => tf.reshape(tf.cos(tf.mul(tf.range(0, 4 * 6), 0.91)), [4, 6]));
 
   it.each(['selu', 'relu', 'linear'] as const)(
     'gives the outputs and weight gradients of tf.layers.dense (%s)',
     async (activation) => {
-      const ours = twoLayers(denseLayer, activation);
-      const theirs = twoLayers((args) => tfl.layers.dense(args), activation);
-      const a = (ours.predict(x) as tf.Tensor).dataSync();
-      const b = (theirs.predict(x) as tf.Tensor).dataSync();
-      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 6);
-      const g = await gradients(ours);
-      const h = await gradients(theirs);
-      expect(g.values.length).toBe(4);
-      for (const [i, grad] of g.values.entries()) {
-        for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(h.values[i]![j]!, 6);
-      }
+      const [ours, theirs] = await compareModels(
+        twoLayers(denseLayer, activation),
+        twoLayers((args) => tfl.layers.dense(args), activation),
+        x,
+        ['BatchMatMul', '_FusedMatMul'],
+        6,
+      );
       // Forward 2 products; backward both kernels' gradients and the second layer's input
       // gradient. tfjs's Dense, where it multiplies with the fused op (any activation but
       // relu, elu and the like, which it applies itself while recording gradients), also
       // multiplies out the gradient of the model's input, which nothing uses.
-      expect(g.products).toBe(5);
-      expect(h.products).toBe(activation === 'relu' ? 5 : 6);
-      ours.dispose();
-      theirs.dispose();
+      expect(ours).toBe(5);
+      expect(theirs).toBe(activation === 'relu' ? 5 : 6);
     },
   );
 
@@ -130,66 +157,35 @@ describe('denseLayer', () => {
 
 describe('conv2dLayer', () => {
   /** Two 3x3 convolutions 6x6x2 -> 4 -> 3 channels built with `make`, with fixed weights. */
-  function twoConvs(make: typeof conv2dLayer, padding: 'same' | 'valid') {
-    const model = tfl.sequential({
-      layers: [
-        make({ filters: 4, kernelSize: 3, padding, activation: 'selu', inputShape: [6, 6, 2] }),
-        make({ filters: 3, kernelSize: 3, strides: 2, padding, activation: 'relu' }),
-      ],
-    });
-    model.setWeights(
-      model
-        .getWeights()
-        .map((w, i) =>
-          tf.tidy(() =>
-            tf.reshape(tf.cos(tf.mul(tf.add(tf.range(0, w.size), i * 5), 0.53)), w.shape),
-          ),
-        ),
+  const twoConvs = (make: typeof conv2dLayer, padding: 'same' | 'valid') =>
+    fixWeights(
+      tfl.sequential({
+        layers: [
+          make({ filters: 4, kernelSize: 3, padding, activation: 'selu', inputShape: [6, 6, 2] }),
+          make({ filters: 3, kernelSize: 3, strides: 2, padding, activation: 'relu' }),
+        ],
+      }),
     );
-    return model;
-  }
   const x = tf.tidy(() =>
     tf.reshape(tf.sin(tf.mul(tf.range(0, 2 * 6 * 6 * 2), 0.77)), [2, 6, 6, 2]),
   );
 
-  async function gradients(model: tfl.Sequential) {
-    let grads: tf.Tensor[] = [];
-    const profile = await tf.profile(() => {
-      grads = Object.values(
-        tf.variableGrads(
-          () => tf.sum(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar,
-          model.trainableWeights.map((w) => w.read() as tf.Variable),
-        ).grads,
-      );
-    });
-    const values = grads.map((g) => Array.from(g.dataSync()));
-    tf.dispose(grads);
-    const inputGradients = profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length;
-    return { values, inputGradients };
-  }
-
   it.each(['same', 'valid'] as const)(
     'gives the outputs and weight gradients of tf.layers.conv2d (%s padding)',
     async (padding) => {
-      const ours = twoConvs(conv2dLayer, padding);
-      const theirs = twoConvs((args) => tfl.layers.conv2d(args), padding);
-      const a = (ours.predict(x) as tf.Tensor).dataSync();
-      const b = (theirs.predict(x) as tf.Tensor).dataSync();
       // Both on the cpu backend, the plain and the fused ops add the same float32 products
       // in other orders: agreement to 5e-6.
-      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 5);
-      const g = await gradients(ours);
-      const h = await gradients(theirs);
-      expect(g.values.length).toBe(4);
-      for (const [i, grad] of g.values.entries()) {
-        for (const [j, v] of grad.entries()) expect(v).toBeCloseTo(h.values[i]![j]!, 5);
-      }
+      const [ours, theirs] = await compareModels(
+        twoConvs(conv2dLayer, padding),
+        twoConvs((args) => tfl.layers.conv2d(args), padding),
+        x,
+        ['Conv2DBackpropInput'],
+        5,
+      );
       // Only the second layer's input gradient is needed; tfjs's fused Conv2D also computes
       // the first one's.
-      expect(g.inputGradients).toBe(1);
-      expect(h.inputGradients).toBe(2);
-      ours.dispose();
-      theirs.dispose();
+      expect(ours).toBe(1);
+      expect(theirs).toBe(2);
     },
   );
 

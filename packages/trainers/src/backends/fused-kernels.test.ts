@@ -147,7 +147,12 @@ describe('the wasm Sum over leading axes (SIMD column sums)', () => {
   }
 });
 
-describe('the wasm Selu and its gradient (SIMD)', () => {
+// selu and elu and their slopes are at most 1.76 |x| and 1.76; exp is good to a few ulp: the
+// values and dy times the slopes agree with the cpu backend to 1e-6 of max(1, |value|).
+describe.each([
+  ['Selu', tf.selu],
+  ['Elu', tf.elu],
+] as const)('the wasm %s and its gradient (SIMD)', (_name, activation) => {
   for (const [n, range] of [
     [1, 2],
     [7, 30],
@@ -159,48 +164,14 @@ describe('the wasm Selu and its gradient (SIMD)', () => {
       const dy = uniform(n, -1, 1);
       const run = () => {
         const { value, grads } = tf.valueAndGrads((t: tf.Tensor) =>
-          tf.sum(tf.mul(tf.selu(t), tf.tensor1d(dy))),
+          tf.sum(tf.mul(activation(t), tf.tensor1d(dy))),
         )([tf.tensor1d(x)]);
-        return [tf.selu(tf.tensor1d(x)).dataSync(), grads[0]!.dataSync(), value.dataSync()];
+        return [activation(tf.tensor1d(x)).dataSync(), grads[0]!.dataSync(), value.dataSync()];
       };
       await tf.setBackend('cpu');
       const cpu = run();
       await tf.setBackend('wasm');
       const wasm = run();
-      // selu and its slope are at most 1.76 |x| and 1.76, exp good to a few ulp: 1e-6
-      // relative to max(1, |value|) for each of selu(x) and dy selu'(x).
-      for (const k of [0, 1]) {
-        for (let i = 0; i < n; i++) {
-          const scale = Math.max(1, Math.abs(cpu[k]![i]!));
-          expect(Math.abs(cpu[k]![i]! - wasm[k]![i]!) / scale).toBeLessThan(1e-6);
-        }
-      }
-    });
-  }
-});
-
-describe('the wasm Elu and its gradient (SIMD)', () => {
-  for (const [n, range] of [
-    [1, 2],
-    [7, 30],
-    [1001, 5],
-    [25_600, 100],
-  ] as const) {
-    it(`match cpu on ${n} values in [-${range}, ${range}]`, async () => {
-      const x = uniform(n, -range, range);
-      const dy = uniform(n, -1, 1);
-      const run = () => {
-        const { value, grads } = tf.valueAndGrads((t: tf.Tensor) =>
-          tf.sum(tf.mul(tf.elu(t), tf.tensor1d(dy))),
-        )([tf.tensor1d(x)]);
-        return [tf.elu(tf.tensor1d(x)).dataSync(), grads[0]!.dataSync(), value.dataSync()];
-      };
-      await tf.setBackend('cpu');
-      const cpu = run();
-      await tf.setBackend('wasm');
-      const wasm = run();
-      // elu and its slope are at most |x| and 1; exp good to a few ulp: 1e-6 relative to
-      // max(1, |value|) for each of elu(x) and dy elu'(x).
       for (const k of [0, 1]) {
         for (let i = 0; i < n; i++) {
           const scale = Math.max(1, Math.abs(cpu[k]![i]!));

@@ -223,27 +223,6 @@ static inline v128_t selu_grad4(v128_t dy, v128_t x) {
   return wasm_f32x4_mul(dy, slope);
 }
 
-EXPORT(selu)
-void selu(const float *x, float *y, int n) {
-  int i = 0;
-#pragma clang loop unroll_count(4)
-  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, selu4(wasm_v128_load(x + i)));
-  if (i < n) store_partial(y + i, selu4(load_partial(x + i, n - i)), n - i);
-}
-
-EXPORT(selu_grad)
-void selu_grad(const float *dy, const float *x, float *dx, int n) {
-  int i = 0;
-#pragma clang loop unroll_count(4)
-  for (; i + 4 <= n; i += 4) {
-    wasm_v128_store(dx + i, selu_grad4(wasm_v128_load(dy + i), wasm_v128_load(x + i)));
-  }
-  if (i < n) {
-    store_partial(dx + i, selu_grad4(load_partial(dy + i, n - i), load_partial(x + i, n - i)),
-                  n - i);
-  }
-}
-
 /* elu(x) = x for x > 0, exp(x) - 1 otherwise (alpha 1, as tfjs's Elu). */
 static inline v128_t elu4(v128_t x) {
   v128_t e = exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f)));
@@ -256,26 +235,34 @@ static inline v128_t elu_grad4(v128_t dy, v128_t y) {
                              wasm_f32x4_gt(y, splat(0.0f)));
 }
 
-EXPORT(elu)
-void elu(const float *x, float *y, int n) {
-  int i = 0;
-#pragma clang loop unroll_count(4)
-  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, elu4(wasm_v128_load(x + i)));
-  if (i < n) store_partial(y + i, elu4(load_partial(x + i, n - i)), n - i);
-}
+/*
+ * The exported loops of element-wise kernels: y[i] = f(x[i]) (UNARY) and
+ * out[i] = f(a[i], b[i]) (BINARY) over n values, four lanes at a time, the tail partially.
+ */
+#define UNARY(name, f)                                                                   \
+  EXPORT(name)                                                                           \
+  void name(const float *x, float *y, int n) {                                           \
+    int i = 0;                                                                           \
+    _Pragma("clang loop unroll_count(4)") for (; i + 4 <= n; i += 4)                     \
+        wasm_v128_store(y + i, f(wasm_v128_load(x + i)));                                \
+    if (i < n) store_partial(y + i, f(load_partial(x + i, n - i)), n - i);               \
+  }
 
-EXPORT(elu_grad)
-void elu_grad(const float *dy, const float *y, float *dx, int n) {
-  int i = 0;
-#pragma clang loop unroll_count(4)
-  for (; i + 4 <= n; i += 4) {
-    wasm_v128_store(dx + i, elu_grad4(wasm_v128_load(dy + i), wasm_v128_load(y + i)));
+#define BINARY(name, f)                                                                  \
+  EXPORT(name)                                                                           \
+  void name(const float *a, const float *b, float *out, int n) {                         \
+    int i = 0;                                                                           \
+    _Pragma("clang loop unroll_count(4)") for (; i + 4 <= n; i += 4)                     \
+        wasm_v128_store(out + i, f(wasm_v128_load(a + i), wasm_v128_load(b + i)));       \
+    if (i < n)                                                                           \
+      store_partial(out + i, f(load_partial(a + i, n - i), load_partial(b + i, n - i)),  \
+                    n - i);                                                              \
   }
-  if (i < n) {
-    store_partial(dx + i, elu_grad4(load_partial(dy + i, n - i), load_partial(y + i, n - i)),
-                  n - i);
-  }
-}
+
+UNARY(selu, selu4)
+BINARY(selu_grad, selu_grad4) /* a = dy, b = x */
+UNARY(elu, elu4)
+BINARY(elu_grad, elu_grad4) /* a = dy, b = y = elu(x) */
 
 /*
  * Moves values between NHWC images and their patch matrix (one row per output position of
