@@ -136,6 +136,14 @@ def truncated_variance_scaling_(torch, linear, scale):
     torch.nn.init.zeros_(linear.bias)
 
 
+def glorot_linear(nn, fan_in, fan_out):
+    """A linear layer with tfjs's glorot-uniform kernel and a zero bias."""
+    linear = nn.Linear(fan_in, fan_out)
+    nn.init.xavier_uniform_(linear.weight)
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
 def dense_stack(torch, sizes, activation, last_activation):
     """Linear layers sizes[0] -> sizes[1] -> ...; `activation` after each, `last_activation` after the last."""
     nn = torch.nn
@@ -143,13 +151,11 @@ def dense_stack(torch, sizes, activation, last_activation):
     init_scale = {"elu": 2.0, "selu": 1.0}[activation]
     layers = []
     for i in range(len(sizes) - 1):
-        linear = nn.Linear(sizes[i], sizes[i + 1])
         last = i == len(sizes) - 2
         if last and last_activation == "sigmoid":
-            nn.init.xavier_uniform_(linear.weight)
-            nn.init.zeros_(linear.bias)
-            layers += [linear, nn.Sigmoid()]
+            layers += [glorot_linear(nn, sizes[i], sizes[i + 1]), nn.Sigmoid()]
         else:
+            linear = nn.Linear(sizes[i], sizes[i + 1])
             truncated_variance_scaling_(torch, linear, init_scale)
             layers += [linear, act()]
     return nn.Sequential(*layers)
@@ -254,13 +260,6 @@ class Vae:
         reconstruction = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
         latent = 0.5 * (torch.exp(gamma) + mean * mean - 1 - gamma).sum() / n
         return reconstruction + latent
-
-
-def glorot_linear(nn, fan_in, fan_out):
-    linear = nn.Linear(fan_in, fan_out)
-    nn.init.xavier_uniform_(linear.weight)
-    nn.init.zeros_(linear.bias)
-    return linear
 
 
 def crop(nn, size):

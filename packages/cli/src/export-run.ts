@@ -1,4 +1,3 @@
-import { getVariant, parseVariantOptions } from '@aekit/core';
 import { RunDirectory } from '@aekit/core/node';
 import {
   type ExportModelInput,
@@ -7,7 +6,6 @@ import {
   exportModel,
 } from '@aekit/export';
 import {
-  asTfjsPlugin,
   CLASSIFIER_GRAPH,
   DEFAULT_ONNX_GRAPHS,
   disposeNetworks,
@@ -38,11 +36,6 @@ export async function exportRun(
 ): Promise<ExportReport> {
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
-  const plugin = asTfjsPlugin(getVariant(manifest.variant));
-  const config = parseVariantOptions(plugin, manifest.options);
-  const own = plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS;
-  const outputActivation = plugin.trainer.outputActivation?.(config);
-  const sampler = plugin.trainer.sampler?.(config);
   // A data set kept only in memory while training cannot be read back: random inputs then.
   let samples: ExportModelInput['samples'];
   if (!manifest.data.source.startsWith('memory:')) {
@@ -51,7 +44,10 @@ export async function exportRun(
     samples = { x: data.x, count: data.count, from: split };
   }
   await selectBackend(options.backend ?? 'wasm');
-  const { model } = loadRunModel(run);
+  const { model, plugin, config } = loadRunModel(run, manifest);
+  const own = plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS;
+  const outputActivation = plugin.trainer.outputActivation?.(config);
+  const sampler = plugin.trainer.sampler?.(config);
   try {
     return await exportModel(
       {

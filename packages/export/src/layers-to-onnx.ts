@@ -23,8 +23,13 @@ import {
   OnnxModelBuilder,
 } from './onnx-model.js';
 
-/** What {@link layersToOnnx} converts, and how the graph is named and described. */
-export interface OnnxGraphSpec {
+/**
+ * What {@link layersToOnnx} converts, and how the graph is named and described. The tensor
+ * names are those of a variant's {@link OnnxGraphDescription}; `extraOutputNames` is required,
+ * one name per further output, when the last network has several outputs.
+ */
+export interface OnnxGraphSpec
+  extends Pick<OnnxGraphDescription, 'inputName' | 'outputName' | 'extraOutputNames'> {
   /** Graph name, e.g. `'encoder'`. */
   readonly name: string;
   /**
@@ -33,16 +38,6 @@ export interface OnnxGraphSpec {
    * autoencoder graph of a variational autoencoder decodes the mean).
    */
   readonly networks: readonly LayersModel[];
-  /** Name of the graph input, e.g. `'input'`. */
-  readonly inputName: string;
-  /** Name of the graph output (the last network's first output), e.g. `'codings'`. */
-  readonly outputName: string;
-  /**
-   * Names of the last network's further outputs, in order (its outputs 1 to k), e.g.
-   * `['log_variance']`. Required, with exactly one name per further output, when the last
-   * network has several outputs; absent or empty otherwise.
-   */
-  readonly extraOutputNames?: readonly string[];
   /** Opset of the default ONNX domain, 13 to 17 (default 13). */
   readonly opset?: number;
   /** String key/value pairs stored as the model's `metadata_props`. */

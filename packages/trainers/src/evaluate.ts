@@ -19,7 +19,12 @@ import { CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
 import { loadRunData } from './engine/data.js';
 import { mapBatches, meanOverBatches } from './engine/loss.js';
 import { loadNetworkWeights } from './engine/model-io.js';
-import { type AutoencoderModel, asTfjsPlugin, disposeNetworks } from './plugin.js';
+import {
+  type AutoencoderModel,
+  asTfjsPlugin,
+  disposeNetworks,
+  type TfjsVariantPlugin,
+} from './plugin.js';
 import { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 import { registerBuiltinVariants } from './register-all.js';
 
@@ -67,13 +72,20 @@ export interface EvaluateOptions {
   readonly probe?: boolean | ProbeOptions;
 }
 
-/** Rebuilds a run's model and loads its saved weights (model/). */
-export function loadRunModel(run: RunDirectory): {
+/**
+ * Rebuilds a run's model and loads its saved weights (model/); returns them with the manifest
+ * (read here unless given), the variant's plugin and its parsed options.
+ */
+export function loadRunModel(
+  run: RunDirectory,
+  manifest: ReturnType<RunDirectory['readManifest']> = run.readManifest(),
+): {
   model: AutoencoderModel;
   manifest: ReturnType<RunDirectory['readManifest']>;
+  plugin: TfjsVariantPlugin;
+  config: ReturnType<typeof parseVariantOptions<TfjsVariantPlugin>>;
 } {
   registerBuiltinVariants();
-  const manifest = run.readManifest();
   const plugin = asTfjsPlugin(getVariant(manifest.variant));
   const config = parseVariantOptions(plugin, manifest.options);
   const built = plugin.trainer.build({
@@ -91,7 +103,7 @@ export function loadRunModel(run: RunDirectory): {
       throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
     loadNetworkWeights(run, dir, net);
   }
-  return { model, manifest };
+  return { model, manifest, plugin, config };
 }
 
 /** The data a run is judged on: its training split (for baselines) and held-out samples. */

@@ -31,17 +31,22 @@ function offsetOf(wasm: WasmBackend, t: TensorInfo): number {
   return wasm.dataIdMap.get(t.dataId).memoryOffset;
 }
 
-/** The geometry of a convolution of NHWC images of `inputShape` by a filter of `filterShape`. */
+/**
+ * The geometry of a convolution of NHWC images of `inputShape` by a filter of `filterShape`
+ * (dilations 1 unless `a` has them: tfjs's gradient kernels take none).
+ */
 function convInfo(
   inputShape: readonly number[],
   filterShape: readonly number[],
-  a: Pick<BackpropFilterAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+  a: Pick<BackpropFilterAttrs, 'strides' | 'pad' | 'dimRoundingMode'> & {
+    dilations?: [number, number] | number;
+  },
 ): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     a.strides,
-    1,
+    a.dilations ?? 1,
     a.pad,
     a.dimRoundingMode,
     false,
@@ -275,16 +280,7 @@ function convForward(original: KernelFunc, blasActive: () => boolean): KernelFun
       return original(args);
     }
     const wasm = args.backend as unknown as WasmBackend;
-    const info = backend_util.computeConv2DInfo(
-      x!.shape as [number, number, number, number],
-      filter!.shape as [number, number, number, number],
-      a.strides,
-      a.dilations,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(x!.shape, filter!.shape, a);
     const { rows, patch } = patchMatrix(info);
     if (rows * patch === 0) return original(args);
     const cols = wasm.makeOutput([1, rows, patch], 'float32');
