@@ -10,7 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FusedAdamOptimizer } from '../engine/optimizers.js';
 import { sigmoidCrossEntropyWithLogits } from '../layers.js';
-import { registerFusedKernels, SIGMOID_BCE_KERNEL } from './fused-kernels.js';
+import {
+  registerFusedKernels,
+  SELU_SCALE,
+  SELU_SCALE_ALPHA,
+  SIGMOID_BCE_KERNEL,
+} from './fused-kernels.js';
 
 const rng = createRng(11, 'fused-kernels');
 const uniform = (n: number, lo: number, hi: number) =>
@@ -148,11 +153,14 @@ describe('the wasm Sum over leading axes (SIMD column sums)', () => {
 });
 
 // selu and elu and their slopes are at most 1.76 |x| and 1.76; exp is good to a few ulp: the
-// values and dy times the slopes agree with the cpu backend to 1e-6 of max(1, |value|).
+// values and dy times the slopes agree with the cpu backend to 1e-6 of max(1, |value|). Both
+// gradients come from the output y (slope y + scale alpha where x <= 0), whose rounding (half
+// a float32 step, 6e-8 for |y| < 2) is far inside that; they are also checked against the
+// slope computed from x in float64 (scale alpha exp(x)), which does not use y at all.
 describe.each([
-  ['Selu', tf.selu],
-  ['Elu', tf.elu],
-] as const)('the wasm %s and its gradient (SIMD)', (_name, activation) => {
+  ['Selu', tf.selu, (x: number) => (x > 0 ? SELU_SCALE : SELU_SCALE_ALPHA * Math.exp(x))],
+  ['Elu', tf.elu, (x: number) => (x > 0 ? 1 : Math.exp(x))],
+] as const)('the wasm %s and its gradient (SIMD)', (_name, activation, slope) => {
   for (const [n, range] of [
     [1, 2],
     [7, 30],
@@ -177,6 +185,10 @@ describe.each([
           const scale = Math.max(1, Math.abs(cpu[k]![i]!));
           expect(Math.abs(cpu[k]![i]! - wasm[k]![i]!) / scale).toBeLessThan(1e-6);
         }
+      }
+      for (let i = 0; i < n; i++) {
+        const exact = dy[i]! * slope(x[i]!);
+        expect(Math.abs(wasm[1]![i]! - exact)).toBeLessThan(1e-6);
       }
     });
   }

@@ -41,7 +41,7 @@ interface Buffers {
 /** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
 export interface SimdKernels {
   selu(x: number, y: number, n: number): void;
-  selu_grad(dy: number, x: number, dx: number, n: number): void;
+  selu_grad(dy: number, y: number, dx: number, n: number): void;
   elu(x: number, y: number, n: number): void;
   elu_grad(dy: number, y: number, dx: number, n: number): void;
   column_sums(x: number, out: number, rows: number, cols: number): void;
@@ -367,10 +367,14 @@ function elementwise(
   };
 }
 
-/** The kernel name of dy times selu'(x) (inputs `dy`, `x`). */
+/** tfjs's SELU constants (ops/selu_util): the scale, and the scale times alpha. */
+export const SELU_SCALE = 1.0507009873554805;
+export const SELU_SCALE_ALPHA = 1.758099340847377;
+
+/** The kernel name of dy times selu'(x) from the output y = selu(x) (inputs `dy`, `y`). */
 const SELU_GRAD_KERNEL = 'AekitSeluGrad';
 
-const seluGradSimd = elementwise(['dy', 'x'], (simd) => simd.selu_grad);
+const seluGradSimd = elementwise(['dy', 'y'], (simd) => simd.selu_grad);
 const seluGrad: KernelFunc = (args) => {
   const io = BUFFERS.wasm!(args.backend);
   return seluGradSimd(args, io.simd!, io)!;
@@ -379,25 +383,38 @@ const seluGrad: KernelFunc = (args) => {
 let seluGradInstalled = false;
 
 /**
- * The gradient of `Selu`: tfjs composes it of seven kernels (greater, exp, cast, three
- * multiplications and a select); on wasm with SIMD one kernel does it in a single pass.
- * The gradient is registered for every backend, so other backends get tfjs's own.
+ * The gradient of `Selu`, from its output y rather than its input x: selu'(x) is the scale
+ * where y > 0 and scale alpha exp(x) = y + scale alpha elsewhere, as tfjs's `EluGrad` does
+ * for elu. tfjs's own gradient recomputes exp(x) in seven kernels (greater, exp, cast,
+ * three multiplications and a select); this one needs no exp, and on wasm with SIMD it is
+ * one kernel, a single pass. Registered for every backend (the others get the same formula
+ * in four tfjs ops). The output is saved instead of the input: it is kept for the next
+ * layer's weight gradient anyway.
  */
 function installSeluGradient(): void {
   const original = tf.getGradient('Selu');
   if (seluGradInstalled || !original) return;
   registerKernel({ kernelName: SELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: seluGrad });
   tf.registerGradient({
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const x = saved[0]!;
+    kernelName: original.kernelName,
+    outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const y = saved[0]!;
       const fused =
         tf.getBackend() === 'wasm' &&
-        x.dtype === 'float32' &&
+        y.dtype === 'float32' &&
         BUFFERS.wasm!(tf.backend()).simd !== undefined;
-      if (!fused) return original.gradFunc(dy, saved, attrs);
+      if (fused) {
+        return {
+          x: () => tf.engine().runKernel(SELU_GRAD_KERNEL, { dy: dy as tf.Tensor, y }) as tf.Tensor,
+        };
+      }
       return {
-        x: () => tf.engine().runKernel(SELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+        x: () =>
+          tf.mul(
+            dy as tf.Tensor,
+            tf.where(tf.greater(y, 0), tf.scalar(SELU_SCALE), tf.add(y, SELU_SCALE_ALPHA)),
+          ),
       };
     },
   });

@@ -45,9 +45,12 @@ const CASES: Case[] = [
   [2, 8, 8, 4, 3, 5, 1, 'valid'],
   [4, 6, 7, 1, 2, 3, 2, 'valid'],
   [2, 28, 28, 1, 16, 3, 1, 'same'],
+  [2, 8, 9, 1, 3, 3, 2, 'same'],
+  [1, 3, 4, 1, 2, 5, 1, 'same'],
   // Four channels or more: the forward pass is a product too (with BLAS).
   [2, 14, 14, 16, 8, 3, 1, 'same'],
   [3, 7, 7, 8, 6, 3, 2, 'valid'],
+  [2, 6, 7, 4, 3, 3, 2, 'same'],
 ];
 
 const wasmBackend = () => tf.engine().findBackend('wasm');
@@ -101,6 +104,31 @@ describe.each([
           bias: tf.tensor1d(bias),
           activation,
         }),
+      ]);
+      expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
+    },
+  );
+
+  // Dilated filters (tfjs has no gradient for them, so the forward pass only; stride 1, as
+  // tfjs requires with dilation): the patch matrix skips input positions.
+  it.each([
+    [2, 14, 14, 16, 8, 3, 1, 'same'],
+    [2, 9, 9, 4, 3, 3, 1, 'valid'],
+    [1, 6, 7, 5, 2, 2, 1, 'same'],
+  ] as Case[])(
+    'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, dilation 2: output',
+    async (n, h, w, ci, co, k, s, pad) => {
+      const x = random([n, h, w, ci]);
+      const filter = random([k, k, ci, co]);
+      const [cpu, wasm] = await both(() => [
+        tf.conv2d(
+          tf.tensor4d(x, [n, h, w, ci]),
+          tf.tensor4d(filter, [k, k, ci, co]),
+          s,
+          pad,
+          'NHWC',
+          2,
+        ),
       ]);
       expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
     },

@@ -215,11 +215,13 @@ static inline v128_t selu4(v128_t x) {
                              wasm_f32x4_gt(x, splat(0.0f)));
 }
 
-/* dy times selu'(x): scale for x > 0, scale alpha exp(x) otherwise. */
-static inline v128_t selu_grad4(v128_t dy, v128_t x) {
-  v128_t e = exp_nonpositive(wasm_f32x4_pmin(x, splat(0.0f)));
-  v128_t slope = wasm_v128_bitselect(splat(SELU_SCALE), wasm_f32x4_mul(splat(SELU_SCALE_ALPHA), e),
-                                     wasm_f32x4_gt(x, splat(0.0f)));
+/*
+ * dy times selu'(x), from the output y = selu(x) as elu_grad4 does: scale for y > 0, else
+ * scale alpha exp(x) = y + scale alpha, with no exp to compute.
+ */
+static inline v128_t selu_grad4(v128_t dy, v128_t y) {
+  v128_t slope = wasm_v128_bitselect(splat(SELU_SCALE), wasm_f32x4_add(y, splat(SELU_SCALE_ALPHA)),
+                                     wasm_f32x4_gt(y, splat(0.0f)));
   return wasm_f32x4_mul(dy, slope);
 }
 
@@ -260,21 +262,72 @@ static inline v128_t elu_grad4(v128_t dy, v128_t y) {
   }
 
 UNARY(selu, selu4)
-BINARY(selu_grad, selu_grad4) /* a = dy, b = x */
+BINARY(selu_grad, selu_grad4) /* a = dy, b = y = selu(x) */
 UNARY(elu, elu4)
 BINARY(elu_grad, elu_grad4) /* a = dy, b = y = elu(x) */
 
 /*
- * Moves values between NHWC images and their patch matrix (one row per output position of
- * a convolution, holding image[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left, c] for every
- * (kh, kw, c) in that order). gather != 0: copies the images into cols, zeros outside the
- * images (im2col). gather == 0: adds every patch value back into the images (col2im, the
- * adjoint; the images must start at zero).
+ * patches() with few channels (grayscale images): one output row (n, oh) at a time, its
+ * patch rows (out_w x row_length values) staying in cache, filter tap by filter tap. For a
+ * tap (kh, kw) the output columns whose input column falls inside the image form one range,
+ * found once, so the copy loop moves one value per column with no bounds test: 4.7x faster
+ * than patches_by_row on 128 28x28x1 images, but 2x slower with 16 channels, where each
+ * column's move is a whole cache line written at a stride.
  */
-EXPORT(patches)
-void patches(float *image, float *cols, int batch, int in_h, int in_w, int channels, int out_h,
-             int out_w, int filter_h, int filter_w, int stride_h, int stride_w, int dilation_h,
-             int dilation_w, int top, int left, int gather) {
+static inline __attribute__((always_inline)) void patches_by_tap(float *image, float *cols, int batch, int in_h, int in_w,
+                           int channels, int out_h, int out_w, int filter_h, int filter_w,
+                           int stride_h, int stride_w, int dilation_h, int dilation_w, int top,
+                           int left, int gather) {
+  const long row_length = (long)filter_h * filter_w * channels;
+  for (int n = 0; n < batch; n++) {
+    float *img = image + (long)n * in_h * in_w * channels;
+    for (int oh = 0; oh < out_h; oh++) {
+      float *block = cols + ((long)n * out_h + oh) * out_w * row_length;
+      for (int kh = 0; kh < filter_h; kh++) {
+        const int ih = oh * stride_h + kh * dilation_h - top;
+        for (int kw = 0; kw < filter_w; kw++) {
+          float *tap = block + ((long)kh * filter_w + kw) * channels;
+          /* iw = ow * stride_w + shift is inside [0, in_w) for ow in [lo, hi) */
+          const int shift = kw * dilation_w - left;
+          int lo = shift >= 0 ? 0 : (-shift + stride_w - 1) / stride_w;
+          int hi = in_w - 1 - shift < 0 ? 0 : (in_w - 1 - shift) / stride_w + 1;
+          if (hi > out_w) hi = out_w;
+          if (ih < 0 || ih >= in_h || lo > hi) lo = hi = 0;
+          if (gather) {
+            for (int ow = 0; ow < lo; ow++) {
+              for (int c = 0; c < channels; c++) tap[ow * row_length + c] = 0.0f;
+            }
+            for (int ow = hi; ow < out_w; ow++) {
+              for (int c = 0; c < channels; c++) tap[ow * row_length + c] = 0.0f;
+            }
+          }
+          if (lo == hi) continue;
+          float *src = img + ((long)ih * in_w + shift) * channels;
+          const long step = (long)stride_w * channels;
+          if (gather && channels == 1) {
+            for (int ow = lo; ow < hi; ow++) tap[ow * row_length] = src[ow * step];
+          } else if (gather) {
+            for (int ow = lo; ow < hi; ow++) {
+              for (int c = 0; c < channels; c++) tap[ow * row_length + c] = src[ow * step + c];
+            }
+          } else if (channels == 1) {
+            for (int ow = lo; ow < hi; ow++) src[ow * step] += tap[ow * row_length];
+          } else {
+            for (int ow = lo; ow < hi; ow++) {
+              for (int c = 0; c < channels; c++) src[ow * step + c] += tap[ow * row_length + c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* patches() with four channels or more: row by row, each patch row written in order. */
+static inline __attribute__((always_inline)) void patches_by_row(
+    float *image, float *cols, int batch, int in_h, int in_w, int channels, int out_h, int out_w,
+    int filter_h, int filter_w, int stride_h, int stride_w, int dilation_h, int dilation_w,
+    int top, int left, int gather) {
   const long row_length = (long)filter_h * filter_w * channels;
   long row = 0;
   for (int n = 0; n < batch; n++) {
@@ -309,6 +362,51 @@ void patches(float *image, float *cols, int batch, int in_h, int in_w, int chann
         }
       }
     }
+  }
+}
+
+
+/*
+ * Moves values between NHWC images and their patch matrix (one row per output position of
+ * a convolution, holding image[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left, c] for every
+ * (kh, kw, c) in that order). gather != 0: copies the images into cols, zeros outside the
+ * images (im2col). gather == 0: adds every patch value back into the images (col2im, the
+ * adjoint; the images must start at zero).
+ */
+#define PATCH_PARAMS                                                                      \
+  float *image, float *cols, int batch, int in_h, int in_w, int channels, int out_h,     \
+      int out_w, int filter_h, int filter_w, int stride_h, int stride_w, int dilation_h, \
+      int dilation_w, int top, int left
+#define PATCH_ARGS                                                                        \
+  image, cols, batch, in_h, in_w, channels, out_h, out_w, filter_h, filter_w, stride_h,   \
+      stride_w, dilation_h, dilation_w, top, left
+
+/*
+ * Each loop nest compiled as a function of its own, with gather fixed: together in one
+ * function V8 ran the by-row loops 25% slower.
+ */
+__attribute__((noinline)) static void gather_by_tap(PATCH_PARAMS) {
+  patches_by_tap(PATCH_ARGS, 1);
+}
+__attribute__((noinline)) static void scatter_by_tap(PATCH_PARAMS) {
+  patches_by_tap(PATCH_ARGS, 0);
+}
+__attribute__((noinline)) static void gather_by_row(PATCH_PARAMS) {
+  patches_by_row(PATCH_ARGS, 1);
+}
+__attribute__((noinline)) static void scatter_by_row(PATCH_PARAMS) {
+  patches_by_row(PATCH_ARGS, 0);
+}
+
+EXPORT(patches)
+void patches(PATCH_PARAMS, int gather) {
+  if (channels < 4) {
+    if (gather) gather_by_tap(PATCH_ARGS);
+    else scatter_by_tap(PATCH_ARGS);
+  } else if (gather) {
+    gather_by_row(PATCH_ARGS);
+  } else {
+    scatter_by_row(PATCH_ARGS);
   }
 }
 

@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { SELU_SCALE, SELU_SCALE_ALPHA } from '../../backends/fused-kernels.js';
 import { type ActivationName, applyActivation } from '../../layers.js';
 import { defineConstraint } from '../constraint.js';
-
-// tfjs's SELU constants (ops/selu_util).
-const SELU_SCALE = 1.0507009873554805;
-const SELU_SCALE_ALPHA = 1.758099340847377;
 
 /**
  * d activation / dz, from the pre-activation z and the output h. Branches use `step(z)`
