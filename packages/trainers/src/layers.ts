@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { canFuseSigmoidBce, SIGMOID_BCE_KERNEL } from './backends/fused-kernels.js';
+import { biasActivation, canFuseSigmoidBce, SIGMOID_BCE_KERNEL } from './backends/fused-kernels.js';
 
 /** Activations a dense layer may use. */
 export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -177,7 +177,7 @@ export function flatten(x: tf.Tensor): tf.Tensor2D {
 interface WeightedLayerFields {
   readonly kernel: { read(): tf.Tensor };
   readonly bias: { read(): tf.Tensor } | null;
-  readonly activation: { apply(x: tf.Tensor): tf.Tensor };
+  readonly activation: { apply(x: tf.Tensor): tf.Tensor; getClassName(): string };
   invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): void;
 }
 
@@ -204,8 +204,11 @@ const Conv2DBase = tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor 
  * depends on; tfjs discards that product after making it. For a 784-100 first dense layer it
  * is a sixth of a training step's multiply-adds; for the conv autoencoder's first layer, 6%
  * of an epoch here. The plain ops' gradients are taken input by input, and tfjs skips the
- * ones no weight needs. The values are the same (tested), and outside gradient recording
- * (inference, export checks) the layers are tfjs's unchanged.
+ * ones no weight needs. The bias and the activation then run as one op where
+ * {@link biasActivation} applies (wasm with SIMD; linear, relu, elu, selu), forward and
+ * backward, instead of an addition, the activation, its gradient and a sum. The values are
+ * the same (tested), and outside gradient recording (inference, export checks) the layers
+ * are tfjs's unchanged.
  */
 function unfusedWhileRecording(
   layer: DenseLayer | Conv2DLayer,
@@ -222,7 +225,12 @@ function unfusedWhileRecording(
     const fields = layer as unknown as WeightedLayerFields;
     fields.invokeCallHook(inputs, kwargs);
     const y = product(x, fields.kernel.read());
-    return fields.activation.apply(fields.bias ? tf.add(y, fields.bias.read()) : y);
+    if (!fields.bias) return fields.activation.apply(y);
+    const bias = fields.bias.read();
+    return (
+      biasActivation(y, bias, fields.activation.getClassName()) ??
+      fields.activation.apply(tf.add(y, bias))
+    );
   });
 }
 

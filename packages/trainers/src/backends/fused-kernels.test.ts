@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FusedAdamOptimizer } from '../engine/optimizers.js';
 import { sigmoidCrossEntropyWithLogits } from '../layers.js';
 import {
+  biasActivation,
   registerFusedKernels,
   SELU_SCALE,
   SELU_SCALE_ALPHA,
@@ -192,6 +193,92 @@ describe.each([
       }
     });
   }
+});
+
+// Pre-activations in [-3, 3], biases in [-1, 1], output gradients in [-1, 1]: values and
+// gradients of z agree with tfjs's ops on cpu to 1e-6 of max(1, |value|) (as above); the bias
+// gradients are sums of up to 100 such values, in other orders: 1e-5.
+describe('biasActivation on wasm (SIMD)', () => {
+  const tfjsActivation = { linear: (t: tf.Tensor) => t, relu: tf.relu, elu: tf.elu, selu: tf.selu };
+  const shapes = [
+    [5, 1],
+    [7, 3],
+    [4, 4],
+    [3, 2, 2, 16],
+    [9, 100],
+    [2, 3, 3, 1],
+    [1, 6],
+  ];
+  for (const activation of ['linear', 'relu', 'elu', 'selu'] as const) {
+    it.each(shapes)(
+      `${activation} on [%s, ...]: values and both gradients match cpu`,
+      async (...shape) => {
+        const size = shape.reduce((a, b) => a * b);
+        const cols = shape.at(-1)!;
+        const [z, b, dy] = [uniform(size, -3, 3), uniform(cols, -1, 1), uniform(size, -1, 1)];
+        const run = (fused: boolean) =>
+          tf.tidy(() => {
+            const f = (zt: tf.Tensor, bt: tf.Tensor) => {
+              const y = fused
+                ? biasActivation(zt, bt, activation)!
+                : tfjsActivation[activation](tf.add(zt, bt));
+              return tf.sum(tf.mul(y, tf.tensor(dy, shape)));
+            };
+            const zt = tf.tensor(z, shape);
+            const bt = tf.tensor1d(b);
+            const y = fused
+              ? biasActivation(zt, bt, activation)!
+              : tfjsActivation[activation](tf.add(zt, bt));
+            const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([zt, bt]);
+            return [y, ...grads].map((t) => t.dataSync());
+          });
+        await tf.setBackend('cpu');
+        expect(biasActivation(tf.zeros(shape), tf.zeros([cols]), activation)).toBeUndefined();
+        const cpu = run(false);
+        await tf.setBackend('wasm');
+        const wasm = run(true);
+        for (const [k, tolerance] of [
+          [0, 1e-6],
+          [1, 1e-6],
+          [2, 1e-5],
+        ] as const) {
+          expect(wasm[k]!.length).toBe(cpu[k]!.length);
+          for (let i = 0; i < cpu[k]!.length; i++) {
+            const scale = Math.max(1, Math.abs(cpu[k]![i]!));
+            expect(Math.abs(cpu[k]![i]! - wasm[k]![i]!) / scale).toBeLessThan(tolerance);
+          }
+        }
+      },
+    );
+  }
+
+  it('takes one kernel forward and one backward, where tfjs takes an addition, the activation, its gradient and a sum', async () => {
+    await tf.setBackend('wasm');
+    const z = tf.tensor(uniform(8 * 5, -3, 3), [8, 5]);
+    const b = tf.tensor1d(uniform(5, -1, 1));
+    const profile = await tf.profile(() => {
+      tf.dispose(
+        tf.grads((zt: tf.Tensor, bt: tf.Tensor) => biasActivation(zt, bt, 'selu')!)(
+          [z, b],
+          tf.onesLike(z),
+        ),
+      );
+    });
+    const names = profile.kernels.map((k) => k.name);
+    expect(names).toContain('AekitBiasActivation');
+    expect(names).toContain('AekitBiasActivationGrad');
+    for (const name of ['Add', 'Selu', 'AekitSeluGrad', 'Sum']) expect(names).not.toContain(name);
+    tf.dispose([z, b]);
+  });
+
+  it('leaves activations whose gradient needs the input, and biases that are not one per channel, to tfjs', async () => {
+    await tf.setBackend('wasm');
+    const z = tf.zeros([2, 3]);
+    expect(biasActivation(z, tf.zeros([3]), 'sigmoid')).toBeUndefined();
+    expect(biasActivation(z, tf.zeros([1, 3]), 'relu')).toBeUndefined();
+    expect(biasActivation(z, tf.zeros([2]), 'relu')).toBeUndefined();
+    expect(biasActivation(tf.zeros([3]), tf.zeros([3]), 'relu')).toBeUndefined();
+  });
 });
 
 describe('kernels.wasm', () => {

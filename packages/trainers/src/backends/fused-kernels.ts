@@ -45,6 +45,16 @@ export interface SimdKernels {
   elu(x: number, y: number, n: number): void;
   elu_grad(dy: number, y: number, dx: number, n: number): void;
   column_sums(x: number, out: number, rows: number, cols: number): void;
+  bias_activation(z: number, b: number, y: number, rows: number, cols: number, act: number): void;
+  bias_activation_grad(
+    dy: number,
+    y: number,
+    dz: number,
+    db: number,
+    rows: number,
+    cols: number,
+    act: number,
+  ): void;
   sigmoid_bce(x: number, z: number, grad: number, n: number, scale: number): number;
   adam(
     w: number,
@@ -421,6 +431,94 @@ function installSeluGradient(): void {
   seluGradInstalled = true;
 }
 
+/**
+ * The activations {@link biasActivation} fuses with the bias, in the numbering of kernels.c:
+ * each one's gradient follows from its output alone.
+ */
+const BIAS_ACTIVATIONS = ['linear', 'relu', 'elu', 'selu'] as const;
+
+const BIAS_ACTIVATION_KERNEL = 'AekitBiasActivation';
+const BIAS_ACTIVATION_GRAD_KERNEL = 'AekitBiasActivationGrad';
+
+/** Rows and columns of `z` as a matrix with its last axis as the columns. */
+function asMatrix(z: TensorInfo): [number, number] {
+  const cols = z.shape.at(-1) ?? 1;
+  return [cols === 0 ? 0 : util.sizeFromShape(z.shape) / cols, cols];
+}
+
+const biasActivationKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { z, bias } = inputs as Record<string, TensorInfo>;
+  const io = BUFFERS.wasm!(backend);
+  const y = io.output([...z!.shape]);
+  const [rows, cols] = asMatrix(z!);
+  const act = (attrs as { activation: number }).activation;
+  io.simd!.bias_activation(io.pointer(z!), io.pointer(bias!), io.pointer(y), rows, cols, act);
+  return y;
+};
+
+const biasActivationGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, y } = inputs as Record<string, TensorInfo>;
+  const io = BUFFERS.wasm!(backend);
+  const [rows, cols] = asMatrix(y!);
+  // Allocate both first: a wasm allocation may grow the heap and detach earlier views.
+  const dz = io.output([...y!.shape]);
+  const db = io.output([cols]);
+  const act = (attrs as { activation: number }).activation;
+  const p = io.pointer;
+  io.simd!.bias_activation_grad(p(dy!), p(y!), p(dz), p(db), rows, cols, act);
+  return [dz, db];
+};
+
+/**
+ * `activation(z + bias)` for a layer's pre-activation `z` (channels last) and its bias (one
+ * value per channel), in one SIMD pass on wasm, and its backward pass in one more: the
+ * gradient of z from the output (as {@link installSeluGradient}) and the bias gradient (the
+ * sums of that over the rows) together. tfjs takes four passes over the layer's output: the
+ * addition, the activation, the activation's gradient and the sum; on a convolution layer's
+ * output at batch 128 each pass is several megabytes of memory traffic. Undefined where it
+ * does not apply (another backend, no SIMD, an activation outside {@link BIAS_ACTIVATIONS},
+ * a bias that is not one value per channel): the caller then composes tfjs's ops.
+ */
+export function biasActivation(
+  z: tf.Tensor,
+  bias: tf.Tensor,
+  activation: string,
+): tf.Tensor | undefined {
+  const code = (BIAS_ACTIVATIONS as readonly string[]).indexOf(activation);
+  if (
+    code < 0 ||
+    tf.getBackend() !== 'wasm' ||
+    !getKernel(BIAS_ACTIVATION_KERNEL, 'wasm') ||
+    BUFFERS.wasm!(tf.backend()).simd === undefined ||
+    z.dtype !== 'float32' ||
+    bias.dtype !== 'float32' ||
+    bias.rank !== 1 ||
+    z.rank < 2 ||
+    z.shape.at(-1) !== bias.shape[0]
+  ) {
+    return undefined;
+  }
+  const attrs = { activation: code } as unknown as tf.NamedAttrMap;
+  const fused = tf.customGrad((x, b, save) => {
+    const y = tf
+      .engine()
+      .runKernel(
+        BIAS_ACTIVATION_KERNEL,
+        { z: x as tf.Tensor, bias: b as tf.Tensor },
+        attrs,
+      ) as tf.Tensor;
+    (save as tf.GradSaveFunc)([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf
+          .engine()
+          .runKernel(BIAS_ACTIVATION_GRAD_KERNEL, { dy, y: saved[0]! }, attrs) as tf.Tensor[],
+    };
+  });
+  return fused(z, bias);
+}
+
 /** Registers the fused kernels for the wasm and cpu backends (once). */
 export function registerFusedKernels(): void {
   overrideWasmKernel('Sum', columnSums);
@@ -438,6 +536,13 @@ export function registerFusedKernels(): void {
     elementwise(['dy', 'y'], (simd) => simd.elu_grad),
   );
   installSeluGradient();
+  for (const [kernelName, kernelFunc] of [
+    [BIAS_ACTIVATION_KERNEL, biasActivationKernel],
+    [BIAS_ACTIVATION_GRAD_KERNEL, biasActivationGradKernel],
+  ] as const) {
+    if (!getKernel(kernelName, 'wasm'))
+      registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
   for (const [backendName, buffers] of Object.entries(BUFFERS)) {
     for (const [kernelName, make] of [
       [ADAM_KERNEL, adamStep],

@@ -59,6 +59,11 @@ static inline void store_partial(float *p, v128_t v, int count) {
   if (count > 3) p[3] = wasm_f32x4_extract_lane(v, 3);
 }
 
+/* All ones in the first `count` (1 to 4) lanes, zeros in the rest. */
+static inline v128_t partial_mask(long count) {
+  return wasm_i32x4_make(-1, count > 1 ? -1 : 0, count > 2 ? -1 : 0, count > 3 ? -1 : 0);
+}
+
 /*
  * One step of sigmoid_bce on four lanes: returns the four losses (0 where `keep` is 0) and
  * writes the gradient to *grad.
@@ -265,6 +270,112 @@ UNARY(selu, selu4)
 BINARY(selu_grad, selu_grad4) /* a = dy, b = y = selu(x) */
 UNARY(elu, elu4)
 BINARY(elu_grad, elu_grad4) /* a = dy, b = y = elu(x) */
+
+/* relu(x) = x, or 0 where x < 0 (a NaN stays NaN, as in tfjs) */
+static inline v128_t relu4(v128_t x) {
+  return wasm_v128_bitselect(splat(0.0f), x, wasm_f32x4_lt(x, splat(0.0f)));
+}
+
+/* tfjs's relu gradient, dy where y = relu(x) > 0, else 0 */
+static inline v128_t relu_grad4(v128_t dy, v128_t y) {
+  return wasm_v128_and(dy, wasm_f32x4_gt(y, splat(0.0f)));
+}
+
+static inline v128_t linear4(v128_t x) { return x; }
+static inline v128_t linear_grad4(v128_t dy, v128_t y) {
+  (void)y;
+  return dy;
+}
+
+/* y = f(z + b) for a rows x cols matrix z and a bias b of cols values */
+#define BIAS_ACT(f)                                                                       \
+  if (cols == 1) { /* one channel: a flat loop with the bias in every lane */             \
+    const long n = rows;                                                                  \
+    const v128_t b0 = splat(b[0]);                                                        \
+    long i = 0;                                                                           \
+    for (; i + 4 <= n; i += 4)                                                            \
+      wasm_v128_store(y + i, f(wasm_f32x4_add(wasm_v128_load(z + i), b0)));               \
+    if (i < n) store_partial(y + i, f(wasm_f32x4_add(load_partial(z + i, n - i), b0)), n - i); \
+    return;                                                                               \
+  }                                                                                       \
+  for (int r = 0; r < rows; r++) {                                                        \
+    const float *zr = z + (long)r * cols;                                                 \
+    float *yr = y + (long)r * cols;                                                       \
+    int j = 0;                                                                            \
+    for (; j + 4 <= cols; j += 4)                                                         \
+      wasm_v128_store(yr + j, f(wasm_f32x4_add(wasm_v128_load(zr + j), wasm_v128_load(b + j)))); \
+    if (j < cols)                                                                         \
+      store_partial(yr + j,                                                               \
+                    f(wasm_f32x4_add(load_partial(zr + j, cols - j), load_partial(b + j, cols - j))), \
+                    cols - j);                                                            \
+  }
+
+/*
+ * A dense or convolution layer's bias and activation in one pass: y = f(z + b), z a
+ * rows x cols matrix (channels last), b one value per column. activation: 0 linear,
+ * 1 relu, 2 elu, 3 selu.
+ */
+EXPORT(bias_activation)
+void bias_activation(const float *z, const float *b, float *y, int rows, int cols,
+                     int activation) {
+  switch (activation) {
+    case 1: { BIAS_ACT(relu4) } break;
+    case 2: { BIAS_ACT(elu4) } break;
+    case 3: { BIAS_ACT(selu4) } break;
+    default: { BIAS_ACT(linear4) } break;
+  }
+}
+
+/* dz = g(dy, y), and db = the column sums of dz, added in row order as column_sums does */
+#define BIAS_ACT_GRAD(g)                                                                  \
+  if (cols == 1) { /* one channel: four running sums, then theirs */                      \
+    const long n = rows;                                                                  \
+    v128_t sum = splat(0.0f);                                                             \
+    long i = 0;                                                                           \
+    for (; i + 4 <= n; i += 4) {                                                          \
+      v128_t d = g(wasm_v128_load(dy + i), wasm_v128_load(y + i));                        \
+      wasm_v128_store(dz + i, d);                                                         \
+      sum = wasm_f32x4_add(sum, d);                                                       \
+    }                                                                                     \
+    if (i < n) {                                                                          \
+      v128_t d = g(load_partial(dy + i, n - i), load_partial(y + i, n - i));              \
+      store_partial(dz + i, d, n - i);                                                    \
+      sum = wasm_f32x4_add(sum, wasm_v128_and(d, partial_mask(n - i)));                   \
+    }                                                                                     \
+    db[0] = (wasm_f32x4_extract_lane(sum, 0) + wasm_f32x4_extract_lane(sum, 1)) +         \
+            (wasm_f32x4_extract_lane(sum, 2) + wasm_f32x4_extract_lane(sum, 3));          \
+    return;                                                                               \
+  }                                                                                       \
+  for (int j = 0; j < cols; j++) db[j] = 0.0f;                                            \
+  for (int r = 0; r < rows; r++) {                                                        \
+    const long o = (long)r * cols;                                                        \
+    int j = 0;                                                                            \
+    for (; j + 4 <= cols; j += 4) {                                                       \
+      v128_t d = g(wasm_v128_load(dy + o + j), wasm_v128_load(y + o + j));                \
+      wasm_v128_store(dz + o + j, d);                                                     \
+      wasm_v128_store(db + j, wasm_f32x4_add(wasm_v128_load(db + j), d));                 \
+    }                                                                                     \
+    if (j < cols) {                                                                       \
+      v128_t d = g(load_partial(dy + o + j, cols - j), load_partial(y + o + j, cols - j)); \
+      store_partial(dz + o + j, d, cols - j);                                             \
+      store_partial(db + j, wasm_f32x4_add(load_partial(db + j, cols - j), d), cols - j); \
+    }                                                                                     \
+  }
+
+/*
+ * The gradients of bias_activation from its output y: dz = dy f'(z + b) and db, the sums of
+ * dz over the rows, in one pass (tfjs: an activation gradient, then a sum).
+ */
+EXPORT(bias_activation_grad)
+void bias_activation_grad(const float *dy, const float *y, float *dz, float *db, int rows,
+                          int cols, int activation) {
+  switch (activation) {
+    case 1: { BIAS_ACT_GRAD(relu_grad4) } break;
+    case 2: { BIAS_ACT_GRAD(elu_grad4) } break;
+    case 3: { BIAS_ACT_GRAD(selu_grad4) } break;
+    default: { BIAS_ACT_GRAD(linear_grad4) } break;
+  }
+}
 
 /*
  * patches() with few channels (grayscale images): one output row (n, oh) at a time, its
