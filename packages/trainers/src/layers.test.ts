@@ -1,18 +1,21 @@
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerFusedKernels } from './backends/fused-kernels.js';
+import { installFastWasmKernels } from './backends/wasm-kernels.js';
 import {
   binaryCrossEntropy,
   conv2dLayer,
+  conv2dTransposeLayer,
   denseLayer,
   sigmoidCrossEntropyWithLogits,
 } from './layers.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+// Before the describe blocks build their inputs (wasm, also loaded, would be the default).
+await tf.setBackend('cpu');
 
 describe('sigmoidCrossEntropyWithLogits', () => {
   const z = tf.tensor2d([
@@ -194,5 +197,121 @@ describe('conv2dLayer', () => {
     const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
     expect(json.config.layers.map((l) => l.class_name)).toEqual(['Conv2D', 'Conv2D']);
     model.dispose();
+  });
+});
+
+/** Two 3x3 transposed convolutions 3x3x2 -> 6x6x4 -> 12x12x1 (stride 2) built with `make`. */
+const twoDeconvs = (
+  make: typeof conv2dTransposeLayer,
+  padding: 'same' | 'valid',
+  activation: 'selu' | 'elu' = 'selu',
+) =>
+  fixWeights(
+    tfl.sequential({
+      layers: [
+        make({ filters: 4, kernelSize: 3, strides: 2, padding, activation, inputShape: [3, 3, 2] }),
+        make({ filters: 1, kernelSize: 3, strides: 2, padding, activation: 'linear' }),
+      ],
+    }),
+  );
+const deconvInput = () =>
+  tf.tidy(() => tf.reshape(tf.sin(tf.mul(tf.range(0, 2 * 3 * 3 * 2), 0.53)), [2, 3, 3, 2]));
+
+describe('conv2dTransposeLayer', () => {
+  it.each(['same', 'valid'] as const)(
+    'gives the outputs and weight gradients of tf.layers.conv2dTranspose (%s padding)',
+    async (padding) => {
+      const x = deconvInput();
+      await compareModels(
+        twoDeconvs(conv2dTransposeLayer, padding),
+        twoDeconvs((args) => tfl.layers.conv2dTranspose(args), padding),
+        x,
+        [],
+        5,
+      );
+      x.dispose();
+    },
+  );
+
+  it('serialises as a plain Conv2DTranspose layer', () => {
+    const model = twoDeconvs(conv2dTransposeLayer, 'same');
+    const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
+    expect(json.config.layers.map((l) => l.class_name)).toEqual([
+      'Conv2DTranspose',
+      'Conv2DTranspose',
+    ]);
+    model.dispose();
+  });
+});
+
+// On wasm with SIMD the layers add the bias and apply the activation in one kernel, and take
+// both gradients in one more; tfjs's layers compose an addition, the activation, its
+// gradient and a sum. Same float32 operations, other summation orders for the bias
+// gradients: agreement to 5e-6.
+describe('the layers on wasm, bias and activation fused', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    installFastWasmKernels();
+    registerFusedKernels();
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  const fused = ['AekitBiasActivation', 'AekitBiasActivationGrad'];
+
+  it.each(['selu', 'relu', 'linear'] as const)('dense (%s)', async (activation) => {
+    const x = tf.tidy(() => tf.reshape(tf.cos(tf.mul(tf.range(0, 4 * 6), 0.91)), [4, 6]));
+    const dense = (make: typeof denseLayer) =>
+      fixWeights(
+        tfl.sequential({
+          layers: [
+            make({ units: 5, activation, inputShape: [6] }),
+            make({ units: 3, activation: 'elu' }),
+          ],
+        }),
+      );
+    const [ours, theirs] = await compareModels(
+      dense(denseLayer),
+      dense((args) => tfl.layers.dense(args)),
+      x,
+      fused,
+      5,
+    );
+    expect(ours).toBeGreaterThan(0);
+    expect(theirs).toBe(0);
+    x.dispose();
+  });
+
+  it('conv2d and conv2dTranspose', async () => {
+    const x = deconvInput();
+    const model = (conv: typeof conv2dLayer, deconv: typeof conv2dTransposeLayer) =>
+      fixWeights(
+        tfl.sequential({
+          layers: [
+            conv({
+              filters: 4,
+              kernelSize: 3,
+              padding: 'same',
+              activation: 'selu',
+              inputShape: [3, 3, 2],
+            }),
+            deconv({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', activation: 'elu' }),
+          ],
+        }),
+      );
+    const [ours, theirs] = await compareModels(
+      model(conv2dLayer, conv2dTransposeLayer),
+      model(
+        (args) => tfl.layers.conv2d(args),
+        (args) => tfl.layers.conv2dTranspose(args),
+      ),
+      x,
+      fused,
+      // Filter gradients up to about 17, where float32 steps are 2e-6.
+      4,
+    );
+    expect(ours).toBeGreaterThan(0);
+    expect(theirs).toBe(0);
+    x.dispose();
   });
 });

@@ -185,6 +185,8 @@ type DenseLayer = ReturnType<typeof tfl.layers.dense>;
 type DenseArgs = Parameters<typeof tfl.layers.dense>[0];
 type Conv2DLayer = ReturnType<typeof tfl.layers.conv2d>;
 type Conv2DArgs = Parameters<typeof tfl.layers.conv2d>[0];
+type Conv2DTransposeLayer = ReturnType<typeof tfl.layers.conv2dTranspose>;
+type Conv2DTransposeArgs = Parameters<typeof tfl.layers.conv2dTranspose>[0];
 type Kwargs = Parameters<tfl.layers.Layer['call']>[1];
 
 // tfjs-layers' classes: its package exports only the `tf.layers.*` factories.
@@ -192,6 +194,10 @@ const DenseBase = tfl.layers.dense({ units: 1 }).constructor as new (args: Dense
 const Conv2DBase = tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as new (
   args: Conv2DArgs,
 ) => Conv2DLayer;
+const Conv2DTransposeBase = tfl.layers.conv2dTranspose({ filters: 1, kernelSize: 1 })
+  .constructor as new (
+  args: Conv2DTransposeArgs,
+) => Conv2DTransposeLayer;
 
 /**
  * The output of a dense or convolutional layer made of plain ops (`product` of the input and
@@ -211,7 +217,7 @@ const Conv2DBase = tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor 
  * are tfjs's unchanged.
  */
 function unfusedWhileRecording(
-  layer: DenseLayer | Conv2DLayer,
+  layer: DenseLayer | Conv2DLayer | Conv2DTransposeLayer,
   inputs: tf.Tensor | tf.Tensor[],
   kwargs: Kwargs,
   rank: number,
@@ -266,6 +272,31 @@ class TrainingConv2D extends Conv2DBase {
 }
 
 /**
+ * tfjs-layers' Conv2DTranspose while gradients are recorded: the same transposed convolution
+ * (tfjs-layers' ops have no fused form of it), then the bias and activation as one op where
+ * {@link biasActivation} applies: see {@link unfusedWhileRecording}.
+ */
+class TrainingConv2DTranspose extends Conv2DTransposeBase {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const { strides, padding, dataFormat } = this;
+    const plain =
+      dataFormat === 'channelsLast' &&
+      (padding === 'same' || padding === 'valid') &&
+      unfusedWhileRecording(this, inputs, kwargs, 4, (x, kernel) =>
+        tf.conv2dTranspose(
+          x as tf.Tensor4D,
+          kernel as tf.Tensor4D,
+          // tfjs-layers' own output shape: [batch, rows, columns, filters].
+          this.computeOutputShape(x.shape) as [number, number, number, number],
+          strides as [number, number],
+          padding,
+        ),
+      );
+    return plain || super.call(inputs, kwargs);
+  }
+}
+
+/**
  * A dense layer, as `tf.layers.dense(args)`, that trains faster (it is saved as `Dense`): see
  * {@link unfusedWhileRecording}. aekit's variants build their dense layers with it.
  */
@@ -279,6 +310,14 @@ export function denseLayer(args: DenseArgs): DenseLayer {
  */
 export function conv2dLayer(args: Conv2DArgs): Conv2DLayer {
   return new TrainingConv2D(args);
+}
+
+/**
+ * A transposed 2-D convolution layer, as `tf.layers.conv2dTranspose(args)`, that trains
+ * faster on wasm (it is saved as `Conv2DTranspose`): see {@link unfusedWhileRecording}.
+ */
+export function conv2dTransposeLayer(args: Conv2DTransposeArgs): Conv2DTransposeLayer {
+  return new TrainingConv2DTranspose(args);
 }
 
 /** What a {@link Threshold} layer is made from. */

@@ -4,6 +4,7 @@ import {
   ACTIVATIONS,
   type ActivationName,
   conv2dLayer,
+  conv2dTransposeLayer,
   INITIALIZERS,
   initializer,
 } from '../layers.js';
@@ -117,7 +118,7 @@ export function convDecoderLayers(
     const exact = th === 2 * h! && tw === 2 * w!;
     const i = levels - level + 1;
     layers.push(
-      tfl.layers.conv2dTranspose({
+      conv2dTransposeLayer({
         filters: tc!,
         kernelSize: config.kernelSize,
         strides: 2,

@@ -7,6 +7,7 @@ import {
   type ActivationName,
   applyAll,
   conv2dLayer,
+  conv2dTransposeLayer,
   denseLayer,
   denseOptionFields,
   initializer,
@@ -162,7 +163,7 @@ function build({ config, inputShape, seed }: BuildContext<WtaConfig>): Autoencod
       tfl.layers.inputLayer({
         inputShape: [inputShape[0]!, inputShape[1]!, config.filters.at(-1)!],
       }),
-      tfl.layers.conv2dTranspose({
+      conv2dTransposeLayer({
         filters: inputShape[2]!,
         kernelSize: config.decoderKernel,
         padding: 'same',
