@@ -120,6 +120,35 @@ describe.each(['wasm', 'cpu'])('FusedAdamOptimizer on %s', (backend) => {
       }
     }
   });
+
+  // On wasm the step overwrites a variable's buffer when nothing else holds it: a tensor
+  // sharing the buffer (a reshape, which both backends make without a copy) must keep its
+  // values, and the step must leave no tensors.
+  it('never changes a tensor that shares a variable, and keeps no tensors', async () => {
+    await tf.setBackend(backend);
+    const init = tf.tensor1d(uniform(9, -1, 1));
+    const x = tf.variable(init, true, `alias-${backend}`);
+    init.dispose();
+    const optimizer = new FusedAdamOptimizer(0.1);
+    const loss = () => tf.sum(tf.square(tf.sub(x, 3)));
+    optimizer.minimize(loss);
+    // Held by the variable alone, the buffer is updated where it is on wasm.
+    const buffer = x.dataId;
+    optimizer.minimize(loss);
+    expect(x.dataId === buffer).toBe(backend === 'wasm');
+    const alias = tf.reshape(x, [3, 3]);
+    const before = Array.from(alias.dataSync());
+    const tensors = tf.memory().numTensors;
+    optimizer.minimize(loss);
+    optimizer.minimize(loss);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(Array.from(alias.dataSync())).toEqual(before);
+    // Two steps of 0.1 towards 3 since the alias was made: x moved by about 0.2.
+    const after = x.dataSync();
+    for (let i = 0; i < 9; i++) expect(after[i]! - before[i]!).toBeGreaterThan(0.15);
+    alias.dispose();
+    optimizer.dispose();
+  });
 });
 
 describe('the wasm Sum over leading axes (SIMD column sums)', () => {

@@ -36,6 +36,13 @@ interface Buffers {
   /** The SIMD kernels, when the backend's memory can be shared with them. */
   readonly simd?: SimdKernels;
   pointer(t: TensorInfo): number;
+  /**
+   * Where the backend can say so: whether each of `ts` holds a buffer of its own that no
+   * other tensor references, so that a kernel may overwrite it and return it.
+   */
+  sole?(ts: readonly TensorInfo[]): boolean;
+  /** Counts one more reference to `t`'s buffer (a kernel returning its input). */
+  share?(t: TensorInfo): TensorInfo;
 }
 
 /** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
@@ -117,6 +124,8 @@ interface WasmBackend {
     asm?: { memory?: WebAssembly.Memory };
   };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  refCount(dataId: object): number;
+  incRef(dataId: object): void;
 }
 
 interface CpuBackend {
@@ -192,6 +201,15 @@ const BUFFERS: Readonly<Record<string, (backend: unknown) => Buffers>> = {
       output: (shape) => b.makeOutput(shape, 'float32'),
       simd: simdFor(wasmMemory(b)),
       pointer,
+      sole: (ts) =>
+        new Set(ts.map((t) => t.dataId)).size === ts.length &&
+        ts.every((t) => b.refCount(t.dataId) === 1),
+      share: (t) => {
+        b.incRef(t.dataId);
+        // A plain TensorInfo: the engine passes a Tensor (such as the Variable given as an
+        // input) through as it is, and would then count no tensor for this reference.
+        return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+      },
     };
   },
   cpu: (backend) => {
@@ -222,11 +240,34 @@ function adamStep(buffers: (backend: unknown) => Buffers): KernelFunc {
     const a = attrs as unknown as AdamStepAttrs;
     const io = buffers(backend);
     const shape = [...value!.shape];
-    // Allocate first: a wasm allocation may grow the heap and detach earlier views.
-    const outs = [io.output(shape), io.output(shape), io.output(shape)] as const;
     const step = a.learningRate / (1 - a.beta1Power);
     const correction2 = 1 / (1 - a.beta2Power);
     const n = util.sizeFromShape(shape);
+    if (io.simd && io.sole?.([value!, m!, v!])) {
+      // The variables are the only holders of their buffers: the step overwrites them
+      // (element i reads only element i), a quarter faster than writing new buffers, whose
+      // memory must first be fetched into the cache, and with no allocations. The optimiser
+      // then assigns each variable the buffer it already has.
+      const p = io.pointer;
+      io.simd.adam(
+        p(value!),
+        p(m!),
+        p(v!),
+        p(gradient!),
+        p(value!),
+        p(m!),
+        p(v!),
+        n,
+        a.beta1,
+        a.beta2,
+        step,
+        correction2,
+        a.epsilon,
+      );
+      return [value!, m!, v!].map((t) => io.share!(t));
+    }
+    // Allocate first: a wasm allocation may grow the heap and detach earlier views.
+    const outs = [io.output(shape), io.output(shape), io.output(shape)] as const;
     if (io.simd) {
       const p = io.pointer;
       io.simd.adam(
