@@ -97,6 +97,26 @@ export interface SimdKernels {
     left: number,
     gather: number,
   ): void;
+  conv_one_channel(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    filterH: number,
+    filterW: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    top: number,
+    left: number,
+  ): void;
   max_pool_grad(
     x: number,
     dy: number,

@@ -45,8 +45,11 @@ const CASES: Case[] = [
   [2, 8, 8, 4, 3, 5, 1, 'valid'],
   [4, 6, 7, 1, 2, 3, 2, 'valid'],
   [2, 28, 28, 1, 16, 3, 1, 'same'],
+  [2, 6, 5, 1, 21, 3, 2, 'same'],
   [2, 8, 9, 1, 3, 3, 2, 'same'],
   [1, 3, 4, 1, 2, 5, 1, 'same'],
+  [2, 9, 10, 1, 16, 3, 2, 'same'],
+  [1, 7, 9, 1, 32, 5, 2, 'valid'],
   // Four channels or more: the forward pass is a product too (with BLAS).
   [2, 14, 14, 16, 8, 3, 1, 'same'],
   [3, 7, 7, 8, 6, 3, 2, 'valid'],
@@ -115,6 +118,8 @@ describe.each([
     [2, 14, 14, 16, 8, 3, 1, 'same'],
     [2, 9, 9, 4, 3, 3, 1, 'valid'],
     [1, 6, 7, 5, 2, 2, 1, 'same'],
+    [1, 9, 8, 1, 20, 3, 1, 'same'],
+    [2, 11, 10, 1, 32, 3, 1, 'valid'],
   ] as Case[])(
     'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, dilation 2: output',
     async (n, h, w, ci, co, k, s, pad) => {

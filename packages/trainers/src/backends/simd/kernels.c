@@ -378,6 +378,106 @@ void bias_activation_grad(const float *dy, const float *y, float *dz, float *db,
 }
 
 /*
+ * A convolution of one-channel NHWC images (the first layer of a grayscale model):
+ * y[n, oh, ow, co] = bias[co] + sum over taps (kh, kw) inside the image of
+ * x[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left] w[kh, kw, 0, co], added in tap order;
+ * bias may be 0 (none). Where the window lies inside the image and the channels come in
+ * sixteens, two neighbouring positions at a time, in eight vector accumulators (the adds'
+ * latency, not their number, bounds one position's four chains); elsewhere four channels,
+ * then one, at a time, testing each tap.
+ */
+EXPORT(conv_one_channel)
+void conv_one_channel(const float *x, const float *w, const float *bias, float *y, int batch,
+                      int in_h, int in_w, int out_h, int out_w, int out_c, int filter_h,
+                      int filter_w, int stride_h, int stride_w, int dilation_h, int dilation_w,
+                      int top, int left) {
+  /* output columns whose whole window is inside the image: [ow_lo, ow_hi) */
+  int ow_lo = left <= 0 ? 0 : (left + stride_w - 1) / stride_w;
+  const int span_w = (filter_w - 1) * dilation_w;
+  int ow_hi = in_w - 1 - span_w + left < 0 ? 0 : (in_w - 1 - span_w + left) / stride_w + 1;
+  if (ow_hi > out_w) ow_hi = out_w;
+  if (ow_lo > ow_hi) ow_lo = ow_hi;
+  for (int n = 0; n < batch; n++) {
+    const float *img = x + (long)n * in_h * in_w;
+    for (int oh = 0; oh < out_h; oh++) {
+      const int ih0 = oh * stride_h - top;
+      const int rows_inside = ih0 >= 0 && ih0 + (filter_h - 1) * dilation_h < in_h;
+      for (int ow = 0; ow < out_w; ow++) {
+        float *out = y + (((long)n * out_h + oh) * out_w + ow) * out_c;
+        int c = 0;
+        if (rows_inside && ow >= ow_lo && ow + 1 < ow_hi && out_c % 16 == 0) {
+          /* two neighbouring output positions at once: eight accumulator chains */
+          const int iw0 = ow * stride_w - left;
+          for (; c < out_c; c += 16) {
+            v128_t a0 = bias ? wasm_v128_load(bias + c) : splat(0.0f);
+            v128_t a1 = bias ? wasm_v128_load(bias + c + 4) : splat(0.0f);
+            v128_t a2 = bias ? wasm_v128_load(bias + c + 8) : splat(0.0f);
+            v128_t a3 = bias ? wasm_v128_load(bias + c + 12) : splat(0.0f);
+            v128_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+            const float *f = w + c;
+            for (int kh = 0; kh < filter_h; kh++) {
+              const float *row = img + (long)(ih0 + kh * dilation_h) * in_w + iw0;
+              for (int kw = 0; kw < filter_w; kw++, f += out_c) {
+                const v128_t u = splat(row[kw * dilation_w]);
+                const v128_t v = splat(row[kw * dilation_w + stride_w]);
+                const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+                const v128_t f2 = wasm_v128_load(f + 8), f3 = wasm_v128_load(f + 12);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(u, f0));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(u, f1));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(u, f2));
+                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(u, f3));
+                b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(v, f0));
+                b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(v, f1));
+                b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(v, f2));
+                b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(v, f3));
+              }
+            }
+            wasm_v128_store(out + c, a0);
+            wasm_v128_store(out + c + 4, a1);
+            wasm_v128_store(out + c + 8, a2);
+            wasm_v128_store(out + c + 12, a3);
+            wasm_v128_store(out + out_c + c, b0);
+            wasm_v128_store(out + out_c + c + 4, b1);
+            wasm_v128_store(out + out_c + c + 8, b2);
+            wasm_v128_store(out + out_c + c + 12, b3);
+          }
+          ow++;
+          continue;
+        }
+        for (; c + 4 <= out_c; c += 4) {
+          v128_t a0 = bias ? wasm_v128_load(bias + c) : splat(0.0f);
+          for (int kh = 0; kh < filter_h; kh++) {
+            const int ih = ih0 + kh * dilation_h;
+            if (ih < 0 || ih >= in_h) continue;
+            for (int kw = 0; kw < filter_w; kw++) {
+              const int iw = ow * stride_w + kw * dilation_w - left;
+              if (iw < 0 || iw >= in_w) continue;
+              const v128_t v = splat(img[(long)ih * in_w + iw]);
+              const float *f = w + ((long)kh * filter_w + kw) * out_c + c;
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(f)));
+            }
+          }
+          wasm_v128_store(out + c, a0);
+        }
+        for (; c < out_c; c++) {
+          float a = bias ? bias[c] : 0.0f;
+          for (int kh = 0; kh < filter_h; kh++) {
+            const int ih = ih0 + kh * dilation_h;
+            if (ih < 0 || ih >= in_h) continue;
+            for (int kw = 0; kw < filter_w; kw++) {
+              const int iw = ow * stride_w + kw * dilation_w - left;
+              if (iw < 0 || iw >= in_w) continue;
+              a += img[(long)ih * in_w + iw] * w[((long)kh * filter_w + kw) * out_c + c];
+            }
+          }
+          out[c] = a;
+        }
+      }
+    }
+  }
+}
+
+/*
  * patches() with few channels (grayscale images): one output row (n, oh) at a time, its
  * patch rows (out_w x row_length values) staying in cache, filter tap by filter tap. For a
  * tap (kh, kw) the output columns whose input column falls inside the image form one range,
