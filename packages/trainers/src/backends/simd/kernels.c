@@ -306,7 +306,8 @@ static inline v128_t linear_grad4(v128_t dy, v128_t y) {
       wasm_v128_store(yr + j, f(wasm_f32x4_add(wasm_v128_load(zr + j), wasm_v128_load(b + j)))); \
     if (j < cols)                                                                         \
       store_partial(yr + j,                                                               \
-                    f(wasm_f32x4_add(load_partial(zr + j, cols - j), load_partial(b + j, cols - j))), \
+                    f(wasm_f32x4_add(load_partial(zr + j, cols - j),                      \
+                                     load_partial(b + j, cols - j))),                     \
                     cols - j);                                                            \
   }
 
@@ -383,8 +384,8 @@ void bias_activation_grad(const float *dy, const float *y, float *dz, float *db,
  * x[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left] w[kh, kw, 0, co], added in tap order;
  * bias may be 0 (none). Where the window lies inside the image and the channels come in
  * sixteens, two neighbouring positions at a time, in eight vector accumulators (the adds'
- * latency, not their number, bounds one position's four chains); elsewhere four channels,
- * then one, at a time, testing each tap.
+ * latency, not their number, bounds one position's four chains); elsewhere four channels
+ * at a time, testing each tap.
  */
 EXPORT(conv_one_channel)
 void conv_one_channel(const float *x, const float *w, const float *bias, float *y, int batch,
@@ -444,8 +445,11 @@ void conv_one_channel(const float *x, const float *w, const float *bias, float *
           ow++;
           continue;
         }
-        for (; c + 4 <= out_c; c += 4) {
-          v128_t a0 = bias ? wasm_v128_load(bias + c) : splat(0.0f);
+        for (; c < out_c; c += 4) { /* four channels at a time, the last group partly */
+          const int k = out_c - c < 4 ? out_c - c : 4;
+          v128_t a0 = !bias     ? splat(0.0f)
+                      : k == 4  ? wasm_v128_load(bias + c)
+                                : load_partial(bias + c, k);
           for (int kh = 0; kh < filter_h; kh++) {
             const int ih = ih0 + kh * dilation_h;
             if (ih < 0 || ih >= in_h) continue;
@@ -454,23 +458,12 @@ void conv_one_channel(const float *x, const float *w, const float *bias, float *
               if (iw < 0 || iw >= in_w) continue;
               const v128_t v = splat(img[(long)ih * in_w + iw]);
               const float *f = w + ((long)kh * filter_w + kw) * out_c + c;
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(f)));
+              const v128_t g = k == 4 ? wasm_v128_load(f) : load_partial(f, k);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, g));
             }
           }
-          wasm_v128_store(out + c, a0);
-        }
-        for (; c < out_c; c++) {
-          float a = bias ? bias[c] : 0.0f;
-          for (int kh = 0; kh < filter_h; kh++) {
-            const int ih = ih0 + kh * dilation_h;
-            if (ih < 0 || ih >= in_h) continue;
-            for (int kw = 0; kw < filter_w; kw++) {
-              const int iw = ow * stride_w + kw * dilation_w - left;
-              if (iw < 0 || iw >= in_w) continue;
-              a += img[(long)ih * in_w + iw] * w[((long)kh * filter_w + kw) * out_c + c];
-            }
-          }
-          out[c] = a;
+          if (k == 4) wasm_v128_store(out + c, a0);
+          else store_partial(out + c, a0, k);
         }
       }
     }
@@ -485,10 +478,10 @@ void conv_one_channel(const float *x, const float *w, const float *bias, float *
  * than patches_by_row on 128 28x28x1 images, but 2x slower with 16 channels, where each
  * column's move is a whole cache line written at a stride.
  */
-static inline __attribute__((always_inline)) void patches_by_tap(float *image, float *cols, int batch, int in_h, int in_w,
-                           int channels, int out_h, int out_w, int filter_h, int filter_w,
-                           int stride_h, int stride_w, int dilation_h, int dilation_w, int top,
-                           int left, int gather) {
+static inline __attribute__((always_inline)) void patches_by_tap(
+    float *image, float *cols, int batch, int in_h, int in_w, int channels, int out_h, int out_w,
+    int filter_h, int filter_w, int stride_h, int stride_w, int dilation_h, int dilation_w,
+    int top, int left, int gather) {
   const long row_length = (long)filter_h * filter_w * channels;
   for (int n = 0; n < batch; n++) {
     float *img = image + (long)n * in_h * in_w * channels;
