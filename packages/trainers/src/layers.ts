@@ -250,24 +250,50 @@ class TrainingDense extends DenseBase {
   }
 }
 
+/** A convolution layer's settings (protected in tfjs-layers, so passed by the layer). */
+interface ConvGeometry {
+  readonly strides: number[];
+  readonly padding: string;
+  readonly dataFormat: string;
+}
+
+/**
+ * {@link unfusedWhileRecording} for a 4-D channels-last convolution layer with 'same' or
+ * 'valid' padding, `product` given the strides and padding; undefined for other layers.
+ */
+function convWhileRecording(
+  layer: Conv2DLayer | Conv2DTransposeLayer,
+  { strides, padding, dataFormat }: ConvGeometry,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: Kwargs,
+  product: (
+    x: tf.Tensor4D,
+    kernel: tf.Tensor4D,
+    strides: [number, number],
+    padding: 'same' | 'valid',
+  ) => tf.Tensor,
+): tf.Tensor | undefined {
+  if (dataFormat !== 'channelsLast' || (padding !== 'same' && padding !== 'valid')) {
+    return undefined;
+  }
+  return unfusedWhileRecording(layer, inputs, kwargs, 4, (x, kernel) =>
+    product(x as tf.Tensor4D, kernel as tf.Tensor4D, strides as [number, number], padding),
+  );
+}
+
 /** tfjs-layers' Conv2D, unfused while gradients are recorded: see {@link unfusedWhileRecording}. */
 class TrainingConv2D extends Conv2DBase {
+  private get geometry(): ConvGeometry {
+    return { strides: this.strides, padding: this.padding, dataFormat: this.dataFormat };
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const { strides, padding, dataFormat, dilationRate } = this;
-    const plain =
-      dataFormat === 'channelsLast' &&
-      (padding === 'same' || padding === 'valid') &&
-      unfusedWhileRecording(this, inputs, kwargs, 4, (x, kernel) =>
-        tf.conv2d(
-          x as tf.Tensor4D,
-          kernel as tf.Tensor4D,
-          strides as [number, number],
-          padding,
-          'NHWC',
-          dilationRate as [number, number],
-        ),
-      );
-    return plain || super.call(inputs, kwargs);
+    const dilations = this.dilationRate as [number, number];
+    return (
+      convWhileRecording(this, this.geometry, inputs, kwargs, (x, kernel, strides, padding) =>
+        tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations),
+      ) ?? super.call(inputs, kwargs)
+    );
   }
 }
 
@@ -277,22 +303,23 @@ class TrainingConv2D extends Conv2DBase {
  * {@link biasActivation} applies: see {@link unfusedWhileRecording}.
  */
 class TrainingConv2DTranspose extends Conv2DTransposeBase {
+  private get geometry(): ConvGeometry {
+    return { strides: this.strides, padding: this.padding, dataFormat: this.dataFormat };
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const { strides, padding, dataFormat } = this;
-    const plain =
-      dataFormat === 'channelsLast' &&
-      (padding === 'same' || padding === 'valid') &&
-      unfusedWhileRecording(this, inputs, kwargs, 4, (x, kernel) =>
+    return (
+      convWhileRecording(this, this.geometry, inputs, kwargs, (x, kernel, strides, padding) =>
         tf.conv2dTranspose(
-          x as tf.Tensor4D,
-          kernel as tf.Tensor4D,
+          x,
+          kernel,
           // tfjs-layers' own output shape: [batch, rows, columns, filters].
           this.computeOutputShape(x.shape) as [number, number, number, number],
-          strides as [number, number],
+          strides,
           padding,
         ),
-      );
-    return plain || super.call(inputs, kwargs);
+      ) ?? super.call(inputs, kwargs)
+    );
   }
 }
 
