@@ -263,31 +263,15 @@ function adamStep(buffers: (backend: unknown) => Buffers): KernelFunc {
     const step = a.learningRate / (1 - a.beta1Power);
     const correction2 = 1 / (1 - a.beta2Power);
     const n = util.sizeFromShape(shape);
-    if (io.simd && io.sole?.([value!, m!, v!])) {
-      // The variables are the only holders of their buffers: the step overwrites them
-      // (element i reads only element i), a quarter faster than writing new buffers, whose
-      // memory must first be fetched into the cache, and with no allocations. The optimiser
-      // then assigns each variable the buffer it already has.
-      const p = io.pointer;
-      io.simd.adam(
-        p(value!),
-        p(m!),
-        p(v!),
-        p(gradient!),
-        p(value!),
-        p(m!),
-        p(v!),
-        n,
-        a.beta1,
-        a.beta2,
-        step,
-        correction2,
-        a.epsilon,
-      );
-      return [value!, m!, v!].map((t) => io.share!(t));
-    }
+    // With SIMD, where the variables are the only holders of their buffers, the step
+    // overwrites them (element i reads only element i): a quarter faster than writing new
+    // buffers, whose memory must first be fetched into the cache, and no allocations. The
+    // optimiser then assigns each variable the buffer it already has.
+    const inPlace = io.simd !== undefined && io.sole?.([value!, m!, v!]) === true;
     // Allocate first: a wasm allocation may grow the heap and detach earlier views.
-    const outs = [io.output(shape), io.output(shape), io.output(shape)] as const;
+    const outs = inPlace
+      ? ([value!, m!, v!] as const)
+      : ([io.output(shape), io.output(shape), io.output(shape)] as const);
     if (io.simd) {
       const p = io.pointer;
       io.simd.adam(
@@ -307,7 +291,7 @@ function adamStep(buffers: (backend: unknown) => Buffers): KernelFunc {
         correction2,
         a.epsilon,
       );
-      return [...outs];
+      return inPlace ? outs.map((t) => io.share!(t)) : [...outs];
     }
     const [w1, m1, v1] = outs.map((t) => io.read(t)) as [Float32Array, Float32Array, Float32Array];
     const [w, m0, v0, g] = [value!, m!, v!, gradient!].map((t) => io.read(t)) as Float32Array[];
@@ -474,7 +458,7 @@ function installSeluGradient(): void {
       const fused =
         tf.getBackend() === 'wasm' &&
         y.dtype === 'float32' &&
-        BUFFERS.wasm!(tf.backend()).simd !== undefined;
+        wasmSimdKernels(tf.backend()) !== undefined;
       if (fused) {
         return {
           x: () => tf.engine().runKernel(SELU_GRAD_KERNEL, { dy: dy as tf.Tensor, y }) as tf.Tensor,
@@ -550,7 +534,7 @@ export function biasActivation(
     code < 0 ||
     tf.getBackend() !== 'wasm' ||
     !getKernel(BIAS_ACTIVATION_KERNEL, 'wasm') ||
-    BUFFERS.wasm!(tf.backend()).simd === undefined ||
+    wasmSimdKernels(tf.backend()) === undefined ||
     z.dtype !== 'float32' ||
     bias.dtype !== 'float32' ||
     bias.rank !== 1 ||
