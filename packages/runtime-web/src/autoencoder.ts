@@ -754,11 +754,7 @@ class OrtAutoencoder implements Autoencoder {
    * Runs one graph once for the outputs `names`, returned in that order; a graph with a
    * fixed batch size runs in chunks of that size.
    */
-  #runOutputs(
-    graph: Graph,
-    batch: TensorData,
-    names: readonly string[],
-  ): Promise<TensorData[]> {
+  #runOutputs(graph: Graph, batch: TensorData, names: readonly string[]): Promise<TensorData[]> {
     const fixed = graph.inputDims[0];
     const n = batch.shape[0]!;
     if (typeof fixed === 'number' && fixed > 0 && fixed !== n) {
