@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { biasActivation, canFuseSigmoidBce, SIGMOID_BCE_KERNEL } from './backends/fused-kernels.js';
+import { conv2dSharingPatches, conv2dTransposeSharingPatches } from './backends/wasm-conv.js';
 
 /** Activations a dense layer may use. */
 export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -290,8 +291,15 @@ class TrainingConv2D extends Conv2DBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const dilations = this.dilationRate as [number, number];
     return (
-      convWhileRecording(this, this.geometry, inputs, kwargs, (x, kernel, strides, padding) =>
-        tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations),
+      convWhileRecording(
+        this,
+        this.geometry,
+        inputs,
+        kwargs,
+        (x, kernel, strides, padding) =>
+          (dilations.every((d) => d === 1)
+            ? conv2dSharingPatches(x, kernel, strides, padding)
+            : undefined) ?? tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations),
       ) ?? super.call(inputs, kwargs)
     );
   }
@@ -309,16 +317,14 @@ class TrainingConv2DTranspose extends Conv2DTransposeBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     return (
-      convWhileRecording(this, this.geometry, inputs, kwargs, (x, kernel, strides, padding) =>
-        tf.conv2dTranspose(
-          x,
-          kernel,
-          // tfjs-layers' own output shape: [batch, rows, columns, filters].
-          this.computeOutputShape(x.shape) as [number, number, number, number],
-          strides,
-          padding,
-        ),
-      ) ?? super.call(inputs, kwargs)
+      convWhileRecording(this, this.geometry, inputs, kwargs, (x, kernel, strides, padding) => {
+        // tfjs-layers' own output shape: [batch, rows, columns, filters].
+        const shape = this.computeOutputShape(x.shape) as [number, number, number, number];
+        return (
+          conv2dTransposeSharingPatches(x, kernel, shape, strides, padding) ??
+          tf.conv2dTranspose(x, kernel, shape, strides, padding)
+        );
+      }) ?? super.call(inputs, kwargs)
     );
   }
 }

@@ -4,7 +4,11 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRng } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useWasmConvSimd } from './wasm-conv.js';
+import {
+  conv2dSharingPatches,
+  conv2dTransposeSharingPatches,
+  useWasmConvSimd,
+} from './wasm-conv.js';
 import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
 
 const rng = createRng(9, 'wasm-conv');
@@ -190,5 +194,131 @@ describe.each([
     // Each input receives whole output gradients; where windows overlap (pool 3, stride 2)
     // it adds two or three of them, in another order than the cpu backend.
     expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-6);
+  });
+});
+
+describe('convolutions that share their patch matrix between passes', () => {
+  const wide = CASES.filter(([, , , ci]) => ci >= 4);
+  const outSize = (d: number, k: number, s: number, pad: 'same' | 'valid') =>
+    pad === 'same' ? Math.ceil(d / s) : Math.ceil((d - k + 1) / s);
+
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    useWasmBlas(true);
+  });
+
+  // The same products as tfjs's kernels, in other orders: 1e-5 of the largest value, as above.
+  it.each(wide)(
+    'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s: output and both gradients',
+    async (n, h, w, ci, co, k, s, pad) => {
+      const x = random([n, h, w, ci]);
+      const filter = random([k, k, ci, co]);
+      const run = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => () => {
+        const xt = tf.tensor4d(x, [n, h, w, ci]);
+        const ft = tf.tensor4d(filter, [k, k, ci, co]);
+        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(conv(a, b)));
+        const { value, grads } = tf.valueAndGrads(f as (...t: tf.Tensor[]) => tf.Scalar)([xt, ft]);
+        return [conv(xt, ft), value, ...grads];
+      };
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(run((a, b) => tf.conv2d(a, b, s, pad))).map((t) => t.dataSync());
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const wasm = tf.tidy(run((a, b) => conv2dSharingPatches(a, b, [s, s], pad)!));
+      expect(tf.memory().numTensors - before).toBe(wasm.length);
+      for (let i = 0; i < 4; i++) {
+        expect(relDiff(cpu[i] as Float32Array, wasm[i]!.dataSync() as Float32Array)).toBeLessThan(
+          1e-5,
+        );
+      }
+      tf.dispose(wasm);
+    },
+  );
+
+  it.each(wide)(
+    'conv2dTranspose %i x %ix%ix%i <- %i, kernel %i, stride %i, %s: output and both gradients',
+    async (n, h, w, ci, co, k, s, pad) => {
+      const [oh, ow] = [outSize(h, k, s, pad), outSize(w, k, s, pad)];
+      const y = random([n, oh, ow, co]);
+      const filter = random([k, k, ci, co]);
+      const shape: [number, number, number, number] = [n, h, w, ci];
+      const run = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => () => {
+        const yt = tf.tensor4d(y, [n, oh, ow, co]);
+        const ft = tf.tensor4d(filter, [k, k, ci, co]);
+        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(conv(a, b)));
+        const { value, grads } = tf.valueAndGrads(f as (...t: tf.Tensor[]) => tf.Scalar)([yt, ft]);
+        return [conv(yt, ft), value, ...grads];
+      };
+      await tf.setBackend('cpu');
+      const cpu = tf
+        .tidy(run((a, b) => tf.conv2dTranspose(a, b, shape, s, pad)))
+        .map((t) => t.dataSync());
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const wasm = tf.tidy(run((a, b) => conv2dTransposeSharingPatches(a, b, shape, [s, s], pad)!));
+      expect(tf.memory().numTensors - before).toBe(wasm.length);
+      for (let i = 0; i < 4; i++) {
+        expect(relDiff(cpu[i] as Float32Array, wasm[i]!.dataSync() as Float32Array)).toBeLessThan(
+          1e-5,
+        );
+      }
+      tf.dispose(wasm);
+    },
+  );
+
+  it('builds each patch matrix once per training step', async () => {
+    const x = tf.tensor4d(random([2, 14, 14, 16]), [2, 14, 14, 16]);
+    const f1 = tf.tensor4d(random([3, 3, 16, 8]), [3, 3, 16, 8]);
+    const f2 = tf.tensor4d(random([3, 3, 16, 8]), [3, 3, 16, 8]);
+    const step = () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+        const h = conv2dSharingPatches(a as tf.Tensor4D, b as tf.Tensor4D, [2, 2], 'same')!;
+        const back = conv2dTransposeSharingPatches(
+          h,
+          c as tf.Tensor4D,
+          [2, 14, 14, 16],
+          [2, 2],
+          'same',
+        )!;
+        return tf.sum(tf.square(back));
+      })([x, f1, f2]);
+    const { kernels } = await tf.profile(() => tf.dispose(step()));
+    const count = (name: string) => kernels.filter((k) => k.name === name).length;
+    // One in the forward convolution, one for the transposed one's gradient; no kernel that
+    // builds another.
+    expect(count('AekitPatches')).toBe(2);
+    expect(count('Conv2D')).toBe(0);
+    expect(count('Conv2DBackpropFilter')).toBe(0);
+    tf.dispose([x, f1, f2]);
+  });
+
+  it('leaves grayscale images, other backends and products off BLAS to tfjs', async () => {
+    const gray = tf.zeros([1, 6, 6, 1]) as tf.Tensor4D;
+    const f = tf.zeros([3, 3, 1, 4]) as tf.Tensor4D;
+    expect(conv2dSharingPatches(gray, f, [1, 1], 'same')).toBeUndefined();
+    const back = tf.zeros([3, 3, 1, 4]) as tf.Tensor4D;
+    const codes = tf.zeros([1, 3, 3, 4]) as tf.Tensor4D;
+    expect(
+      conv2dTransposeSharingPatches(codes, back, [1, 6, 6, 1], [2, 2], 'same'),
+    ).toBeUndefined();
+    const wide = tf.zeros([1, 6, 6, 4]) as tf.Tensor4D;
+    const g = tf.zeros([3, 3, 4, 4]) as tf.Tensor4D;
+    useWasmBlas(false);
+    expect(conv2dSharingPatches(wide, g, [1, 1], 'same')).toBeUndefined();
+    useWasmBlas(true);
+    const y = conv2dSharingPatches(wide, g, [1, 1], 'same');
+    expect(y?.shape).toEqual([1, 6, 6, 4]);
+    // A patch matrix over 8M values (64 x 64 positions x 9 taps x 256 channels) is not kept.
+    const large = tf.zeros([1, 64, 64, 256]) as tf.Tensor4D;
+    const h = tf.zeros([3, 3, 256, 4]) as tf.Tensor4D;
+    expect(conv2dSharingPatches(large, h, [1, 1], 'same')).toBeUndefined();
+    const strided = conv2dSharingPatches(large, h, [2, 2], 'same');
+    expect(strided?.shape).toEqual([1, 32, 32, 4]);
+    tf.dispose([large, h, strided!]);
+    tf.dispose([gray, f, back, codes, wide, g, y!]);
+    await tf.setBackend('cpu');
+    const onCpu = tf.zeros([1, 6, 6, 4]) as tf.Tensor4D;
+    expect(conv2dSharingPatches(onCpu, tf.zeros([3, 3, 4, 4]), [1, 1], 'same')).toBeUndefined();
+    await tf.setBackend('wasm');
   });
 });
