@@ -446,8 +446,6 @@ class OrtAutoencoder implements Autoencoder {
   readonly #opened: Opened;
   readonly #options: LoadOptions;
   readonly #lazy = new Map<LazyRole, Promise<Graph | undefined>>();
-  /** The encoder outputs that `encode` returns: the codings, then the extra outputs. */
-  readonly #encodeNames: readonly string[];
   #disposed = false;
 
   constructor(
@@ -464,10 +462,6 @@ class OrtAutoencoder implements Autoencoder {
     this.#metadata = metadata;
     this.#opened = opened;
     this.#options = options;
-    this.#encodeNames = Object.freeze([
-      opened.encoder.outputName,
-      ...opened.encoder.extraOutputs.map((o) => o.name),
-    ]);
     const m = metadata;
     const logVariance = opened.encoder.extraOutputs.find((o) => o.name === LOG_VARIANCE_OUTPUT);
     this.info = Object.freeze({
@@ -493,14 +487,14 @@ class OrtAutoencoder implements Autoencoder {
   }
 
   encode(x: AutoencoderInput): Promise<EncodeResult> {
-    return this.#call(() => {
+    return this.#call(async () => {
+      const { encoder } = this.#opened;
       const batch = toBatch(x, this.info.inputShape, 'encode');
-      const names = this.#encodeNames;
-      return this.#runOutputs(this.#opened.encoder, batch, names).then((outputs) => {
-        const codings = outputs[0]!;
-        const logVariance = outputs[names.indexOf(LOG_VARIANCE_OUTPUT)];
-        return logVariance ? { ...codings, logVariance } : codings;
-      });
+      const names = [encoder.outputName, ...encoder.extraOutputs.map((o) => o.name)];
+      const outputs = await this.#runOutputs(encoder, batch, names);
+      const codings = outputs[0]!;
+      const logVariance = outputs[names.indexOf(LOG_VARIANCE_OUTPUT)];
+      return logVariance ? { ...codings, logVariance } : codings;
     });
   }
 
@@ -684,19 +678,11 @@ class OrtAutoencoder implements Autoencoder {
     ]);
   }
 
-  /** Runs `task` unless the model was disposed (not itself async: one promise less per call). */
-  #call<T>(task: () => Promise<T>): Promise<T> {
+  async #call<T>(task: () => Promise<T>): Promise<T> {
     if (this.#disposed) {
-      return Promise.reject(
-        aekitError('ModelDisposed', `An autoencoder loaded from "${this.#files.source}"`),
-      );
+      throw aekitError('ModelDisposed', `An autoencoder loaded from "${this.#files.source}"`);
     }
-    try {
-      return task();
-    } catch (err) {
-      // Bad input found before the first await still rejects rather than throws.
-      return Promise.reject(err);
-    }
+    return task();
   }
 
   /**
@@ -746,15 +732,19 @@ class OrtAutoencoder implements Autoencoder {
   }
 
   /** Runs one graph for its main output. */
-  #run(graph: Graph, batch: TensorData): Promise<TensorData> {
-    return this.#runOutputs(graph, batch, [graph.outputName]).then((outputs) => outputs[0]!);
+  async #run(graph: Graph, batch: TensorData): Promise<TensorData> {
+    return (await this.#runOutputs(graph, batch, [graph.outputName]))[0]!;
   }
 
   /**
    * Runs one graph once for the outputs `names`, returned in that order; a graph with a
    * fixed batch size runs in chunks of that size.
    */
-  #runOutputs(graph: Graph, batch: TensorData, names: readonly string[]): Promise<TensorData[]> {
+  async #runOutputs(
+    graph: Graph,
+    batch: TensorData,
+    names: readonly string[],
+  ): Promise<TensorData[]> {
     const fixed = graph.inputDims[0];
     const n = batch.shape[0]!;
     if (typeof fixed === 'number' && fixed > 0 && fixed !== n) {
@@ -762,19 +752,13 @@ class OrtAutoencoder implements Autoencoder {
     }
     const { ort } = this.#opened;
     const feed = { [graph.inputName]: new ort.Tensor('float32', batch.data, batch.shape) };
-    const enqueue = this.#platform.enqueue;
-    // Chained with then rather than awaited: on a batch of one, each async level costs
-    // a measurable share of the call.
-    return (
-      enqueue ? enqueue(() => graph.session.run(feed, names)) : graph.session.run(feed, names)
-    ).then((outputs) =>
-      names.map((name) => {
-        const tensor = outputs[name]!;
-        const result = { data: floatData(tensor.data, name), shape: [...tensor.dims] };
-        tensor.dispose();
-        return result;
-      }),
-    );
+    const outputs = await runOf(this.#platform)(() => graph.session.run(feed, [...names]));
+    return names.map((name) => {
+      const tensor = outputs[name]!;
+      const result = { data: floatData(tensor.data, name), shape: [...tensor.dims] };
+      tensor.dispose();
+      return result;
+    });
   }
 
   /** Runs `batch` in chunks of `size` (the last one padded) and joins each output's parts. */
