@@ -507,10 +507,11 @@ const MAX_KEPT_PATCHES = 8 * 1024 * 1024;
  * matrix of the forward pass: the forward pass is `im2col(x) · filter`, and the filter
  * gradient `im2col(x)ᵀ · dy`, so keeping the matrix (one float per filter tap of every output
  * position: 14.5 MB for 128 14x14x16 images and 3x3 filters) saves building it again from
- * the images, a pass bound by memory bandwidth (measured on the conv benchmark's model, epochs
- * alternating with and without: 5% faster at batch 32, 0-3% at batch 128, within noise). The
- * input gradient is `Conv2DBackpropInput` as in tfjs. Undefined where {@link sharesPatches} does not hold or the matrix is larger
- * than {@link MAX_KEPT_PATCHES}.
+ * the images, a pass bound by memory bandwidth (on the conv benchmark's model, epochs
+ * alternating with and without in three runs: 5-20% faster at batch 32, 0-16% at batch 128,
+ * the more the busier the memory). The input gradient is `Conv2DBackpropInput` as in tfjs.
+ * Undefined where {@link sharesPatches} does not hold or the matrix is larger than
+ * {@link MAX_KEPT_PATCHES}.
  */
 export function conv2dSharingPatches(
   x: tf.Tensor4D,
