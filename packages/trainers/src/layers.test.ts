@@ -11,6 +11,7 @@ import {
   conv2dLayer,
   conv2dTransposeLayer,
   denseLayer,
+  maxPooling2dLayer,
   sigmoidCrossEntropyWithLogits,
 } from './layers.js';
 
@@ -233,6 +234,15 @@ describe('conv2dTransposeLayer', () => {
     },
   );
 
+  it('has maxPooling2dLayer serialise as a plain MaxPooling2D layer', () => {
+    const model = tfl.sequential({
+      layers: [maxPooling2dLayer({ poolSize: 2, inputShape: [4, 4, 1] })],
+    });
+    const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
+    expect(json.config.layers.map((l) => l.class_name)).toEqual(['MaxPooling2D']);
+    model.dispose();
+  });
+
   it('serialises as a plain Conv2DTranspose layer', () => {
     const model = twoDeconvs(conv2dTransposeLayer, 'same');
     const json = model.toJSON(null, false) as { config: { layers: { class_name: string }[] } };
@@ -314,6 +324,54 @@ describe('the layers on wasm, bias and activation fused', () => {
     expect(theirs).toBe(0);
     x.dispose();
   });
+
+  // Max pooling keeps where each window's largest value was; tfjs's gradient finds it again.
+  // The same routing: with relu the gradients agree to 5 decimals; with selu to 3 (the SIMD
+  // kernel's exp and tfjs's differ in the last bits, and the filter gradients reach about
+  // 370, where float32 steps are 3e-5: a few steps).
+  it.each([
+    ['relu', 5],
+    ['selu', 3],
+  ] as const)(
+    'conv2d, maxPooling2d, conv2d (%s): pooling by its own kernels',
+    async (activation, digits) => {
+      const x = tf.tidy(() =>
+        tf.reshape(tf.sin(tf.mul(tf.range(0, 2 * 9 * 9 * 2), 0.71)), [2, 9, 9, 2]),
+      );
+      const model = (
+        conv: typeof conv2dLayer,
+        pool: (args: { poolSize: number }) => tfl.layers.Layer,
+      ) =>
+        fixWeights(
+          tfl.sequential({
+            layers: [
+              conv({
+                filters: 6,
+                kernelSize: 3,
+                padding: 'same',
+                activation,
+                inputShape: [9, 9, 2],
+              }),
+              pool({ poolSize: 2 }),
+              conv({ filters: 3, kernelSize: 2, padding: 'valid', activation: 'linear' }),
+            ],
+          }),
+        );
+      const [ours, theirs] = await compareModels(
+        model(conv2dLayer, maxPooling2dLayer),
+        model(
+          (args) => tfl.layers.conv2d(args),
+          (args) => tfl.layers.maxPooling2d(args),
+        ),
+        x,
+        ['AekitMaxPool', 'AekitMaxPoolGrad'],
+        digits,
+      );
+      expect(ours).toBe(2);
+      expect(theirs).toBe(0);
+      x.dispose();
+    },
+  );
 
   // Four channels or more (with BLAS products): the convolution keeps its patch matrix for
   // the filter gradient, the transposed one builds its output gradient's once for both.

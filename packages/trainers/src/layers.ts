@@ -2,7 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { biasActivation, canFuseSigmoidBce, SIGMOID_BCE_KERNEL } from './backends/fused-kernels.js';
-import { conv2dSharingPatches, conv2dTransposeSharingPatches } from './backends/wasm-conv.js';
+import {
+  conv2dSharingPatches,
+  conv2dTransposeSharingPatches,
+  maxPoolSharingArgmax,
+} from './backends/wasm-conv.js';
 
 /** Activations a dense layer may use. */
 export const ACTIVATIONS = ['selu', 'elu', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -188,6 +192,8 @@ type Conv2DLayer = ReturnType<typeof tfl.layers.conv2d>;
 type Conv2DArgs = Parameters<typeof tfl.layers.conv2d>[0];
 type Conv2DTransposeLayer = ReturnType<typeof tfl.layers.conv2dTranspose>;
 type Conv2DTransposeArgs = Parameters<typeof tfl.layers.conv2dTranspose>[0];
+type MaxPooling2DLayer = ReturnType<typeof tfl.layers.maxPooling2d>;
+type MaxPooling2DArgs = Parameters<typeof tfl.layers.maxPooling2d>[0];
 type Kwargs = Parameters<tfl.layers.Layer['call']>[1];
 
 // tfjs-layers' classes: its package exports only the `tf.layers.*` factories.
@@ -199,6 +205,10 @@ const Conv2DTransposeBase = tfl.layers.conv2dTranspose({ filters: 1, kernelSize:
   .constructor as new (
   args: Conv2DTransposeArgs,
 ) => Conv2DTransposeLayer;
+
+const MaxPooling2DBase = tfl.layers.maxPooling2d({ poolSize: 2 }).constructor as new (
+  args: MaxPooling2DArgs,
+) => MaxPooling2DLayer;
 
 /**
  * The output of a dense or convolutional layer made of plain ops (`product` of the input and
@@ -330,6 +340,33 @@ class TrainingConv2DTranspose extends Conv2DTransposeBase {
 }
 
 /**
+ * tfjs-layers' MaxPooling2D while gradients are recorded, for windows side by side ('valid'
+ * padding, strides equal to the window, channels last): {@link maxPoolSharingArgmax} where
+ * it applies, which keeps where each window's largest value was for the gradient.
+ */
+class TrainingMaxPooling2D extends MaxPooling2DBase {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
+    const pool = this.poolSize as [number, number];
+    if (
+      tf.engine().state.gradientDepth > 0 &&
+      !Array.isArray(x) &&
+      x.rank === 4 &&
+      this.dataFormat === 'channelsLast' &&
+      this.padding === 'valid' &&
+      this.strides.every((s, i) => s === pool[i])
+    ) {
+      const y = tf.tidy(() => {
+        this.invokeCallHook(inputs, kwargs);
+        return maxPoolSharingArgmax(x as tf.Tensor4D, pool);
+      });
+      if (y) return y;
+    }
+    return super.call(inputs, kwargs);
+  }
+}
+
+/**
  * A dense layer, as `tf.layers.dense(args)`, that trains faster (it is saved as `Dense`): see
  * {@link unfusedWhileRecording}. aekit's variants build their dense layers with it.
  */
@@ -351,6 +388,14 @@ export function conv2dLayer(args: Conv2DArgs): Conv2DLayer {
  */
 export function conv2dTransposeLayer(args: Conv2DTransposeArgs): Conv2DTransposeLayer {
   return new TrainingConv2DTranspose(args);
+}
+
+/**
+ * A 2-D max pooling layer, as `tf.layers.maxPooling2d(args)`, that trains faster on wasm (it
+ * is saved as `MaxPooling2D`): see {@link maxPoolSharingArgmax}.
+ */
+export function maxPooling2dLayer(args: MaxPooling2DArgs): MaxPooling2DLayer {
+  return new TrainingMaxPooling2D(args);
 }
 
 /** What a {@link Threshold} layer is made from. */

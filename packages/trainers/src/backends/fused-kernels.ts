@@ -117,6 +117,32 @@ export interface SimdKernels {
     top: number,
     left: number,
   ): void;
+  max_pool_argmax(
+    x: number,
+    y: number,
+    arg: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    poolH: number,
+    poolW: number,
+  ): void;
+  max_pool_argmax_grad(
+    dy: number,
+    arg: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    poolH: number,
+    poolW: number,
+  ): void;
   max_pool_grad(
     x: number,
     dy: number,

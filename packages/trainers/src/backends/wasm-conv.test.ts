@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   conv2dSharingPatches,
   conv2dTransposeSharingPatches,
+  maxPoolSharingArgmax,
   useWasmConvSimd,
 } from './wasm-conv.js';
 import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
@@ -320,5 +321,67 @@ describe('convolutions that share their patch matrix between passes', () => {
     const onCpu = tf.zeros([1, 6, 6, 4]) as tf.Tensor4D;
     expect(conv2dSharingPatches(onCpu, tf.zeros([3, 3, 4, 4]), [1, 1], 'same')).toBeUndefined();
     await tf.setBackend('wasm');
+  });
+});
+
+describe('max pooling that keeps where each largest value was', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  // [batch, height, width, channels, pool height, pool width]; odd sides leave inputs out
+  // ('valid'), channel counts off multiples of 4 take the scalar tail.
+  it.each([
+    [2, 28, 28, 16, 2, 2],
+    [3, 7, 7, 5, 2, 2],
+    [1, 9, 8, 3, 3, 2],
+    [2, 6, 6, 8, 3, 3],
+    [1, 5, 7, 1, 1, 2],
+    [2, 4, 4, 4, 4, 4],
+  ] as const)(
+    '%i x %ix%ix%i, window %ix%i: output and gradient as the cpu backend',
+    async (n, h, w, c, ph, pw) => {
+      // Values from a set of 5, so that windows hold ties: the first largest takes dy.
+      const x = Float32Array.from(random([n, h, w, c]), (v) => Math.round(v * 2));
+      const dyShape = [n, Math.floor(h / ph), Math.floor(w / pw), c];
+      const weights = random(dyShape);
+      const run = (pool: (a: tf.Tensor4D) => tf.Tensor4D) => () => {
+        const xt = tf.tensor4d(x, [n, h, w, c]);
+        const wt = tf.tensor(weights, dyShape);
+        const g = tf.grad((a: tf.Tensor4D) => tf.sum(tf.mul(pool(a), wt)));
+        return [pool(xt), g(xt)];
+      };
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(run((a) => tf.maxPool(a, [ph, pw], [ph, pw], 'valid')));
+      const expected = cpu.map((t) => t.dataSync() as Float32Array);
+      tf.dispose(cpu);
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const ours = tf.tidy(run((a) => maxPoolSharingArgmax(a, [ph, pw])!));
+      expect(tf.memory().numTensors - before).toBe(2);
+      // The largest values and whole dy values moved: equal, not close.
+      expect(ours[0]!.dataSync()).toEqual(expected[0]);
+      expect(ours[1]!.dataSync()).toEqual(expected[1]);
+      tf.dispose(ours);
+    },
+  );
+
+  it('runs its own kernels and no MaxPoolGrad; leaves other cases to tfjs', async () => {
+    const x = tf.tensor4d(random([2, 6, 6, 4]), [2, 6, 6, 4]);
+    const { kernels } = await tf.profile(() =>
+      tf.dispose(tf.grad((a: tf.Tensor4D) => tf.sum(maxPoolSharingArgmax(a, [2, 2])!))(x)),
+    );
+    const names = kernels.map((k) => k.name);
+    expect(names).toContain('AekitMaxPool');
+    expect(names).toContain('AekitMaxPoolGrad');
+    expect(names).not.toContain('MaxPool');
+    expect(names).not.toContain('MaxPoolGrad');
+    expect(maxPoolSharingArgmax(x, [7, 2])).toBeUndefined();
+    await tf.setBackend('cpu');
+    const onCpu = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+    expect(maxPoolSharingArgmax(onCpu, [2, 2])).toBeUndefined();
+    onCpu.dispose();
+    await tf.setBackend('wasm');
+    x.dispose();
   });
 });

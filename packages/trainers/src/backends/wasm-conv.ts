@@ -15,7 +15,7 @@ import { wasmSimdKernels } from './fused-kernels.js';
 interface WasmBackend {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   disposeData(dataId: object): boolean;
 }
 
@@ -224,6 +224,50 @@ const patchesKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const cols = wasm.makeOutput([rows, patch], 'float32');
   patchesOnHeap(wasm, info, x, cols, true);
   return cols;
+};
+
+const MAX_POOL_KERNEL = 'AekitMaxPool';
+const MAX_POOL_GRAD_KERNEL = 'AekitMaxPoolGrad';
+
+/** A max pooling over side-by-side windows of `pool` (stride = window, no padding). */
+interface MaxPoolAttrs {
+  pool: [number, number];
+  inputShape: [number, number, number, number];
+}
+
+/** The image sizes, the output sizes and the window, in the SIMD kernels' order. */
+function poolArgs({ pool, inputShape }: MaxPoolAttrs) {
+  const [batch, inH, inW, channels] = inputShape;
+  const outH = Math.floor(inH / pool[0]);
+  const outW = Math.floor(inW / pool[1]);
+  return [batch, inH, inW, channels, outH, outW, pool[0], pool[1]] as const;
+}
+
+/** The pooled images and the offset of each output's input in its window (int32). */
+const maxPoolKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x } = inputs as { x: TensorInfo };
+  const wasm = backend as unknown as WasmBackend;
+  const args = poolArgs(attrs as unknown as MaxPoolAttrs);
+  const [batch, , , channels, outH, outW] = args;
+  const y = wasm.makeOutput([batch, outH, outW, channels], 'float32');
+  const arg = wasm.makeOutput([batch, outH, outW, channels], 'int32');
+  simdOf(wasm)!.max_pool_argmax(offsetOf(wasm, x), offsetOf(wasm, y), offsetOf(wasm, arg), ...args);
+  return [y, arg];
+};
+
+/** dx from dy and the offsets of {@link maxPoolKernel}. */
+const maxPoolGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, arg } = inputs as { dy: TensorInfo; arg: TensorInfo };
+  const wasm = backend as unknown as WasmBackend;
+  const a = attrs as unknown as MaxPoolAttrs;
+  const dx = wasm.makeOutput([...a.inputShape], 'float32');
+  simdOf(wasm)!.max_pool_argmax_grad(
+    offsetOf(wasm, dy),
+    offsetOf(wasm, arg),
+    offsetOf(wasm, dx),
+    ...poolArgs(a),
+  );
+  return dx;
 };
 
 interface BackpropInputAttrs extends Omit<BackpropFilterAttrs, 'filterShape'> {
@@ -461,8 +505,13 @@ export function installWasmConvKernels(blasActive: () => boolean): void {
     unregisterKernel('MaxPoolGrad', 'wasm');
     registerKernel({ ...pool, kernelFunc: maxPoolGrad } as KernelConfig);
   }
-  if (!getKernel(PATCHES_KERNEL, 'wasm')) {
-    registerKernel({ kernelName: PATCHES_KERNEL, backendName: 'wasm', kernelFunc: patchesKernel });
+  for (const [kernelName, kernelFunc] of [
+    [PATCHES_KERNEL, patchesKernel],
+    [MAX_POOL_KERNEL, maxPoolKernel],
+    [MAX_POOL_GRAD_KERNEL, maxPoolGradKernel],
+  ] as const) {
+    if (!getKernel(kernelName, 'wasm'))
+      registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
   if (!getKernel('Conv2DBackpropFilter', 'wasm')) {
     registerKernel({
@@ -597,4 +646,45 @@ export function conv2dTransposeSharingPatches(
     };
   });
   return op(x, filter) as tf.Tensor4D;
+}
+
+/**
+ * `tf.maxPool(x, pool, pool, 'valid')` (NHWC: windows side by side) whose forward pass also
+ * keeps, for each output, the offset of its input in the window, so that the gradient routes
+ * dy by them in one pass that writes each input's gradient once. tfjs's gradient
+ * (`MaxPoolGrad`) zeroes the input gradient, reads the images again to find each window's
+ * largest value, and adds dy there. The same routing: to the first largest value of the
+ * window (tested against the cpu backend). Undefined off wasm, without the SIMD kernels, or
+ * for windows larger than the images.
+ */
+export function maxPoolSharingArgmax(
+  x: tf.Tensor4D,
+  pool: [number, number],
+): tf.Tensor4D | undefined {
+  const [, inH, inW] = x.shape;
+  if (
+    !installed ||
+    tf.getBackend() !== 'wasm' ||
+    !simdOf(tf.backend()) ||
+    x.dtype !== 'float32' ||
+    x.rank !== 4 ||
+    !pool.every((p) => Number.isInteger(p) && p >= 1) ||
+    pool[0] > inH ||
+    pool[1] > inW
+  ) {
+    return undefined;
+  }
+  const attrs = { pool, inputShape: x.shape } as unknown as tf.NamedAttrMap;
+  const op = tf.customGrad((input, save) => {
+    const [y, arg] = tf
+      .engine()
+      .runKernel(MAX_POOL_KERNEL, { x: input as tf.Tensor }, attrs) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([arg!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
+        tf.engine().runKernel(MAX_POOL_GRAD_KERNEL, { dy, arg: saved! }, attrs) as tf.Tensor,
+    };
+  });
+  return op(x) as tf.Tensor4D;
 }

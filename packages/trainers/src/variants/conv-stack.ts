@@ -7,6 +7,7 @@ import {
   conv2dTransposeLayer,
   INITIALIZERS,
   initializer,
+  maxPooling2dLayer,
 } from '../layers.js';
 
 /** Zod fields of a convolutional encoder/decoder pair (the `conv` variant's, and `vae --arch conv`). */
@@ -89,7 +90,7 @@ export function convEncoderLayers(
       name: `${name}_conv_${i + 1}`,
       ...(i === 0 ? { inputShape: [...inputShape] } : {}),
     }),
-    tfl.layers.maxPooling2d({ poolSize: 2, name: `${name}_pool_${i + 1}` }),
+    maxPooling2dLayer({ poolSize: 2, name: `${name}_pool_${i + 1}` }),
   ]);
 }
 

@@ -679,3 +679,93 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int in
     }
   }
 }
+
+/*
+ * Max pooling over side-by-side windows (stride = window, no padding) of NHWC images, with
+ * the offset (kh * pool_w + kw) of each output's first largest input (a NaN never wins but
+ * in first place, as max_pool_grad): the gradient then needs only dy and the offsets, not
+ * the images. Inputs past the last whole window (odd sides) are left out, as 'valid'
+ * pooling does.
+ */
+EXPORT(max_pool_argmax)
+void max_pool_argmax(const float *x, float *y, int *arg, int batch, int in_h, int in_w,
+                     int channels, int out_h, int out_w, int pool_h, int pool_w) {
+  long k = 0;
+  for (int n = 0; n < batch; n++) {
+    const float *image = x + (long)n * in_h * in_w * channels;
+    for (int oh = 0; oh < out_h; oh++) {
+      for (int ow = 0; ow < out_w; ow++) {
+        const float *first = image + ((long)oh * pool_h * in_w + (long)ow * pool_w) * channels;
+        int c = 0;
+        for (; c + 4 <= channels; c += 4, k += 4) {
+          v128_t max = wasm_v128_load(first + c);
+          v128_t best = wasm_i32x4_splat(0);
+          for (int kh = 0; kh < pool_h; kh++) {
+            for (int kw = kh == 0 ? 1 : 0; kw < pool_w; kw++) {
+              v128_t v = wasm_v128_load(first + ((long)kh * in_w + kw) * channels + c);
+              v128_t larger = wasm_f32x4_gt(v, max);
+              max = wasm_v128_bitselect(v, max, larger);
+              best = wasm_v128_bitselect(wasm_i32x4_splat(kh * pool_w + kw), best, larger);
+            }
+          }
+          wasm_v128_store(y + k, max);
+          wasm_v128_store(arg + k, best);
+        }
+        for (; c < channels; c++, k++) {
+          float max = first[c];
+          int best = 0;
+          for (int kh = 0; kh < pool_h; kh++) {
+            for (int kw = kh == 0 ? 1 : 0; kw < pool_w; kw++) {
+              const float v = first[((long)kh * in_w + kw) * channels + c];
+              if (v > max) {
+                max = v;
+                best = kh * pool_w + kw;
+              }
+            }
+          }
+          y[k] = max;
+          arg[k] = best;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The gradient of max_pool_argmax: each output's gradient goes to the input its offset names,
+ * every other input gets 0. Written row by row of the images in order, each value once (no
+ * zeroing pass first, and the images are not read).
+ */
+EXPORT(max_pool_argmax_grad)
+void max_pool_argmax_grad(const float *dy, const int *arg, float *dx, int batch, int in_h,
+                          int in_w, int channels, int out_h, int out_w, int pool_h, int pool_w) {
+  const long row = (long)in_w * channels;
+  const long covered = (long)out_w * pool_w * channels;
+  for (int n = 0; n < batch; n++) {
+    float *image = dx + (long)n * in_h * row;
+    for (int h = 0; h < in_h; h++) {
+      float *out = image + (long)h * row;
+      const int oh = h / pool_h;
+      long i = 0;
+      if (oh < out_h) {
+        const int kh = h - oh * pool_h;
+        const long at = ((long)n * out_h + oh) * out_w * channels;
+        for (int ow = 0; ow < out_w; ow++) {
+          const float *g = dy + at + (long)ow * channels;
+          const int *a = arg + at + (long)ow * channels;
+          for (int kw = 0; kw < pool_w; kw++, i += channels) {
+            const v128_t offset = wasm_i32x4_splat(kh * pool_w + kw);
+            int c = 0;
+            for (; c + 4 <= channels; c += 4) {
+              v128_t hit = wasm_i32x4_eq(wasm_v128_load(a + c), offset);
+              wasm_v128_store(out + i + c, wasm_v128_and(wasm_v128_load(g + c), hit));
+            }
+            for (; c < channels; c++) out[i + c] = a[c] == kh * pool_w + kw ? g[c] : 0.0f;
+          }
+        }
+      }
+      /* inputs past the last window: the rest of the row, or a whole row below them */
+      for (i = oh < out_h ? covered : 0; i < row; i++) out[i] = 0.0f;
+    }
+  }
+}
