@@ -46,6 +46,24 @@ interface Buffers {
 }
 
 /** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
+/**
+ * A max pooling kernel over side-by-side windows: two input pointers (x, or dy and the
+ * offsets), one output, then the sizes in kernels.c's order.
+ */
+type PoolKernel = (
+  a: number,
+  b: number,
+  out: number,
+  batch: number,
+  inH: number,
+  inW: number,
+  channels: number,
+  outH: number,
+  outW: number,
+  poolH: number,
+  poolW: number,
+) => void;
+
 export interface SimdKernels {
   selu(x: number, y: number, n: number): void;
   selu_grad(dy: number, y: number, dx: number, n: number): void;
@@ -117,32 +135,8 @@ export interface SimdKernels {
     top: number,
     left: number,
   ): void;
-  max_pool_argmax(
-    x: number,
-    y: number,
-    arg: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    poolH: number,
-    poolW: number,
-  ): void;
-  max_pool_argmax_grad(
-    dy: number,
-    arg: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    poolH: number,
-    poolW: number,
-  ): void;
+  max_pool_argmax: PoolKernel;
+  max_pool_argmax_grad: PoolKernel;
   max_pool_grad(
     x: number,
     dy: number,

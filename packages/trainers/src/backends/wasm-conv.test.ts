@@ -208,62 +208,58 @@ describe('convolutions that share their patch matrix between passes', () => {
     useWasmBlas(true);
   });
 
-  // The same products as tfjs's kernels, in other orders: 1e-5 of the largest value, as above.
+  /**
+   * The output of `op(a, b)`, the value of sum(square(...)) and its gradients for a and b:
+   * `reference` on the cpu backend against `ours` on wasm (which must leave no tensor behind),
+   * to 1e-5 of the largest value (the same products as tfjs's kernels, in other orders).
+   */
+  async function compareWithCpu(
+    [a, aShape]: [Float32Array, number[]],
+    [b, bShape]: [Float32Array, number[]],
+    reference: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D,
+    ours: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D,
+  ): Promise<void> {
+    const run = (op: typeof ours) => () => {
+      const at = tf.tensor4d(a, aShape as [number, number, number, number]);
+      const bt = tf.tensor4d(b, bShape as [number, number, number, number]);
+      const f = (x: tf.Tensor4D, y: tf.Tensor4D) => tf.sum(tf.square(op(x, y)));
+      const { value, grads } = tf.valueAndGrads(f as (...t: tf.Tensor[]) => tf.Scalar)([at, bt]);
+      return [op(at, bt), value, ...grads];
+    };
+    await tf.setBackend('cpu');
+    const cpu = tf.tidy(run(reference)).map((t) => t.dataSync() as Float32Array);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const wasm = tf.tidy(run(ours));
+    expect(tf.memory().numTensors - before).toBe(wasm.length);
+    for (let i = 0; i < 4; i++) {
+      expect(relDiff(cpu[i]!, wasm[i]!.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    }
+    tf.dispose(wasm);
+  }
+
   it.each(wide)(
     'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s: output and both gradients',
-    async (n, h, w, ci, co, k, s, pad) => {
-      const x = random([n, h, w, ci]);
-      const filter = random([k, k, ci, co]);
-      const run = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => () => {
-        const xt = tf.tensor4d(x, [n, h, w, ci]);
-        const ft = tf.tensor4d(filter, [k, k, ci, co]);
-        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(conv(a, b)));
-        const { value, grads } = tf.valueAndGrads(f as (...t: tf.Tensor[]) => tf.Scalar)([xt, ft]);
-        return [conv(xt, ft), value, ...grads];
-      };
-      await tf.setBackend('cpu');
-      const cpu = tf.tidy(run((a, b) => tf.conv2d(a, b, s, pad))).map((t) => t.dataSync());
-      await tf.setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const wasm = tf.tidy(run((a, b) => conv2dSharingPatches(a, b, [s, s], pad)!));
-      expect(tf.memory().numTensors - before).toBe(wasm.length);
-      for (let i = 0; i < 4; i++) {
-        expect(relDiff(cpu[i] as Float32Array, wasm[i]!.dataSync() as Float32Array)).toBeLessThan(
-          1e-5,
-        );
-      }
-      tf.dispose(wasm);
-    },
+    (n, h, w, ci, co, k, s, pad) =>
+      compareWithCpu(
+        [random([n, h, w, ci]), [n, h, w, ci]],
+        [random([k, k, ci, co]), [k, k, ci, co]],
+        (a, b) => tf.conv2d(a, b, s, pad),
+        (a, b) => conv2dSharingPatches(a, b, [s, s], pad)!,
+      ),
   );
 
   it.each(wide)(
     'conv2dTranspose %i x %ix%ix%i <- %i, kernel %i, stride %i, %s: output and both gradients',
-    async (n, h, w, ci, co, k, s, pad) => {
+    (n, h, w, ci, co, k, s, pad) => {
       const [oh, ow] = [outSize(h, k, s, pad), outSize(w, k, s, pad)];
-      const y = random([n, oh, ow, co]);
-      const filter = random([k, k, ci, co]);
       const shape: [number, number, number, number] = [n, h, w, ci];
-      const run = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => () => {
-        const yt = tf.tensor4d(y, [n, oh, ow, co]);
-        const ft = tf.tensor4d(filter, [k, k, ci, co]);
-        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(conv(a, b)));
-        const { value, grads } = tf.valueAndGrads(f as (...t: tf.Tensor[]) => tf.Scalar)([yt, ft]);
-        return [conv(yt, ft), value, ...grads];
-      };
-      await tf.setBackend('cpu');
-      const cpu = tf
-        .tidy(run((a, b) => tf.conv2dTranspose(a, b, shape, s, pad)))
-        .map((t) => t.dataSync());
-      await tf.setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const wasm = tf.tidy(run((a, b) => conv2dTransposeSharingPatches(a, b, shape, [s, s], pad)!));
-      expect(tf.memory().numTensors - before).toBe(wasm.length);
-      for (let i = 0; i < 4; i++) {
-        expect(relDiff(cpu[i] as Float32Array, wasm[i]!.dataSync() as Float32Array)).toBeLessThan(
-          1e-5,
-        );
-      }
-      tf.dispose(wasm);
+      return compareWithCpu(
+        [random([n, oh, ow, co]), [n, oh, ow, co]],
+        [random([k, k, ci, co]), [k, k, ci, co]],
+        (a, b) => tf.conv2dTranspose(a, b, shape, s, pad),
+        (a, b) => conv2dTransposeSharingPatches(a, b, shape, [s, s], pad)!,
+      );
     },
   );
 
