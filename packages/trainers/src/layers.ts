@@ -234,13 +234,8 @@ function unfusedWhileRecording(
   rank: number,
   product: (x: tf.Tensor, kernel: tf.Tensor) => tf.Tensor,
 ): tf.Tensor | undefined {
-  const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
-  if (tf.engine().state.gradientDepth === 0 || Array.isArray(x) || x.rank !== rank) {
-    return undefined;
-  }
-  return tf.tidy(() => {
+  return whileRecording(layer, inputs, kwargs, rank, (x) => {
     const fields = layer as unknown as WeightedLayerFields;
-    fields.invokeCallHook(inputs, kwargs);
     const y = product(x, fields.kernel.read());
     if (!fields.bias) return fields.activation.apply(y);
     const bias = fields.bias.read();
@@ -248,6 +243,31 @@ function unfusedWhileRecording(
       biasActivation(y, bias, fields.activation.getClassName()) ??
       fields.activation.apply(tf.add(y, bias))
     );
+  });
+}
+
+/**
+ * `f` of a layer's one input of `rank`, after the layer's call hook and inside `tf.tidy`,
+ * while gradients are recorded; undefined otherwise, or where `f` gives undefined (the layer
+ * then runs tfjs's own `call`).
+ */
+function whileRecording(
+  layer: tfl.layers.Layer,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: Kwargs,
+  rank: number,
+  f: (x: tf.Tensor) => tf.Tensor | undefined,
+): tf.Tensor | undefined {
+  const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
+  if (tf.engine().state.gradientDepth === 0 || Array.isArray(x) || x.rank !== rank) {
+    return undefined;
+  }
+  return tf.tidy(() => {
+    (layer as unknown as Pick<WeightedLayerFields, 'invokeCallHook'>).invokeCallHook(
+      inputs,
+      kwargs,
+    );
+    return f(x);
   });
 }
 
@@ -346,23 +366,18 @@ class TrainingConv2DTranspose extends Conv2DTransposeBase {
  */
 class TrainingMaxPooling2D extends MaxPooling2DBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
     const pool = this.poolSize as [number, number];
-    if (
-      tf.engine().state.gradientDepth > 0 &&
-      !Array.isArray(x) &&
-      x.rank === 4 &&
+    const sideBySide =
       this.dataFormat === 'channelsLast' &&
       this.padding === 'valid' &&
-      this.strides.every((s, i) => s === pool[i])
-    ) {
-      const y = tf.tidy(() => {
-        this.invokeCallHook(inputs, kwargs);
-        return maxPoolSharingArgmax(x as tf.Tensor4D, pool);
-      });
-      if (y) return y;
-    }
-    return super.call(inputs, kwargs);
+      this.strides.every((s, i) => s === pool[i]);
+    return (
+      (sideBySide
+        ? whileRecording(this, inputs, kwargs, 4, (x) =>
+            maxPoolSharingArgmax(x as tf.Tensor4D, pool),
+          )
+        : undefined) ?? super.call(inputs, kwargs)
+    );
   }
 }
 

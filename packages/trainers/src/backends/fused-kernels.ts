@@ -45,25 +45,34 @@ interface Buffers {
   share?(t: TensorInfo): TensorInfo;
 }
 
-/** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
-/**
- * A max pooling kernel over side-by-side windows: two input pointers (x, or dy and the
- * offsets), one output, then the sizes in kernels.c's order.
- */
-type PoolKernel = (
-  a: number,
-  b: number,
-  out: number,
+/** The image and output sizes the window kernels of kernels.c take first, in their order. */
+type WindowSizes = [
   batch: number,
   inH: number,
   inW: number,
   channels: number,
   outH: number,
   outW: number,
-  poolH: number,
-  poolW: number,
+];
+
+/** The window geometry of patches() and max_pool_grad(): the sizes, the window, the strides. */
+export type ConvWindow = [
+  ...sizes: WindowSizes,
+  filterH: number,
+  filterW: number,
+  strideH: number,
+  strideW: number,
+];
+
+/**
+ * A max pooling kernel over side-by-side windows: two input pointers (x, or dy and the
+ * offsets), one output, then the sizes and the window.
+ */
+type PoolKernel = (
+  ...args: [a: number, b: number, out: number, ...sizes: WindowSizes, poolH: number, poolW: number]
 ) => void;
 
+/** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
 export interface SimdKernels {
   selu(x: number, y: number, n: number): void;
   selu_grad(dy: number, y: number, dx: number, n: number): void;
@@ -97,23 +106,16 @@ export interface SimdKernels {
     epsilon: number,
   ): void;
   patches(
-    image: number,
-    cols: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    filterH: number,
-    filterW: number,
-    strideH: number,
-    strideW: number,
-    dilationH: number,
-    dilationW: number,
-    top: number,
-    left: number,
-    gather: number,
+    ...args: [
+      image: number,
+      cols: number,
+      ...window: ConvWindow,
+      dilationH: number,
+      dilationW: number,
+      top: number,
+      left: number,
+      gather: number,
+    ]
   ): void;
   conv_one_channel(
     x: number,
@@ -138,21 +140,7 @@ export interface SimdKernels {
   max_pool_argmax: PoolKernel;
   max_pool_argmax_grad: PoolKernel;
   max_pool_grad(
-    x: number,
-    dy: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    filterH: number,
-    filterW: number,
-    strideH: number,
-    strideW: number,
-    top: number,
-    left: number,
+    ...args: [x: number, dy: number, dx: number, ...window: ConvWindow, top: number, left: number]
   ): void;
 }
 

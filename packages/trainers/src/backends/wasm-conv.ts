@@ -9,7 +9,7 @@ import {
   unregisterKernel,
   util,
 } from '@tensorflow/tfjs-core';
-import { wasmSimdKernels } from './fused-kernels.js';
+import { type ConvWindow, wasmSimdKernels } from './fused-kernels.js';
 
 /** The parts of tfjs-backend-wasm's backend this kernel uses. */
 interface WasmBackend {
@@ -63,13 +63,8 @@ function patchMatrix(info: backend_util.Conv2DInfo): { rows: number; patch: numb
   };
 }
 
-/**
- * The window geometry the SIMD kernels take, in their order: batch, input height, width and
- * channels, output height and width, filter height and width, strides.
- */
-function windowArgs(
-  info: backend_util.Conv2DInfo,
-): [number, number, number, number, number, number, number, number, number, number] {
+/** The {@link ConvWindow} of a convolution or pooling, as the SIMD kernels take it. */
+function windowArgs(info: backend_util.Conv2DInfo): ConvWindow {
   return [
     info.batchSize,
     info.inHeight,
