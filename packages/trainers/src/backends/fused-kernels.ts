@@ -36,13 +36,6 @@ interface Buffers {
   /** The SIMD kernels, when the backend's memory can be shared with them. */
   readonly simd?: SimdKernels;
   pointer(t: TensorInfo): number;
-  /**
-   * Where the backend can say so: whether each of `ts` holds a buffer of its own that no
-   * other tensor references, so that a kernel may overwrite it and return it.
-   */
-  sole?(ts: readonly TensorInfo[]): boolean;
-  /** Counts one more reference to `t`'s buffer (a kernel returning its input). */
-  share?(t: TensorInfo): TensorInfo;
 }
 
 /** The image and output sizes the window kernels of kernels.c take first, in their order. */
@@ -152,8 +145,6 @@ interface WasmBackend {
     asm?: { memory?: WebAssembly.Memory };
   };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  refCount(dataId: object): number;
-  incRef(dataId: object): void;
 }
 
 interface CpuBackend {
@@ -229,15 +220,6 @@ const BUFFERS: Readonly<Record<string, (backend: unknown) => Buffers>> = {
       output: (shape) => b.makeOutput(shape, 'float32'),
       simd: simdFor(wasmMemory(b)),
       pointer,
-      sole: (ts) =>
-        new Set(ts.map((t) => t.dataId)).size === ts.length &&
-        ts.every((t) => b.refCount(t.dataId) === 1),
-      share: (t) => {
-        b.incRef(t.dataId);
-        // A plain TensorInfo: the engine passes a Tensor (such as the Variable given as an
-        // input) through as it is, and would then count no tensor for this reference.
-        return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
-      },
     };
   },
   cpu: (backend) => {
@@ -271,15 +253,12 @@ function adamStep(buffers: (backend: unknown) => Buffers): KernelFunc {
     const step = a.learningRate / (1 - a.beta1Power);
     const correction2 = 1 / (1 - a.beta2Power);
     const n = util.sizeFromShape(shape);
-    // With SIMD, where the variables are the only holders of their buffers, the step
-    // overwrites them (element i reads only element i): a quarter faster than writing new
-    // buffers, whose memory must first be fetched into the cache, and no allocations. The
-    // optimiser then assigns each variable the buffer it already has.
-    const inPlace = io.simd !== undefined && io.sole?.([value!, m!, v!]) === true;
+    // Always new buffers, never the variables' own: tfjs treats a tensor's buffer as fixed
+    // once written, and kernels cache by tensor (tfjs-backend-wasm's untransposed product
+    // keeps XNNPACK's packing of its weights operand per tensor), so a step written into
+    // the old buffers would leave later products on the old weights.
     // Allocate first: a wasm allocation may grow the heap and detach earlier views.
-    const outs = inPlace
-      ? ([value!, m!, v!] as const)
-      : ([io.output(shape), io.output(shape), io.output(shape)] as const);
+    const outs = [io.output(shape), io.output(shape), io.output(shape)] as const;
     if (io.simd) {
       const p = io.pointer;
       io.simd.adam(
@@ -299,7 +278,7 @@ function adamStep(buffers: (backend: unknown) => Buffers): KernelFunc {
         correction2,
         a.epsilon,
       );
-      return inPlace ? outs.map((t) => io.share!(t)) : [...outs];
+      return [...outs];
     }
     const [w1, m1, v1] = outs.map((t) => io.read(t)) as [Float32Array, Float32Array, Float32Array];
     const [w, m0, v0, g] = [value!, m!, v!, gradient!].map((t) => io.read(t)) as Float32Array[];
