@@ -34,6 +34,31 @@ describe('train', () => {
     expect(r.metrics[2]!.valLoss).toBeLessThan(r.metrics[0]!.valLoss!);
   });
 
+  // The same run on wasm (with BLAS or, in the AEKIT_BLAS=off run, without: each path's
+  // products, fused kernels and caches) and on the plain JavaScript cpu backend, the
+  // reference. The same float32 arithmetic in other summation orders, so the losses stay
+  // within rounding: 1e-4 after 33 Adam steps (measured: at most 1.6e-6, with BLAS and
+  // without). A kernel that computes something else, or reads stale weights, is off by 1e-2
+  // or more from the first epoch (0.117 with the Adam step that wrote in place).
+  it('gives the losses of the cpu backend, epoch by epoch', async () => {
+    const run = (backend: 'wasm' | 'cpu') =>
+      train({
+        ...small,
+        limit: 480,
+        epochs: 3,
+        seed: 5,
+        backend,
+        out: join(dir, `same-${backend}`),
+      });
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    for (let i = 0; i < 3; i++) {
+      expect(Math.abs(wasm.metrics[i]!.loss - cpu.metrics[i]!.loss)).toBeLessThan(1e-4);
+      expect(Math.abs(wasm.metrics[i]!.valLoss! - cpu.metrics[i]!.valLoss!)).toBeLessThan(1e-4);
+    }
+    expect(cpu.metrics[2]!.loss).toBeLessThan(cpu.metrics[0]!.loss * 0.95);
+  });
+
   it('stops early when the validation loss stops improving', async () => {
     // A min-delta no epoch can reach: epoch 1 sets the best, the next `patience` epochs fail to beat it.
     const r = await train({
