@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, missing } from '../../../packages/core/src/test-utils/requirements.js';
 import {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
-  hasChromium,
 } from '../../../packages/runtime-web/src/test-utils/chromium.js';
 import {
   type StaticServer,
@@ -20,7 +20,7 @@ import {
 const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Screenshots of every view, kept after the run. */
 const shots = join(app, 'test-results');
-const skip = !hasChromium() && !process.env.CI;
+const skip = missing(CHROMIUM);
 
 let server: StaticServer;
 let context: BrowserContext;

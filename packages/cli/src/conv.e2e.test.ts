@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDirectory } from '@aekit/core/node';
@@ -12,14 +12,11 @@ import {
   train,
 } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import { CHROMIUM, missing, useSwiftShader } from '../../core/src/test-utils/requirements.js';
 import { aekit } from './test-utils/aekit.js';
 import { expectBrowserParity } from './test-utils/browser.js';
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
-// CI installs chromium: there these tests must run, elsewhere they may skip.
-const need = (available: boolean) => !available && !process.env.CI;
+useSwiftShader();
 
 // As for the dense model (onnx.e2e.test.ts): float32 in other summation orders. A 3x3
 // convolution sums at most 9 x 64 products per value, fewer than a 784-input dense layer.
@@ -48,7 +45,7 @@ const _rows = (data: Float32Array, width: number): number[][] =>
 beforeAll(async () => {
   await train({
     variant: 'conv',
-    data: 'fashion-mnist',
+    data: 'mnist',
     limit: 600,
     epochs: 1,
     backend: 'wasm',
@@ -84,7 +81,7 @@ describe('the convolutional autoencoder exported to ONNX (Conv, MaxPool, ConvTra
     }
   });
 
-  it.skipIf(need(hasChromium()))(
+  it.skipIf(missing(CHROMIUM))(
     'and in headless Chromium on wasm (<= 1e-5) and WebGPU (<= 1e-4)',
     async () => {
       await expectBrowserParity(

@@ -14,7 +14,7 @@ import { loadDataset, RunDirectory, writeDataFile } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 import { disposeNetworks, loadRunModel, mapBatches, selectBackend } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import { CHROMIUM, missing } from '../../core/src/test-utils/requirements.js';
 import { aekit } from './test-utils/aekit.js';
 import { runInBrowser } from './test-utils/browser.js';
 
@@ -157,7 +157,7 @@ describe('semantic hashing from the command line and the runtime', () => {
     }
   });
 
-  it.skipIf(!hasChromium())('hash and nearest give the same answers in Chromium', async () => {
+  it.skipIf(missing(CHROMIUM))('hash and nearest give the same answers in Chromium', async () => {
     const data = testImages(4);
     const input = Array.from({ length: 4 }, (_, i) =>
       Array.from(data.x.subarray(i * 784, (i + 1) * 784)),

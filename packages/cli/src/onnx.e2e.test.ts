@@ -14,22 +14,18 @@ import {
 } from '@aekit/trainers';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium } from '../../runtime-web/src/test-utils/chromium.js';
+import {
+  CHROMIUM,
+  missing,
+  PYTHON,
+  PYTHON_ONNX,
+  SWIFTSHADER,
+  useSwiftShader,
+} from '../../core/src/test-utils/requirements.js';
 import { aekit } from './test-utils/aekit.js';
 import { expectBrowserParity } from './test-utils/browser.js';
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
-const hasOnnxChecker = (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-// CI installs chromium and python3-onnx: there these tests must run, elsewhere they may skip.
-const need = (available: boolean) => !available && !process.env.CI;
+useSwiftShader();
 
 // ONNX Runtime's CPU kernels (MLAS) and tfjs's wasm kernels both compute in float32, in other
 // summation orders: values of order 1-10 differ by 1e-7 to 5e-6, so 1e-5 is the issue's bound.
@@ -110,11 +106,11 @@ describe('train -> export -> run anywhere ONNX runs', () => {
     expect(manifest.onnx.maxAbsDiff).toBeLessThanOrEqual(CPU_TOLERANCE);
   });
 
-  it.skipIf(need(hasOnnxChecker))(
+  it.skipIf(missing(PYTHON_ONNX))(
     'passes onnx.checker with full shape inference (python3-onnx)',
     () => {
       for (const f of ['encoder', 'decoder', 'autoencoder']) {
-        const out = execFileSync('/usr/bin/python3', [
+        const out = execFileSync(PYTHON, [
           '-c',
           'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); onnx.shape_inference.infer_shapes(m, strict_mode=True); print({p.key: p.value for p in m.metadata_props}["aekit.graph"])',
           join(run, 'onnx', `${f}.onnx`),
@@ -148,7 +144,7 @@ describe('train -> export -> run anywhere ONNX runs', () => {
     }
   });
 
-  it.skipIf(need(existsSync(SWIFTSHADER)))(
+  it.skipIf(missing(SWIFTSHADER))(
     'and in onnxruntime-node on WebGPU (SwiftShader, <= 1e-4)',
     async () => {
       const ae = await loadAutoencoder(run, { device: 'webgpu' });
@@ -240,7 +236,7 @@ describe('train -> export -> run anywhere ONNX runs', () => {
     expect(notExported.stderr).toContain('error [ModelLoadFailed]');
   });
 
-  it.skipIf(need(hasChromium()))(
+  it.skipIf(missing(CHROMIUM))(
     'and in a page in headless Chromium (browser build): on wasm (<= 1e-5) and on WebGPU (<= 1e-4)',
     async () => {
       await expectBrowserParity(

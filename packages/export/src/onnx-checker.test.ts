@@ -3,18 +3,16 @@
  * inference, on exported graphs covering every converter, at the lowest and highest opset.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing, PYTHON, PYTHON_ONNX } from '../../core/src/test-utils/requirements.js';
 import type { Layer } from './convert/context.js';
 import { layersToOnnx } from './layers-to-onnx.js';
 import { MAX_OPSET, MIN_OPSET } from './onnx-model.js';
 import { compareWithTfjs, seedWeights, TOLERANCE, useCpuBackend } from './test-utils/index.js';
-
-const PYTHON = '/usr/bin/python3';
-const HAS_ONNX = existsSync('/usr/lib/python3/dist-packages/onnx');
 
 const CHECK = `
 import sys, onnx
@@ -170,8 +168,7 @@ describe('python3-onnx checker', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  // Skipped only on a developer machine without python3-onnx; in CI it must be installed.
-  it.skipIf(!process.env.CI && !HAS_ONNX)(
+  it.skipIf(missing(PYTHON_ONNX))(
     `accepts every exported graph at IR 8, opsets ${MIN_OPSET} and ${MAX_OPSET}, with strict shape inference`,
     () => {
       const files: string[] = [];

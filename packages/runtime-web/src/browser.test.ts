@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, missing, PYTHON_TORCH } from '../../core/src/test-utils/requirements.js';
 import type { RoundTripResult, VaeResult } from '../test/app/main.js';
 import { loadAutoencoder } from './node.js';
-import { hasChromium, withChromium } from './test-utils/chromium.js';
+import { withChromium } from './test-utils/chromium.js';
 import {
   type Expected,
-  hasTorch,
   makeTorchModels,
   maxAbsDiff,
-  skipWithout,
   type TorchModels,
 } from './test-utils/models.js';
 import { type StaticServer, serveStatic } from './test-utils/static-server.js';
@@ -70,7 +69,7 @@ function checkAgainstTorch(r: RoundTripResult, expected: Expected, tolerance: nu
   expect(r.wrongLength.message).toContain('the Float32Array holds 7 values');
 }
 
-describe.skipIf(skipWithout(hasChromium() && hasTorch()))('browser runtime in Chromium', () => {
+describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))('browser runtime in Chromium', () => {
   let models: TorchModels;
   let out: string;
   let server: StaticServer;

@@ -2,16 +2,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing, PYTHON_TORCH } from '../../core/src/test-utils/requirements.js';
 import { loadAutoencoder, MAX_SAMPLE_VALUES } from './node.js';
 import { seededUniform } from './sampling.js';
 import { expectRejection } from './test-utils/errors.js';
-import {
-  hasTorch,
-  makeTorchModels,
-  maxAbsDiff,
-  skipWithout,
-  type TorchModels,
-} from './test-utils/models.js';
+import { makeTorchModels, maxAbsDiff, type TorchModels } from './test-utils/models.js';
 
 // onnxruntime-node's WebGPU EP finds SwiftShader through this Vulkan ICD (see node.test.ts).
 process.env.VK_ICD_FILENAMES = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -29,7 +24,7 @@ const rows = (data: ArrayLike<number>, width: number): number[][] =>
     Array.from(data).slice(i * width, (i + 1) * width),
   );
 
-describe.skipIf(skipWithout(hasTorch()))('variational autoencoders in Node', () => {
+describe.skipIf(missing(PYTHON_TORCH))('variational autoencoders in Node', () => {
   let models: TorchModels;
   let work: string;
 

@@ -2,15 +2,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing, PYTHON_TORCH } from '../../core/src/test-utils/requirements.js';
 import { type Autoencoder, loadAutoencoder } from './node.js';
 import { expectRejection } from './test-utils/errors.js';
-import {
-  hasTorch,
-  makeTorchModels,
-  maxAbsDiff,
-  skipWithout,
-  type TorchModels,
-} from './test-utils/models.js';
+import { makeTorchModels, maxAbsDiff, type TorchModels } from './test-utils/models.js';
 import { type StaticServer, serveStatic } from './test-utils/static-server.js';
 
 // onnxruntime-node's WebGPU EP finds SwiftShader (shipped with Debian's chromium) through
@@ -48,7 +43,7 @@ async function checkRoundTrip(ae: Autoencoder, models: TorchModels, tolerance: n
   return diffs;
 }
 
-describe.skipIf(skipWithout(hasTorch()))('Node runtime on torch-made ONNX models', () => {
+describe.skipIf(missing(PYTHON_TORCH))('Node runtime on torch-made ONNX models', () => {
   let models: TorchModels;
   let work: string;
 

@@ -3,11 +3,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTorch, makeTorchModels, skipWithout, type TorchModels } from './test-utils/models.js';
+import { missing, PYTHON_TORCH } from '../../core/src/test-utils/requirements.js';
+import { makeTorchModels, type TorchModels } from './test-utils/models.js';
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-describe.skipIf(skipWithout(hasTorch()))('README', () => {
+describe.skipIf(missing(PYTHON_TORCH))('README', () => {
   let models: TorchModels;
   beforeAll(() => {
     models = makeTorchModels();

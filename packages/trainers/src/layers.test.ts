@@ -14,6 +14,7 @@ import {
   maxPooling2dLayer,
   sigmoidCrossEntropyWithLogits,
 } from './layers.js';
+import { BLAS, missing } from './test-utils/requirements.js';
 
 // Before the describe blocks build their inputs (wasm, also loaded, would be the default).
 await tf.setBackend('cpu');
@@ -326,11 +327,13 @@ describe('the layers on wasm, bias and activation fused', () => {
   });
 
   // Max pooling keeps where each window's largest value was; tfjs's gradient finds it again.
-  // The same routing: with relu the gradients agree to 5 decimals; with selu to 3 (the SIMD
-  // kernel's exp and tfjs's differ in the last bits, and the filter gradients reach about
-  // 370, where float32 steps are 3e-5: a few steps).
+  // The same routing: with relu the gradients agree to 4 decimals (they reach about 75, where
+  // float32 steps are 7.6e-6, and the products may sum in another order: BLAS or XNNPACK);
+  // with selu to 3 (the SIMD kernel's exp and tfjs's differ in the last bits, and the filter
+  // gradients reach about 370, where float32 steps are 3e-5: a few steps). A gradient routed
+  // to the wrong input of a window is off by whole units.
   it.each([
-    ['relu', 5],
+    ['relu', 4],
     ['selu', 3],
   ] as const)(
     'conv2d, maxPooling2d, conv2d (%s): pooling by its own kernels',
@@ -375,7 +378,7 @@ describe('the layers on wasm, bias and activation fused', () => {
 
   // Four channels or more (with BLAS products): the convolution keeps its patch matrix for
   // the filter gradient, the transposed one builds its output gradient's once for both.
-  it.each(['same', 'valid'] as const)(
+  it.skipIf(missing(BLAS)).each(['same', 'valid'] as const)(
     'conv2d and conv2dTranspose on four channels, sharing patch matrices (%s)',
     async (padding) => {
       const x = tf.tidy(() =>

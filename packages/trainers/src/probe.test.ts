@@ -11,12 +11,10 @@ import { disposeNetworks } from './plugin.js';
 import { fitLinearProbe } from './probe.js';
 import { tempDir } from './test-utils/index.js';
 import { runModel, trainMnist } from './test-utils/mnist.js';
+import { missing, PYTHON, PYTHON_SKLEARN } from './test-utils/requirements.js';
 
 const dir = tempDir();
 const REFERENCE = fileURLToPath(new URL('../reference/probe_sklearn.py', import.meta.url));
-/** Debian's Python, which has python3-sklearn (not a pyenv or venv one). */
-const PYTHON = process.env.AEKIT_PYTHON ?? '/usr/bin/python3';
-const hasSklearn = spawnSync(PYTHON, ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
 beforeAll(() => selectBackend('wasm'));
 
 describe('linear probe', () => {
@@ -32,7 +30,7 @@ describe('linear probe', () => {
     ).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 
-  it.skipIf(!hasSklearn && !process.env.CI)(
+  it.skipIf(missing(PYTHON_SKLEARN))(
     "scores a stacked autoencoder's codings as scikit-learn's logistic regression does",
     async () => {
       const { run, report } = await trainMnist(`${dir}/stacked`, 'stacked', {

@@ -4,17 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing, PYTHON_TORCH } from '../../../core/src/test-utils/requirements.js';
 import { BENCH_JOB_IDS, BENCH_JOBS, modelName } from './jobs.js';
 import { type BenchReport, median, qualityCheck, textTable } from './report.js';
-import { DEFAULT_PYTHON } from './torch.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Whether the default Python imports torch: then the reference must really have run. */
-const hasTorch =
-  spawnSync(DEFAULT_PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 const isPositiveFinite = (v: unknown): boolean =>
   typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -98,11 +94,8 @@ describe('aekit bench --quick (for real: aekit, PyTorch, onnxruntime-node)', () 
   });
 
   it('ran the PyTorch reference on both jobs, with ratios and the quality check', (ctx) => {
-    if (!hasTorch) {
-      // CI must have python3-torch: a bench without its reference proves nothing there.
-      if (process.env.CI) {
-        throw new Error(`${DEFAULT_PYTHON} cannot import torch (apt-get install python3-torch)`);
-      }
+    // CI must have python3-torch: a bench without its reference proves nothing there.
+    if (missing(PYTHON_TORCH)) {
       expect(report.torch.ran).toBe(false);
       expect(report.torch.skipped).toMatch(/apt-get install python3-torch/);
       expect(result.stdout).toMatch(/skipped/);
@@ -145,7 +138,7 @@ describe('aekit bench --quick (for real: aekit, PyTorch, onnxruntime-node)', () 
 
 describe('aekit bench --quick --jobs vae-b128 (the VAE on both sides)', () => {
   it('trains the VAE in aekit and in the reference to the same test loss within 2%', async (ctx) => {
-    if (!hasTorch && !process.env.CI) ctx.skip();
+    if (missing(PYTHON_TORCH)) ctx.skip();
     const out = join(dir, 'vae.json');
     const code = await new Promise<number>((resolve) => {
       execFile(

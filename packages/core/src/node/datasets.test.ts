@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCode } from '../test-utils/index.js';
+import { FASHION_MNIST, missing } from '../test-utils/requirements.js';
 import { BUILTIN_DATASETS, loadDataset } from './datasets.js';
 import { readIdx } from './readers.js';
 
@@ -14,7 +15,6 @@ const EXPECTED = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as R
   string,
   { shape: number[]; values: number[]; mean?: number[]; std?: number[] }
 >;
-const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
 const sha256 = (values: Float32Array) =>
   createHash('sha256')
@@ -155,7 +155,7 @@ describe('loadDataset: built-in layout from a data directory', () => {
 });
 
 describe('loadDataset: fashion-mnist installed from Debian', () => {
-  it.skipIf(!existsSync(FASHION_DIR))('loads 50 training samples', () => {
+  it.skipIf(missing(FASHION_MNIST))('loads 50 training samples', () => {
     const loaded = loadDataset({ source: 'fashion-mnist', limit: 50 });
     const d = loaded.dataset;
     expect(d.sampleShape).toEqual([28, 28, 1]);

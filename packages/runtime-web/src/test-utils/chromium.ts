@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_PATH } from '../../../core/src/test-utils/requirements.js';
 
 /** Debian's Chromium (it carries SwiftShader); `CHROMIUM_PATH` overrides it. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 
 /**
  * The flags these machines need: headless as root, no network side traffic, and WebGPU
@@ -22,11 +22,6 @@ export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
   '--disable-sync',
   '--enable-unsafe-webgpu',
 ]);
-
-/** Whether Chromium is installed here. */
-export function hasChromium(): boolean {
-  return existsSync(CHROMIUM_PATH);
-}
 
 /** What a {@link withChromium} callback gets beside the page. */
 export interface ChromiumSession {

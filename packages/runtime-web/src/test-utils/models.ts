@@ -4,27 +4,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Debian's Python, which has python3-torch (not a pyenv or venv one). */
-export const PYTHON = process.env.AEKIT_PYTHON ?? '/usr/bin/python3';
+import { PYTHON } from '../../../core/src/test-utils/requirements.js';
+
+export { PYTHON };
 
 /** The script that writes the test models (packages/runtime-web/test/make-models.py). */
 export const MAKE_MODELS = resolve(
   dirname(fileURLToPath(import.meta.url)),
   '../../test/make-models.py',
 );
-
-/** Whether PyTorch can be imported by {@link PYTHON}. */
-export function hasTorch(): boolean {
-  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * Whether tests that need `available` should be skipped: only when it is missing and
- * `CI` is unset (CI installs chromium and python3-torch, so there they must run).
- */
-export function skipWithout(available: boolean): boolean {
-  return !available && !process.env.CI;
-}
 
 /** Torch's outputs of the variational autoencoder (vae/) for {@link Expected.input}. */
 export interface VaeExpected {

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRng } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLAS, missing } from '../test-utils/requirements.js';
 import {
   conv2dSharingPatches,
   conv2dTransposeSharingPatches,
@@ -65,105 +66,113 @@ const wasmBackend = () => tf.engine().findBackend('wasm');
 
 // Products through BLAS or XNNPACK; patch matrices by the SIMD kernel or in JavaScript (the
 // fallback where kernels.wasm cannot load).
-describe.each([
+for (const [name, blas, simd] of [
   ['BLAS products, SIMD patches', true, true],
   ['XNNPACK products, SIMD patches', false, true],
   ['BLAS products, JavaScript patches', true, false],
-] as const)('wasm convolution gradients (%s) agree with the cpu backend', (_n, blas, simd) => {
-  beforeAll(() => {
-    useWasmBlas(blas);
-    expect(useWasmConvSimd(simd, wasmBackend())).toBe(simd);
-  });
-  afterAll(() => {
-    useWasmBlas(true);
-    useWasmConvSimd(true, wasmBackend());
-  });
-
-  // Sums of at most 5*5*4*... products of values in [-1, 1], float32 in other orders: 1e-5
-  // of the largest value is ample.
-  it.each(CASES)(
-    'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s: input and filter gradients',
-    async (n, h, w, ci, co, k, s, pad) => {
-      const x = random([n, h, w, ci]);
-      const filter = random([k, k, ci, co]);
-      const [cpu, wasm] = await both(() => {
-        const xt = tf.tensor4d(x, [n, h, w, ci]);
-        const ft = tf.tensor4d(filter, [k, k, ci, co]);
-        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, s, pad)));
-        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([xt, ft]);
-        return [tf.conv2d(xt, ft, s, pad), ...grads];
+] as const) {
+  describe.skipIf(blas && missing(BLAS))(
+    `wasm convolution gradients (${name}) agree with the cpu backend`,
+    () => {
+      beforeAll(() => {
+        useWasmBlas(blas);
+        expect(useWasmConvSimd(simd, wasmBackend())).toBe(simd);
       });
-      for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
-    },
-  );
-
-  it.each(CASES.flatMap((c, i) => [[...c, (['linear', 'relu', 'elu'] as const)[i % 3]!] as const]))(
-    'fused conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, bias, %s: output',
-    async (n, h, w, ci, co, k, s, pad, activation) => {
-      const x = random([n, h, w, ci]);
-      const filter = random([k, k, ci, co]);
-      const bias = random([co]);
-      const [cpu, wasm] = await both(() => [
-        tf.fused.conv2d({
-          x: tf.tensor4d(x, [n, h, w, ci]),
-          filter: tf.tensor4d(filter, [k, k, ci, co]),
-          strides: s,
-          pad,
-          bias: tf.tensor1d(bias),
-          activation,
-        }),
-      ]);
-      expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
-    },
-  );
-
-  // Dilated filters (tfjs has no gradient for them, so the forward pass only; stride 1, as
-  // tfjs requires with dilation): the patch matrix skips input positions.
-  it.each([
-    [2, 14, 14, 16, 8, 3, 1, 'same'],
-    [2, 9, 9, 4, 3, 3, 1, 'valid'],
-    [1, 6, 7, 5, 2, 2, 1, 'same'],
-    [1, 9, 8, 1, 20, 3, 1, 'same'],
-    [2, 11, 10, 1, 32, 3, 1, 'valid'],
-  ] as Case[])(
-    'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, dilation 2: output',
-    async (n, h, w, ci, co, k, s, pad) => {
-      const x = random([n, h, w, ci]);
-      const filter = random([k, k, ci, co]);
-      const [cpu, wasm] = await both(() => [
-        tf.conv2d(
-          tf.tensor4d(x, [n, h, w, ci]),
-          tf.tensor4d(filter, [k, k, ci, co]),
-          s,
-          pad,
-          'NHWC',
-          2,
-        ),
-      ]);
-      expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
-    },
-  );
-
-  it.each(CASES)(
-    'conv2dTranspose %i x %ix%ix%i <- %i, kernel %i, stride %i, %s: output and gradients',
-    async (n, h, w, ci, co, k, s, pad) => {
-      // The transposed convolution whose input is the output of conv2d(x, filter).
-      const outH = pad === 'same' ? Math.ceil(h / s) : Math.ceil((h - k + 1) / s);
-      const outW = pad === 'same' ? Math.ceil(w / s) : Math.ceil((w - k + 1) / s);
-      const y = random([n, outH, outW, co]);
-      const filter = random([k, k, ci, co]);
-      const [cpu, wasm] = await both(() => {
-        const yt = tf.tensor4d(y, [n, outH, outW, co]);
-        const ft = tf.tensor4d(filter, [k, k, ci, co]);
-        const f = (a: tf.Tensor4D, b: tf.Tensor4D) =>
-          tf.sum(tf.square(tf.conv2dTranspose(a, b, [n, h, w, ci], s, pad)));
-        const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([yt, ft]);
-        return [tf.conv2dTranspose(yt, ft, [n, h, w, ci], s, pad), ...grads];
+      afterAll(() => {
+        useWasmBlas(true);
+        useWasmConvSimd(true, wasmBackend());
       });
-      for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+
+      // Sums of at most 5*5*4*... products of values in [-1, 1], float32 in other orders: 1e-5
+      // of the largest value is ample.
+      it.each(CASES)(
+        'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s: input and filter gradients',
+        async (n, h, w, ci, co, k, s, pad) => {
+          const x = random([n, h, w, ci]);
+          const filter = random([k, k, ci, co]);
+          const [cpu, wasm] = await both(() => {
+            const xt = tf.tensor4d(x, [n, h, w, ci]);
+            const ft = tf.tensor4d(filter, [k, k, ci, co]);
+            const f = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+              tf.sum(tf.square(tf.conv2d(a, b, s, pad)));
+            const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([xt, ft]);
+            return [tf.conv2d(xt, ft, s, pad), ...grads];
+          });
+          for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+        },
+      );
+
+      it.each(
+        CASES.flatMap((c, i) => [[...c, (['linear', 'relu', 'elu'] as const)[i % 3]!] as const]),
+      )(
+        'fused conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, bias, %s: output',
+        async (n, h, w, ci, co, k, s, pad, activation) => {
+          const x = random([n, h, w, ci]);
+          const filter = random([k, k, ci, co]);
+          const bias = random([co]);
+          const [cpu, wasm] = await both(() => [
+            tf.fused.conv2d({
+              x: tf.tensor4d(x, [n, h, w, ci]),
+              filter: tf.tensor4d(filter, [k, k, ci, co]),
+              strides: s,
+              pad,
+              bias: tf.tensor1d(bias),
+              activation,
+            }),
+          ]);
+          expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
+        },
+      );
+
+      // Dilated filters (tfjs has no gradient for them, so the forward pass only; stride 1, as
+      // tfjs requires with dilation): the patch matrix skips input positions.
+      it.each([
+        [2, 14, 14, 16, 8, 3, 1, 'same'],
+        [2, 9, 9, 4, 3, 3, 1, 'valid'],
+        [1, 6, 7, 5, 2, 2, 1, 'same'],
+        [1, 9, 8, 1, 20, 3, 1, 'same'],
+        [2, 11, 10, 1, 32, 3, 1, 'valid'],
+      ] as Case[])(
+        'conv2d %i x %ix%ix%i -> %i, kernel %i, stride %i, %s, dilation 2: output',
+        async (n, h, w, ci, co, k, s, pad) => {
+          const x = random([n, h, w, ci]);
+          const filter = random([k, k, ci, co]);
+          const [cpu, wasm] = await both(() => [
+            tf.conv2d(
+              tf.tensor4d(x, [n, h, w, ci]),
+              tf.tensor4d(filter, [k, k, ci, co]),
+              s,
+              pad,
+              'NHWC',
+              2,
+            ),
+          ]);
+          expect(relDiff(cpu[0]!, wasm[0]!)).toBeLessThan(1e-5);
+        },
+      );
+
+      it.each(CASES)(
+        'conv2dTranspose %i x %ix%ix%i <- %i, kernel %i, stride %i, %s: output and gradients',
+        async (n, h, w, ci, co, k, s, pad) => {
+          // The transposed convolution whose input is the output of conv2d(x, filter).
+          const outH = pad === 'same' ? Math.ceil(h / s) : Math.ceil((h - k + 1) / s);
+          const outW = pad === 'same' ? Math.ceil(w / s) : Math.ceil((w - k + 1) / s);
+          const y = random([n, outH, outW, co]);
+          const filter = random([k, k, ci, co]);
+          const [cpu, wasm] = await both(() => {
+            const yt = tf.tensor4d(y, [n, outH, outW, co]);
+            const ft = tf.tensor4d(filter, [k, k, ci, co]);
+            const f = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+              tf.sum(tf.square(tf.conv2dTranspose(a, b, [n, h, w, ci], s, pad)));
+            const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Scalar)([yt, ft]);
+            return [tf.conv2dTranspose(yt, ft, [n, h, w, ci], s, pad), ...grads];
+          });
+          for (let i = 0; i < 3; i++) expect(relDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-5);
+        },
+      );
     },
   );
-});
+}
 
 describe.each([
   ['SIMD', true],
@@ -198,7 +207,8 @@ describe.each([
   });
 });
 
-describe('convolutions that share their patch matrix between passes', () => {
+// Patch matrices are shared only where the products run on BLAS.
+describe.skipIf(missing(BLAS))('convolutions that share their patch matrix between passes', () => {
   const wide = CASES.filter(([, , , ci]) => ci >= 4);
   const outSize = (d: number, k: number, s: number, pad: 'same' | 'valid') =>
     pad === 'same' ? Math.ceil(d / s) : Math.ceil((d - k + 1) / s);

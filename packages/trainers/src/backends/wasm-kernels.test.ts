@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRng } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLAS, missing } from '../test-utils/requirements.js';
 import { loadBlas } from './blas.js';
 import { installFastWasmKernels, useWasmBlas } from './wasm-kernels.js';
 
@@ -34,117 +35,124 @@ beforeAll(async () => {
 
 // Both ways of multiplying: OpenBLAS (Debian's libopenblas0, installed by the test command)
 // and, with it switched off, tfjs's XNNPACK behind explicit transposes.
-describe.each([
+for (const [name, blas] of [
   ['BLAS', true],
   ['XNNPACK', false],
-] as const)('the replaced wasm products (%s) agree with the cpu backend', (_name, blas) => {
-  beforeAll(() => {
-    expect(useWasmBlas(blas)).toBe(blas);
-  });
-  afterAll(() => {
-    useWasmBlas(true);
-  });
-
-  // Sums of up to 97 products of values in [-1, 1] in float32, in other orders: 1e-5 is ample.
-  const cases: [number, number, number, number][] = [
-    [1, 1, 1, 1],
-    [1, 7, 13, 5],
-    [1, 64, 97, 33],
-    [3, 5, 8, 2],
-    [4, 16, 31, 9],
-  ];
-  for (const [batch, m, k, n] of cases) {
-    for (const [ta, tb] of [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
-    ] as const) {
-      it(`matMul batch ${batch}, ${m}x${k}x${n}, transposeA ${ta}, transposeB ${tb}`, async () => {
-        const aShape = batch === 1 ? (ta ? [k, m] : [m, k]) : ta ? [batch, k, m] : [batch, m, k];
-        const bShape = batch === 1 ? (tb ? [n, k] : [k, n]) : tb ? [batch, n, k] : [batch, k, n];
-        const a = random(aShape);
-        const b = random(bShape);
-        const [cpu, wasm] = await both(() =>
-          tf.matMul(
-            tf.tensor(a, aShape) as tf.Tensor2D,
-            tf.tensor(b, bShape) as tf.Tensor2D,
-            ta,
-            tb,
-          ),
-        );
-        expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+] as const) {
+  describe.skipIf(blas && missing(BLAS))(
+    `the replaced wasm products (${name}) agree with the cpu backend`,
+    () => {
+      beforeAll(() => {
+        expect(useWasmBlas(blas)).toBe(blas);
       });
-    }
-  }
-
-  // One side's batch of 1 is shared by every matrix of the other side.
-  for (const [aShape, bShape, tb] of [
-    [[2, 3, 4, 5], [5, 6], false],
-    [[3, 4], [2, 4, 5], false],
-    [[1, 6, 7], [3, 5, 7], true],
-  ] as [number[], number[], boolean][]) {
-    it(`matMul broadcasts ${aShape.join('x')} with ${bShape.join('x')}`, async () => {
-      const a = random(aShape);
-      const b = random(bShape);
-      const [cpu, wasm] = await both(() =>
-        tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), false, tb),
-      );
-      expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
-    });
-  }
-
-  for (const activation of [
-    'linear',
-    'relu',
-    'relu6',
-    'elu',
-    'sigmoid',
-    'leakyrelu',
-    'prelu',
-  ] as const) {
-    for (const biasLength of [0, 1, 12]) {
-      it(`fused matMul, ${activation}, bias of ${biasLength}, transposed`, async () => {
-        const a = random([30, 20]);
-        const b = random([12, 30]);
-        const bias = random([biasLength]);
-        const alpha = random([12]);
-        const [cpu, wasm] = await both(() =>
-          tf.fused.matMul({
-            a: tf.tensor2d(a, [30, 20]),
-            b: tf.tensor2d(b, [12, 30]),
-            transposeA: true,
-            transposeB: true,
-            bias: biasLength ? tf.tensor1d(bias) : undefined,
-            activation,
-            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
-            leakyreluAlpha: 0.3,
-          }),
-        );
-        expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+      afterAll(() => {
+        useWasmBlas(true);
       });
-    }
-  }
 
-  it('gradients of a dense layer (transposed products) match', async () => {
-    const x = random([16, 24]);
-    const w = random([24, 8]);
-    const grads = () => {
-      const g = tf.grads((xs: tf.Tensor, ws: tf.Tensor) =>
-        tf.sum(tf.square(tf.matMul(xs as tf.Tensor2D, ws as tf.Tensor2D))),
-      );
-      const [gx, gw] = g([tf.tensor2d(x, [16, 24]), tf.tensor2d(w, [24, 8])]);
-      return tf.concat([tf.reshape(gx!, [-1]), tf.reshape(gw!, [-1])]);
-    };
-    const [cpu, wasm] = await both(grads);
-    expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
-  });
+      // Sums of up to 97 products of values in [-1, 1] in float32, in other orders: 1e-5 is ample.
+      const cases: [number, number, number, number][] = [
+        [1, 1, 1, 1],
+        [1, 7, 13, 5],
+        [1, 64, 97, 33],
+        [3, 5, 8, 2],
+        [4, 16, 31, 9],
+      ];
+      for (const [batch, m, k, n] of cases) {
+        for (const [ta, tb] of [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ] as const) {
+          it(`matMul batch ${batch}, ${m}x${k}x${n}, transposeA ${ta}, transposeB ${tb}`, async () => {
+            const aShape =
+              batch === 1 ? (ta ? [k, m] : [m, k]) : ta ? [batch, k, m] : [batch, m, k];
+            const bShape =
+              batch === 1 ? (tb ? [n, k] : [k, n]) : tb ? [batch, n, k] : [batch, k, n];
+            const a = random(aShape);
+            const b = random(bShape);
+            const [cpu, wasm] = await both(() =>
+              tf.matMul(
+                tf.tensor(a, aShape) as tf.Tensor2D,
+                tf.tensor(b, bShape) as tf.Tensor2D,
+                ta,
+                tb,
+              ),
+            );
+            expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+          });
+        }
+      }
 
-  it("a mismatched product still gets tfjs's error", async () => {
-    await tf.setBackend('wasm');
-    expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]))).toThrow(/inner shapes/);
-  });
-});
+      // One side's batch of 1 is shared by every matrix of the other side.
+      for (const [aShape, bShape, tb] of [
+        [[2, 3, 4, 5], [5, 6], false],
+        [[3, 4], [2, 4, 5], false],
+        [[1, 6, 7], [3, 5, 7], true],
+      ] as [number[], number[], boolean][]) {
+        it(`matMul broadcasts ${aShape.join('x')} with ${bShape.join('x')}`, async () => {
+          const a = random(aShape);
+          const b = random(bShape);
+          const [cpu, wasm] = await both(() =>
+            tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), false, tb),
+          );
+          expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+        });
+      }
+
+      for (const activation of [
+        'linear',
+        'relu',
+        'relu6',
+        'elu',
+        'sigmoid',
+        'leakyrelu',
+        'prelu',
+      ] as const) {
+        for (const biasLength of [0, 1, 12]) {
+          it(`fused matMul, ${activation}, bias of ${biasLength}, transposed`, async () => {
+            const a = random([30, 20]);
+            const b = random([12, 30]);
+            const bias = random([biasLength]);
+            const alpha = random([12]);
+            const [cpu, wasm] = await both(() =>
+              tf.fused.matMul({
+                a: tf.tensor2d(a, [30, 20]),
+                b: tf.tensor2d(b, [12, 30]),
+                transposeA: true,
+                transposeB: true,
+                bias: biasLength ? tf.tensor1d(bias) : undefined,
+                activation,
+                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+                leakyreluAlpha: 0.3,
+              }),
+            );
+            expect(maxDiff(cpu, wasm)).toBeLessThan(1e-5);
+          });
+        }
+      }
+
+      it('gradients of a dense layer (transposed products) match', async () => {
+        const x = random([16, 24]);
+        const w = random([24, 8]);
+        const grads = () => {
+          const g = tf.grads((xs: tf.Tensor, ws: tf.Tensor) =>
+            tf.sum(tf.square(tf.matMul(xs as tf.Tensor2D, ws as tf.Tensor2D))),
+          );
+          const [gx, gw] = g([tf.tensor2d(x, [16, 24]), tf.tensor2d(w, [24, 8])]);
+          return tf.concat([tf.reshape(gx!, [-1]), tf.reshape(gw!, [-1])]);
+        };
+        const [cpu, wasm] = await both(grads);
+        expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
+      });
+
+      it("a mismatched product still gets tfjs's error", async () => {
+        await tf.setBackend('wasm');
+        expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]))).toThrow(/inner shapes/);
+      });
+    },
+  );
+}
 
 describe('the wasm Identity kernel', () => {
   it('identity (clone) shares data safely: the clone outlives its source', async () => {
@@ -159,8 +167,8 @@ describe('the wasm Identity kernel', () => {
   });
 });
 
-describe('BLAS', () => {
-  it('is found on this machine (Debian: apt-get install libopenblas0) and says what it is', () => {
+describe.skipIf(missing(BLAS))('BLAS', () => {
+  it('is found on this machine and says what it is', () => {
     const blas = loadBlas();
     expect(blas, 'no CBLAS library found: install libopenblas0').not.toBeNull();
     expect(blas!.description).toMatch(/OpenBLAS|MKL|Accelerate|blas/i);

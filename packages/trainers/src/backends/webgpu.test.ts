@@ -1,24 +1,21 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '../engine/train.js';
 import { maxAbsDiff, savedWeights, tempDir } from '../test-utils/index.js';
+import { missing, SWIFTSHADER, useSwiftShader } from '../test-utils/requirements.js';
 import { releaseBackend } from './index.js';
 
 /**
  * WebGPU without a GPU: Debian's chromium ships SwiftShader, a Vulkan driver on the CPU that
  * Dawn (the `webgpu` package) accepts. Slow, but it runs the real WebGPU kernels of tfjs.
  */
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const available = existsSync(SWIFTSHADER);
-if (available) process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
+useSwiftShader();
 
 afterAll(() => releaseBackend());
 const dir = tempDir();
 
 describe('webgpu backend', () => {
-  // Outside CI a machine without chromium skips this; CI installs chromium and must run it.
-  it.skipIf(!available && !process.env.CI)(
+  it.skipIf(missing(SWIFTSHADER))(
     'trains on WebGPU (SwiftShader) to the same losses and weights as wasm',
     async () => {
       const common = {
