@@ -9,6 +9,8 @@ import {
   selectBackend,
   type TrainEvent,
   train,
+  useWasmBlas,
+  wasmBlas,
 } from '@aekit/trainers';
 import { exportRun } from '../export-run.js';
 import { MNIST_FEATURES, type TrainJob } from './jobs.js';
@@ -23,6 +25,11 @@ export interface AekitTrainSettings {
   readonly seed: number;
   /** Run directory to write (replaced if it exists). */
   readonly out: string;
+  /**
+   * Whether the wasm backend multiplies on BLAS (where one was found) or on tfjs's own
+   * kernels, as a machine without one does; default: BLAS where found.
+   */
+  readonly blas?: boolean;
 }
 
 /** One aekit training run, measured. */
@@ -31,6 +38,8 @@ export interface AekitTrainRun {
   /** The backend that ran it, and its details. */
   readonly backend: string;
   readonly backendDetail: string;
+  /** Whether the products ran on BLAS. */
+  readonly blas: boolean;
   readonly samples: number;
   /** Training images per second over the timed epochs. */
   readonly samplesPerSecond: number;
@@ -82,6 +91,7 @@ export async function runAekitTraining(
   let start: Extract<TrainEvent, { type: 'start' }> | undefined;
   const ends: Extract<TrainEvent, { type: 'epoch-end' }>[] = [];
   const busy = new BusyMeter();
+  useWasmBlas(settings.blas ?? true);
   const result = await train(
     {
       variant: job.variant,
@@ -119,6 +129,7 @@ export async function runAekitTraining(
     run: result.run,
     backend: start.backend,
     backendDetail: start.detail,
+    blas: start.backend === 'wasm' && wasmBlas() !== null,
     samples: start.trainCount,
     samplesPerSecond: (start.trainCount * timed.length) / seconds,
     coresBusy: busy.coresBusy,

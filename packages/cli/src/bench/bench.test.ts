@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing, PYTHON_TORCH } from '../../../core/src/test-utils/requirements.js';
+import { BLAS } from '../../../trainers/src/test-utils/requirements.js';
 import { BENCH_JOB_IDS, BENCH_JOBS, modelName } from './jobs.js';
 import { type BenchReport, median, qualityCheck, textTable } from './report.js';
 
@@ -166,6 +167,61 @@ describe('aekit bench --quick --jobs vae-b128 (the VAE on both sides)', () => {
     expect(
       Math.abs(job.aekit!.trainLoss - job.torch!.trainLoss) / job.torch!.trainLoss,
     ).toBeLessThan(0.05);
+  });
+});
+
+describe('aekit bench --blas both (each training job with BLAS and without)', () => {
+  it('runs both sides against the same PyTorch runs, and prints a table for each', async () => {
+    const out = join(dir, 'both.json');
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          BIN,
+          'bench',
+          '--quick',
+          '--jobs',
+          'selu-b256',
+          '--repeat',
+          '1',
+          '--blas',
+          'both',
+          '--out',
+          out,
+        ],
+        { maxBuffer: 1 << 24, cwd: dir },
+        (error, stdout) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+    expect(report.settings.blas).toBe('both');
+    const job = report.jobs[0]!;
+    if (job.kind !== 'train') throw new Error('expected a training job');
+    // In the AEKIT_BLAS=off run (or on a machine without OpenBLAS) there is one side only,
+    // and the report says why.
+    if (missing(BLAS)) {
+      expect(job.withoutBlas).toBeUndefined();
+      expect(report.notes.join('\n')).toMatch(/--blas both: no BLAS library was found/);
+      return;
+    }
+    expect(job.withoutBlas!.aekit!.runs).toHaveLength(1);
+    expect(isPositiveFinite(job.withoutBlas!.aekit!.samplesPerSecond)).toBe(true);
+    expect(result.stdout).toMatch(/^The same jobs without BLAS/m);
+    expect(result.stdout.match(/^selu-b256 /gm)).toHaveLength(2);
+    // The same arithmetic in other summation orders: the two sides' test losses agree to
+    // float rounding (1e-4 is ample after 8 Adam steps), and each meets the quality rule
+    // against the PyTorch replay where torch is installed.
+    expect(Math.abs(job.withoutBlas!.aekit!.testLoss - job.aekit!.testLoss)).toBeLessThan(1e-4);
+    if (job.torch) {
+      expect(job.quality!.pass).toBe(true);
+      expect(job.withoutBlas!.quality!.pass).toBe(true);
+      expect(job.withoutBlas!.ratio).toBeCloseTo(
+        job.withoutBlas!.aekit!.samplesPerSecond / job.torch.samplesPerSecond,
+        10,
+      );
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import type { Output } from '../output.js';
 import { BENCH_JOB_IDS, BENCH_JOBS, MNIST_TRAIN_IMAGES } from './jobs.js';
 import type { BenchReport } from './report.js';
 import { formatReport } from './report.js';
-import { type BenchOptions, runBench } from './run.js';
+import { type BenchOptions, BLAS_MODES, type BlasMode, runBench } from './run.js';
 import { DEFAULT_PYTHON } from './torch.js';
 
 /** Flags of `aekit bench`, as commander gives them. */
@@ -17,6 +17,7 @@ export interface BenchFlags {
   readonly repeat?: string;
   readonly backend?: string;
   readonly threads?: string;
+  readonly blas?: string;
   readonly python?: string;
   readonly device?: string;
   readonly out?: string;
@@ -65,6 +66,13 @@ export function toBenchOptions(flags: BenchFlags): BenchOptions {
       `--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}".`,
     );
   }
+  const blas = flags.blas ?? 'auto';
+  if (!(BLAS_MODES as readonly string[]).includes(blas)) {
+    throw aekitError(
+      'InvalidArgument',
+      `--blas must be one of ${BLAS_MODES.join(', ')}, got "${blas}".`,
+    );
+  }
   const device = flags.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') {
     throw aekitError('InvalidArgument', `--device must be cpu or cuda, got "${device}".`);
@@ -77,6 +85,7 @@ export function toBenchOptions(flags: BenchFlags): BenchOptions {
     repeat: positiveInt('repeat', flags.repeat, 2),
     backend,
     threads: positiveInt('threads', flags.threads, 1),
+    blas: blas as BlasMode,
     python: flags.python ?? DEFAULT_PYTHON,
     device,
     quick: Boolean(flags.quick),

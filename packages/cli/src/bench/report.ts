@@ -86,6 +86,15 @@ export interface TrainJobReport extends JobReportBase {
   readonly ownNoise?: string;
   /** Null without both test losses. */
   readonly quality: QualityCheck | null;
+  /**
+   * With `--blas both`: the same job's aekit runs without BLAS (tfjs's own products, what a
+   * machine without OpenBLAS gets), against the same PyTorch runs.
+   */
+  readonly withoutBlas?: {
+    readonly aekit: TrainSide | null;
+    readonly ratio: number | null;
+    readonly quality: QualityCheck | null;
+  };
 }
 
 /** An encode job in the report. */
@@ -126,6 +135,8 @@ export interface BenchReport {
     readonly seed: number;
     /** Timed seconds of each encode measurement. */
     readonly encodeSeconds: number;
+    /** `--blas`: `auto`, `off` or `both` (see `BenchOptions.blas`). */
+    readonly blas: string;
     readonly optimizer: string;
     readonly loss: string;
     readonly data: string;
@@ -277,6 +288,41 @@ function coresText(report: JobReport): string {
   return `${aekitCell(report, cores)} / ${torchCell(report, cores)}`;
 }
 
+/** The table of training jobs: speeds, ratio, cores, test losses and the quality rule. */
+function trainTable(jobs: readonly TrainJobReport[]): string {
+  return textTable(
+    [
+      'job',
+      'model',
+      'batch',
+      'samples',
+      'aekit samples/s',
+      'torch samples/s',
+      'aekit/torch',
+      'cores aekit/torch',
+      'aekit test loss',
+      'torch test loss',
+      'diff',
+      'quality',
+    ],
+    jobs.map((j) => [
+      j.id,
+      `${j.architecture} ${j.activation}`,
+      String(j.batchSize),
+      int(j.samples),
+      aekitCell(j, (s) => int(s.samplesPerSecond)),
+      torchCell(j, (s) => int(s.samplesPerSecond)),
+      ratioText(j.ratio),
+      coresText(j),
+      aekitCell(j, (s) => lossText((s as TrainSide).testLoss)),
+      torchCell(j, (s) => lossText((s as TrainSide).testLoss)),
+      j.quality ? `${(j.quality.relativeDifference * 100).toFixed(2)}%` : '-',
+      j.quality ? (j.quality.pass ? 'pass' : 'FAIL') : '-',
+    ]),
+    [false, false, true, true, true, true, true, true, true, true, true, false],
+  );
+}
+
 /** The report as the text `aekit bench` prints: two tables and the machine, versions, notes. */
 export function formatReport(report: BenchReport, outPath: string): string {
   const lines: string[] = [];
@@ -304,40 +350,17 @@ export function formatReport(report: BenchReport, outPath: string): string {
       for (const j of withTorch) if (j.ownNoise) lines.push(`(${j.id}: ${j.ownNoise})`);
     }
     lines.push('');
-    lines.push(
-      textTable(
-        [
-          'job',
-          'model',
-          'batch',
-          'samples',
-          'aekit samples/s',
-          'torch samples/s',
-          'aekit/torch',
-          'cores aekit/torch',
-          'aekit test loss',
-          'torch test loss',
-          'diff',
-          'quality',
-        ],
-        trainJobs.map((j) => [
-          j.id,
-          `${j.architecture} ${j.activation}`,
-          String(j.batchSize),
-          int(j.samples),
-          aekitCell(j, (s) => int(s.samplesPerSecond)),
-          torchCell(j, (s) => int(s.samplesPerSecond)),
-          ratioText(j.ratio),
-          coresText(j),
-          aekitCell(j, (s) => lossText((s as TrainSide).testLoss)),
-          torchCell(j, (s) => lossText((s as TrainSide).testLoss)),
-          j.quality ? `${(j.quality.relativeDifference * 100).toFixed(2)}%` : '-',
-          j.quality ? (j.quality.pass ? 'pass' : 'FAIL') : '-',
-        ]),
-        [false, false, true, true, true, true, true, true, true, true, true, false],
-      ),
-    );
+    lines.push(trainTable(trainJobs));
     lines.push('');
+    const noBlas = trainJobs.filter((j) => j.withoutBlas);
+    if (noBlas.length > 0) {
+      lines.push(
+        "The same jobs without BLAS (AEKIT_BLAS=off: the products on tfjs's own kernels, what a machine without OpenBLAS gets), against the same PyTorch runs:",
+      );
+      lines.push('');
+      lines.push(trainTable(noBlas.map((j) => ({ ...j, ...j.withoutBlas! }))));
+      lines.push('');
+    }
   }
   if (encodeJobs.length > 0) {
     lines.push(

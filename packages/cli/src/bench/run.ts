@@ -3,7 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { BUILTIN_DATASETS } from '@aekit/core/node';
-import { loadBlas } from '@aekit/trainers';
+import { loadBlas, useWasmBlas } from '@aekit/trainers';
 import {
   type AekitEncodeRun,
   type AekitEncoder,
@@ -59,6 +59,12 @@ export interface BenchOptions {
   readonly backend: string;
   /** PyTorch threads, and ONNX Runtime intra-op threads for the encode jobs. */
   readonly threads: number;
+  /**
+   * The wasm backend's products: `auto` on BLAS where one is found; `off` on tfjs's own
+   * kernels (as `AEKIT_BLAS=off`, what a machine without OpenBLAS gets); `both`: every
+   * training job with BLAS and again without, in alternating rounds.
+   */
+  readonly blas?: BlasMode;
   /** Python with torch. */
   readonly python: string;
   /** Where PyTorch runs. */
@@ -70,6 +76,12 @@ export interface BenchOptions {
   /** Timed seconds per encode measurement (default 1, 0.2 with `quick`). */
   readonly encodeSeconds?: number;
 }
+
+/** What `--blas` asks for: see {@link BenchOptions.blas}. */
+export type BlasMode = 'auto' | 'off' | 'both';
+
+/** The `--blas` modes. */
+export const BLAS_MODES: readonly BlasMode[] = Object.freeze(['auto', 'off', 'both']);
 
 /** Training images the encode jobs' model is trained on when no SELU training job ran. */
 const ENCODE_MODEL_SAMPLES = 2000;
@@ -110,8 +122,17 @@ export async function runBench(
   const notes: string[] = [];
   const failures: string[] = [];
   // The wasm backend's matrix products run on BLAS threads: as many as PyTorch gets.
-  const blas = loadBlas();
+  const blasMode = options.blas ?? 'auto';
+  const blas = blasMode === 'off' ? null : loadBlas();
   blas?.setThreads(options.threads);
+  /** The BLAS setting of each round's aekit runs: the first is the job's main one. */
+  const blasSides =
+    blasMode === 'off' ? [false] : blasMode === 'both' && blas ? [true, false] : [true];
+  if (blasMode === 'both' && !blas) {
+    notes.push(
+      '--blas both: no BLAS library was found here (apt-get install libopenblas0), so every aekit run is already without BLAS.',
+    );
+  }
   const jobs: JobReport[] = [];
   let torchSkipped: string | undefined;
   let torchInfo: TorchCommon | undefined;
@@ -159,6 +180,8 @@ export async function runBench(
         `[${index + 1}/${trainJobs.length}] ${job.id}: ${job.title}, ${int(samples)} samples, ${WARMUP_EPOCHS} warm-up + ${options.epochs} timed epoch(s), ${options.repeat} round(s)`,
       );
       const aekitRuns: AekitTrainRun[] = [];
+      /** The runs without BLAS, with `--blas both`. */
+      const noBlasRuns: AekitTrainRun[] = [];
       const torchRuns: TorchTrainResult[] = [];
       const errors: string[] = [];
       let aekitFailed = false;
@@ -166,9 +189,13 @@ export async function runBench(
       let replay: ReplayFiles | null | undefined;
       for (let round = 1; round <= options.repeat; round++) {
         // After a failure (a backend that does not start, say) the next rounds would fail too.
-        if (!aekitFailed) {
+        for (const [side, withBlas] of blasSides.entries()) {
+          if (aekitFailed) break;
+          const main = side === 0;
+          const label =
+            blasSides.length > 1 ? `aekit ${withBlas ? 'with' : 'without'} BLAS` : 'aekit';
           try {
-            const out = join(tmp, `${job.id}-${round}`);
+            const out = join(tmp, `${job.id}-${round}${main ? '' : '-no-blas'}`);
             const run = await runAekitTraining(job, {
               samples,
               warmupEpochs: WARMUP_EPOCHS,
@@ -177,21 +204,27 @@ export async function runBench(
               backend: training?.backend ?? options.backend,
               seed,
               out,
+              blas: withBlas,
             });
+            log(
+              `  round ${round} ${label}: ${int(run.samplesPerSecond)} samples/s, test loss ${run.testLoss.toFixed(4)} (${run.backend})`,
+            );
+            if (!main) {
+              noBlasRuns.push(run);
+              rmSync(run.run, { recursive: true, force: true });
+              continue;
+            }
             aekitRuns.push(run);
             training ??= { backend: run.backend, detail: run.backendDetail };
             const previous = lastRuns.get(job.id);
             if (previous) rmSync(previous.run, { recursive: true, force: true });
             lastRuns.set(job.id, run);
-            log(
-              `  round ${round} aekit: ${int(run.samplesPerSecond)} samples/s, test loss ${run.testLoss.toFixed(4)} (${run.backend})`,
-            );
           } catch (err) {
-            const message = `${job.id} aekit round ${round}: ${messageOf(err)}`;
+            const message = `${job.id} ${label} round ${round}: ${messageOf(err)}`;
             errors.push(message);
             failures.push(message);
             aekitFailed = true;
-            log(`  round ${round} aekit failed: ${messageOf(err)}`);
+            log(`  round ${round} ${label} failed: ${messageOf(err)}`);
           }
         }
         if (replay === undefined && training && !torchSkipped) {
@@ -233,8 +266,18 @@ export async function runBench(
           errors.push(`torch round ${round}: ${outcome.reason}`);
         }
       }
+      useWasmBlas(blasSides[0]!);
       jobs.push(
-        trainReport(job, samples, options.epochs, aekitRuns, torchRuns, errors, torchSkipped),
+        trainReport(
+          job,
+          samples,
+          options.epochs,
+          aekitRuns,
+          torchRuns,
+          errors,
+          torchSkipped,
+          blasSides.length > 1 ? noBlasRuns : undefined,
+        ),
       );
     }
 
@@ -281,6 +324,7 @@ export async function runBench(
               backend: training?.backend ?? options.backend,
               seed,
               out: join(tmp, 'encode-model'),
+              blas: blasSides[0]!,
             },
           );
           training ??= { backend: run.backend, detail: run.backendDetail };
@@ -349,6 +393,7 @@ export async function runBench(
       );
     }
   } finally {
+    useWasmBlas(true);
     await encoder?.autoencoder.dispose().catch(() => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -383,6 +428,7 @@ export async function runBench(
       quick: options.quick,
       seed,
       encodeSeconds,
+      blas: blasMode,
       optimizer: 'adam, learning rate 1e-3, epsilon 1e-7',
       loss: 'binary cross-entropy, mean over every value (sigmoid output)',
       data: `MNIST (${dataDir}): the first N training images, scaled to [0, 1], reshuffled every epoch; test loss on the ${int(10000)} test images`,
@@ -428,6 +474,8 @@ function trainReport(
   torchRuns: readonly TorchTrainResult[],
   errors: readonly string[],
   torchSkipped: string | undefined,
+  /** With `--blas both`: the runs without BLAS. */
+  noBlasRuns?: readonly AekitTrainRun[],
 ): TrainJobReport {
   const side = (
     runs: readonly {
@@ -451,6 +499,7 @@ function trainReport(
         };
   const aekit = side(aekitRuns);
   const torch = side(torchRuns);
+  const noBlas = noBlasRuns && side(noBlasRuns);
   return {
     kind: 'train',
     id: job.id,
@@ -469,6 +518,15 @@ function trainReport(
     torchReplayedAekit: torchRuns.length > 0 && torchRuns.every((r) => r.replayed),
     ...(job.ownNoise ? { ownNoise: job.ownNoise } : {}),
     quality: aekit && torch ? qualityCheck(aekit.testLoss, torch.testLoss) : null,
+    ...(noBlas !== undefined
+      ? {
+          withoutBlas: {
+            aekit: noBlas,
+            ratio: ratioOf(noBlas?.samplesPerSecond, torch?.samplesPerSecond),
+            quality: noBlas && torch ? qualityCheck(noBlas.testLoss, torch.testLoss) : null,
+          },
+        }
+      : {}),
     ...(torch === null && torchSkipped ? { torchSkipped } : {}),
     ...(errors.length > 0 ? { errors } : {}),
   };

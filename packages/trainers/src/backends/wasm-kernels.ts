@@ -51,12 +51,15 @@ export function wasmBlas(): Blas | null {
 }
 
 let activeBlas: Blas | null = null;
+/** Whether the products should use BLAS where one is found (see {@link useWasmBlas}). */
+let blasWanted = true;
 
 /**
  * Switches the wasm products between BLAS (when one was found) and tfjs's own kernels, to
- * compare them; returns whether BLAS is now in use.
+ * compare them, also before the wasm backend is loaded; returns whether BLAS is now in use.
  */
 export function useWasmBlas(on: boolean): boolean {
+  blasWanted = on;
   installFastWasmMatMul();
   activeBlas = on ? loadBlas() : null;
   return activeBlas !== null;
@@ -79,7 +82,7 @@ export function installFastWasmMatMul(): void {
   if (installed) return;
   const transpose = getKernel('Transpose', 'wasm');
   if (!transpose) return;
-  activeBlas = loadBlas();
+  activeBlas = blasWanted ? loadBlas() : null;
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
     const original = getKernel(kernelName, 'wasm');
     if (!original) continue;
