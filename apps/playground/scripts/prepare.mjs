@@ -7,7 +7,8 @@
 //                               aekit CLI (plus a hash index of the test images for hashing);
 //   public/models/index.json    what each model is and can do.
 // A model is rebuilt only when missing or when its recipe below changes; `--only a,b`
-// prepares just those. Every registered
+// prepares just those. Each model is scored on the 10,000 test digits after training (its
+// test MSE over the mean image's, printed and kept in index.json, which the page shows). Every registered
 // variant without a recipe here (a new one in @aekit/trainers, or a plugin package named in
 // AEKIT_PLUGINS, comma-separated, as `aekit --plugin` takes them) gets a model trained with
 // its defaults, so it shows in the playground with no edit. Needs the workspace built
@@ -147,15 +148,29 @@ function prepareData(split, count) {
   console.error(`playground: wrote ${file} (${bytes.length} bytes)`);
 }
 
+/** What was built for `recipe` (its options and test score), or undefined. */
+function builtStamp(recipe) {
+  const file = join(app, 'public/models', recipe.name, 'recipe.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function prepareModel(recipe) {
   const out = join(app, 'public/models', recipe.name);
-  const stamp = JSON.stringify([recipe.args, COMMON]);
-  const stampFile = join(out, 'recipe.json');
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  const args = [recipe.args, COMMON];
+  const built = builtStamp(recipe);
+  // Models built before they were scored are rebuilt too.
+  if (JSON.stringify(built?.args) === JSON.stringify(args) && typeof built.mseRatio === 'number')
+    return;
   const run = join(app, '.models', recipe.name);
   const started = Date.now();
   // The recipe's own options come last, so they win over the common ones (e.g. --epochs).
   aekit(['train', ...COMMON, ...recipe.args, '--out', run]);
+  const { mseRatio } = JSON.parse(aekit(['eval', run, '--json', '--backend', 'wasm']));
   aekit(['export', run]);
   rmSync(out, { recursive: true, force: true });
   cpSync(join(run, 'onnx'), out, { recursive: true });
@@ -177,10 +192,15 @@ function prepareModel(recipe) {
       join(out, 'test.aehash'),
     ]);
   }
-  writeFileSync(stampFile, stamp);
+  writeFileSync(join(out, 'recipe.json'), JSON.stringify({ args, mseRatio }));
   console.error(
-    `playground: ${recipe.name} trained and exported in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `playground: ${recipe.name} trained and exported in ${((Date.now() - started) / 1000).toFixed(0)} s; test MSE ${mseRatio.toFixed(3)}x the mean image's`,
   );
+  if (mseRatio >= 1) {
+    console.error(
+      `playground: warning: ${recipe.name} reconstructs the test digits worse than their mean image does; the page says so beside its name`,
+    );
+  }
 }
 
 /** The recipes, and one with default options for each registered variant that has none. */
@@ -224,6 +244,7 @@ const index = recipes.map((r) => {
     variant: meta.variant,
     capabilities: meta.capabilities,
     codingShape: meta.codingShape,
+    mseRatio: builtStamp(r)?.mseRatio,
     ...(meta.capabilities.includes('hash') ? { hashIndex: 'test.aehash' } : {}),
   };
 });

@@ -13,6 +13,8 @@ export interface ModelEntry {
   readonly variant: string;
   readonly capabilities: readonly string[];
   readonly codingShape: readonly number[];
+  /** Its test MSE over the mean image's, measured when it was built (below 1: better). */
+  readonly mseRatio?: number;
   readonly hashIndex?: string;
 }
 

@@ -47,7 +47,11 @@ export function modelSelect(
   const models = ctx.index.models.filter(filter);
   const label = el('label', {}, 'Model ');
   const select = el('select', { id: 'model' });
-  for (const m of models) select.append(el('option', { value: m.name }, m.title));
+  for (const m of models) {
+    const score =
+      m.mseRatio === undefined ? '' : ` (test MSE ${m.mseRatio.toFixed(2)}x the mean image)`;
+    select.append(el('option', { value: m.name }, `${m.title}${score}`));
+  }
   select.addEventListener('change', () => onChange(models.find((m) => m.name === select.value)!));
   label.append(select);
   return label;
