@@ -200,6 +200,35 @@ describe('exportRun with a two-output encoder', () => {
     }
   });
 
+  it('checks a run trained on in-memory data on seeded random inputs, and records that', () => {
+    expect([report.samples, report.samplesFrom]).toEqual([64, 'random']);
+    const metadata = onnxMetadataSchema.parse(
+      JSON.parse(readFileSync(join(report.dir, 'aekit.json'), 'utf8')),
+    );
+    expect(metadata.check).toEqual({ samples: 64, from: 'random', maxAbsDiff: report.maxAbsDiff });
+  });
+
+  it('exportModel refuses an empty sample set with EmptyDataset, not a tfjs failure', async () => {
+    const run = new RunDirectory(join(dir, 'run'));
+    const { model } = loadRunModel(run);
+    try {
+      const err = await exportModel({
+        run: run.root,
+        networks: model.networks,
+        capabilities: [],
+        samples: { x: new Float32Array(0), count: 0, from: 'training' },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AekitError);
+      expect((err as AekitError).code).toBe('EmptyDataset');
+      expect((err as AekitError).message).toContain('given 0 training samples');
+    } finally {
+      disposeNetworks(model.networks);
+    }
+  });
+
   it('fails with ExportMismatch naming the output that disagrees, and writes nothing', async () => {
     const run = join(dir, 'lying');
     await trainRun('test-two-head-lying', run);

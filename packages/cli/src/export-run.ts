@@ -18,7 +18,7 @@ import {
 export interface ExportRunOptions extends ExportOptions {
   /** tfjs backend computing the reference outputs (default `wasm`). */
   readonly backend?: string;
-  /** How many held-out samples the self-check runs (default 256). */
+  /** How many samples the self-check runs (default 256). */
   readonly checkSamples?: number;
   /** Folder of the data set's files, if they moved since training. */
   readonly dataDir?: string;
@@ -27,8 +27,11 @@ export interface ExportRunOptions extends ExportOptions {
 /**
  * Exports a trained run directory to ONNX (`aekit export`): loads its networks with
  * `@aekit/trainers`, asks its variant which graphs to write, and hands them to
- * `@aekit/export`'s `exportModel`, which checks every graph against TensorFlow.js on
- * held-out samples before writing `onnx/*.onnx` and `onnx/aekit.json`.
+ * `@aekit/export`'s `exportModel`, which checks every graph against TensorFlow.js before
+ * writing `onnx/*.onnx` and `onnx/aekit.json`. The check runs on held-out samples (the test
+ * split, else the validation split); a run trained with `validationSplit: 0` on a file has
+ * none, so on training samples; a run trained on in-memory data, on seeded random inputs.
+ * The report's `samplesFrom` says which.
  */
 export async function exportRun(
   dir: string,
@@ -39,9 +42,13 @@ export async function exportRun(
   // A data set kept only in memory while training cannot be read back: random inputs then.
   let samples: ExportModelInput['samples'];
   if (!manifest.data.source.startsWith('memory:')) {
-    const { heldOut, split } = loadEvaluationData(manifest, options.dataDir);
-    const data = heldOut.slice(0, options.checkSamples ?? 256);
-    samples = { x: data.x, count: data.count, from: split };
+    const { train, heldOut, split } = loadEvaluationData(manifest, options.dataDir);
+    // Without held-out samples (validation split 0), the training samples are the data.
+    const [from, source] = heldOut.count > 0 ? [split, heldOut] : (['training', train] as const);
+    if (source.count > 0) {
+      const data = source.slice(0, options.checkSamples ?? 256);
+      samples = { x: data.x, count: data.count, from };
+    }
   }
   await selectBackend(options.backend ?? 'wasm');
   const { model, plugin, config } = loadRunModel(run, manifest);

@@ -105,6 +105,12 @@ export const AekitErrors = Object.freeze({
     message: (reason: string) => reason,
     hint: 'Use data with the same sample shape as the one the model was trained on.',
   }),
+  LabelsMismatch: entry({
+    name: 'LabelsMismatch',
+    title: 'Labels do not fit the data.',
+    message: (path: string, reason: string) => `The labels of "${path}" do not fit: ${reason}`,
+    hint: 'Give one integer label per sample, in the order of the samples: a one-column CSV, or an NPY or IDX file of shape [N] or [N, 1].',
+  }),
   EmptyDataset: entry({
     name: 'EmptyDataset',
     title: 'Not enough samples.',

@@ -22,6 +22,25 @@ export const dataSourceSchema = z.object({
   validationCount: z.number().int().nonnegative(),
 });
 
+/**
+ * Where the samples came from that `aekit export` checked ONNX Runtime against TensorFlow.js
+ * on: the data set's `test` split, the run's `validation` split, its `training` split (a run
+ * without held-out samples), a user's `file`, or `random` seeded uniform inputs (a run whose
+ * data was only in memory).
+ */
+export const checkSampleSourceSchema = z.enum(['test', 'validation', 'training', 'file', 'random']);
+
+/** One of {@link checkSampleSourceSchema}'s values. */
+export type CheckSampleSource = z.infer<typeof checkSampleSourceSchema>;
+
+/** The parity check of an export: how many samples, where from, the largest difference. */
+export const exportCheckSchema = z.object({
+  samples: z.number().int().positive(),
+  from: checkSampleSourceSchema,
+  /** Largest |ONNX Runtime - TensorFlow.js| over every graph, sample and output. */
+  maxAbsDiff: z.number().nonnegative(),
+});
+
 /** Summary of one epoch, one line of metrics.jsonl. */
 export const epochMetricsSchema = z
   .object({
@@ -63,6 +82,8 @@ export const manifestSchema = z.object({
       files: z.array(z.string()),
       opset: z.number().int().positive(),
       maxAbsDiff: z.number().nonnegative(),
+      /** The samples the check ran on (absent in runs exported before it was recorded). */
+      check: exportCheckSchema.optional(),
       exportedAt: z.string(),
     })
     .optional(),
@@ -141,6 +162,8 @@ export const onnxMetadataSchema = z.object({
   ),
   /** A classifier run's labels, one per output of `classifier.onnx`, in order. */
   classes: z.array(z.number().int()).optional(),
+  /** What the graphs were checked on against TensorFlow.js before they were written. */
+  check: exportCheckSchema.optional(),
   aekitVersion: z.string(),
 });
 

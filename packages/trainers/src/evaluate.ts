@@ -11,7 +11,7 @@ import {
   reconstructionMetric,
   tile,
 } from '@aekit/core';
-import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
+import { BUILTIN_DATASETS, loadDataFile, loadDataset, RunDirectory } from '@aekit/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backends/index.js';
 import { classifierAccuracy } from './classifier-accuracy.js';
@@ -28,12 +28,25 @@ import {
 import { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 import { registerBuiltinVariants } from './register-all.js';
 
+/**
+ * The samples a run is scored on: the `test` split of a built-in data set, the run's
+ * `validation` split, or a user's `file` (`data`).
+ */
+export type EvaluationSplit = 'test' | 'validation' | 'file';
+
 /** Reconstruction quality of a run on held-out data, next to the mean-image baseline. */
 export interface EvaluationReport {
   readonly run: string;
   readonly variant: string;
-  /** `test` for data sets with a test split, else the run's validation split. */
-  readonly split: 'test' | 'validation';
+  /**
+   * `file` for the file given as `data`; else `test` for data sets with a test split, else
+   * the run's validation split.
+   */
+  readonly split: EvaluationSplit;
+  /** The file scored (split `file`), as given. */
+  readonly data?: string;
+  /** The labels file of `data`, as given, when there was one. */
+  readonly labels?: string;
   readonly samples: number;
   /** The variant's reconstruction loss (`bce` or `mse`). */
   readonly lossName: string;
@@ -63,11 +76,29 @@ export interface EvaluationReport {
 /** The k of the precision@k that `aekit eval` reports for hashing models. */
 export const RETRIEVAL_K = 10;
 
+/**
+ * A file to score instead of the run's held-out split: raw samples of the run's input shape
+ * (IDX, NPY or CSV), normalised (and binarised) as the training data was.
+ */
+export interface EvaluationFile {
+  /** The samples' file. */
+  readonly data: string;
+  /** One integer label per sample (one-column CSV, NPY or IDX), for the labelled measures. */
+  readonly labels?: string;
+}
+
 /** Options of {@link evaluateRun}. */
 export interface EvaluateOptions {
   readonly backend?: string;
   /** Folder of a built-in data set's files, if not where training found them. */
   readonly dataDir?: string;
+  /**
+   * Score this file (samples of the run's input shape, raw as the training data was: IDX,
+   * NPY or CSV) instead of the held-out split, as Keras's `evaluate(x_test)`.
+   */
+  readonly data?: string;
+  /** Labels of `data`, one per sample: retrieval, probe and classifier accuracy use them. */
+  readonly labels?: string;
   /** Fit a linear probe on the codings of the training split (labelled data only). */
   readonly probe?: boolean | ProbeOptions;
 }
@@ -110,17 +141,19 @@ export function loadRunModel(
 export interface EvaluationData {
   readonly train: Dataset;
   readonly heldOut: Dataset;
-  /** `test` for data sets with a test split, else the run's validation split. */
-  readonly split: 'test' | 'validation';
+  /** `file` for a file given; else `test` for data sets with a test split, else `validation`. */
+  readonly split: EvaluationSplit;
 }
 
 /**
  * Reloads a run's data as recorded in its manifest: the training split and the held-out
- * samples (the test split of a built-in data set, else the run's validation split).
+ * samples (the test split of a built-in data set, else the run's validation split), or the
+ * samples of `file` in their place, read as the training data was (see `loadDataFile`).
  */
 export function loadEvaluationData(
   manifest: RunManifest,
   dataDirOverride?: string,
+  file?: EvaluationFile,
 ): EvaluationData {
   if (manifest.data.source.startsWith('memory:')) {
     throw aekitError(
@@ -143,6 +176,16 @@ export function loadEvaluationData(
   });
   const hasTest = manifest.data.source in BUILTIN_DATASETS;
   const binarize = manifest.data.binarize;
+  if (file) {
+    const dataset = loadDataFile({
+      path: file.data,
+      sampleShape: manifest.inputShape,
+      normalization: manifest.normalization,
+      ...(file.labels !== undefined ? { labels: file.labels } : {}),
+    });
+    const heldOut = binarize === undefined ? dataset : dataset.binarize(binarize);
+    return { train, heldOut, split: 'file' };
+  }
   const test = () => {
     const { dataset } = loadDataset({
       source: manifest.data.source,
@@ -158,7 +201,8 @@ export function loadEvaluationData(
 
 /**
  * Evaluates a finished run: reconstruction loss and MSE on the test split (or the
- * validation split for data without one), and the same for the mean-image baseline.
+ * validation split for data without one, or the file given as `data`), and the same for the
+ * mean-image baseline (the mean training sample).
  */
 export async function evaluateRun(
   dir: string,
@@ -167,13 +211,23 @@ export async function evaluateRun(
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
   await selectBackend(options.backend ?? 'auto');
+  if (options.labels !== undefined && options.data === undefined) {
+    throw aekitError(
+      'InvalidArgument',
+      'Labels were given without data: pass the file they label as `data` (--data FILE --labels FILE).',
+    );
+  }
+  const file: EvaluationFile | undefined =
+    options.data === undefined
+      ? undefined
+      : { data: options.data, ...(options.labels !== undefined ? { labels: options.labels } : {}) };
   const { model } = loadRunModel(run);
   try {
-    const { train, heldOut, split } = loadEvaluationData(manifest, options.dataDir);
+    const { train, heldOut, split } = loadEvaluationData(manifest, options.dataDir, file);
     if (heldOut.count === 0) {
       throw aekitError(
         'EmptyDataset',
-        `Run "${run.root}" has no held-out samples to evaluate on (validation split 0).`,
+        `Run "${run.root}" has no held-out samples to evaluate on (validation split 0): score a file of samples instead, \`aekit eval ${dir} --data FILE\` (evaluateRun's \`data\` option).`,
       );
     }
     const outputs = await mapBatches(heldOut, manifest.inputShape, (x) => model.reconstruct(x));
@@ -203,12 +257,13 @@ export async function evaluateRun(
         ? { accuracy: await classifierAccuracy(classifier, heldOut, manifest.classifier.classes) }
         : undefined;
     const probe = options.probe
-      ? await probeCodings(model, train, heldOut, manifest, options.probe)
+      ? await probeCodings(model, train, heldOut, manifest, options.probe, file)
       : undefined;
     return {
       run: run.root,
       variant: manifest.variant,
       split,
+      ...(file ? file : {}),
       samples: heldOut.count,
       lossName: model.reconstructionLoss,
       loss: metric(heldOut.x, outputs),
@@ -232,7 +287,14 @@ async function probeCodings(
   heldOut: Dataset,
   manifest: RunManifest,
   options: true | ProbeOptions,
+  file: EvaluationFile | undefined,
 ): Promise<ProbeReport> {
+  if (train.labels && file && !heldOut.labels) {
+    throw aekitError(
+      'InvalidArgument',
+      `--probe needs the labels of "${file.data}": pass them with --labels FILE (evaluateRun's \`labels\` option).`,
+    );
+  }
   if (!train.labels || !heldOut.labels) {
     throw aekitError(
       'InvalidArgument',

@@ -45,7 +45,9 @@ export { type TrainResult, train } from './engine/train.js';
 export {
   type EvaluateOptions,
   type EvaluationData,
+  type EvaluationFile,
   type EvaluationReport,
+  type EvaluationSplit,
   evaluateRun,
   loadEvaluationData,
   loadRunModel,

@@ -6,10 +6,15 @@ export interface EvalCommandOptions {
   readonly json?: boolean;
   readonly backend?: string;
   readonly dataDir?: string;
+  readonly data?: string;
+  readonly labels?: string;
   readonly probe?: boolean;
 }
 
-/** `aekit eval RUN`: held-out reconstruction loss and MSE, next to the mean-image baseline. */
+/**
+ * `aekit eval RUN [--data FILE [--labels FILE]]`: reconstruction loss and MSE on the
+ * held-out split or on a file, next to the mean-image baseline.
+ */
 export async function evalCommand(
   run: string,
   options: EvalCommandOptions,
@@ -18,17 +23,26 @@ export async function evalCommand(
   const report = await evaluateRun(run, {
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.data !== undefined ? { data: options.data } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
     ...(options.probe ? { probe: true } : {}),
   });
   if (options.json) {
     output.out(JSON.stringify(report, null, 2));
     return;
   }
-  output.out(`${report.variant} run ${report.run}: ${report.samples} ${report.split} samples`);
-  output.out(`                     ${report.lossName.padEnd(10)} mse`);
-  output.out(`  model              ${fmt(report.loss).padEnd(10)} ${fmt(report.mse)}`);
+  const scored =
+    report.split === 'file'
+      ? `${report.samples} samples of ${report.data}${report.labels ? ` (labels: ${report.labels})` : ''}`
+      : `${report.samples} ${report.split} samples`;
+  output.out(`${report.variant} run ${report.run}: ${scored}`);
+  // The first column is the variant's own loss (bce or mse), the second always MSE.
+  const lossHeader = `loss (${report.lossName})`;
+  const width = Math.max(12, lossHeader.length + 2);
+  output.out(`                     ${lossHeader.padEnd(width)} MSE`);
+  output.out(`  model              ${fmt(report.loss).padEnd(width)} ${fmt(report.mse)}`);
   output.out(
-    `  mean-image         ${fmt(report.baseline.loss).padEnd(10)} ${fmt(report.baseline.mse)}`,
+    `  mean-image         ${fmt(report.baseline.loss).padEnd(width)} ${fmt(report.baseline.mse)}`,
   );
   output.out(`  model / baseline MSE: ${fmt(report.mseRatio, 3)}`);
   const measures = Object.entries(report.measures ?? {});

@@ -1,9 +1,10 @@
 /**
- * The Node.js half of `@aekit/core`: file readers (IDX, NPY, CSV), the built-in data sets
- * and the run directory on disk.
+ * The Node.js half of `@aekit/core`: file readers (IDX, NPY, CSV), the built-in data sets,
+ * data files checked against a trained model's input, and the run directory on disk.
  *
  * @packageDocumentation
  */
+export * from './data-file.js';
 export * from './datasets.js';
 export * from './png.js';
 export * from './readers.js';
