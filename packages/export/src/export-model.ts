@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import {
   aekitError,
+  type CheckSampleSource,
   createRng,
   DEFAULT_ONNX_GRAPHS,
   type OnnxGraphDescription,
@@ -12,7 +13,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { describedGraphSpec, layersToOnnx } from './layers-to-onnx.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './onnx-model.js';
-import { runOnnxOutputs } from './run-onnx.js';
+import {
+  type OnnxRuntimeChoice,
+  type OnnxRuntimeInfo,
+  onnxRuntime,
+  runOnnxOutputs,
+} from './run-onnx.js';
 
 /**
  * Largest difference allowed between ONNX Runtime and TensorFlow.js outputs, for outputs
@@ -28,6 +34,11 @@ export interface ExportOptions {
    * graph's `parityTolerance`, else {@link EXPORT_TOLERANCE}).
    */
   readonly tolerance?: number;
+  /**
+   * The ONNX Runtime the check runs on (default `'auto'`: onnxruntime-node when installed,
+   * else onnxruntime-web's WebAssembly build).
+   */
+  readonly runtime?: OnnxRuntimeChoice;
 }
 
 /** A trained model to export, with what its variant says about it. */
@@ -45,13 +56,14 @@ export interface ExportModelInput {
   /** How runtimes sample, for models with the `sample` capability. */
   readonly sampler?: SamplerSpec;
   /**
-   * Held-out samples (`count` of the manifest's input shape, flattened) the check runs on;
-   * without them it runs on 64 seeded uniform inputs.
+   * Samples (`count` of the manifest's input shape, flattened, at least one) the check runs
+   * on, and where they came from (reported and recorded in `aekit.json`); without them it
+   * runs on 64 seeded uniform inputs (`random`).
    */
   readonly samples?: {
     readonly x: Float32Array;
     readonly count: number;
-    readonly from: 'test' | 'validation';
+    readonly from: Exclude<CheckSampleSource, 'random'>;
   };
 }
 
@@ -76,8 +88,14 @@ export interface ExportReport {
   readonly graphs: readonly ExportedGraph[];
   /** Samples the self-check ran, and where they came from. */
   readonly samples: number;
-  readonly samplesFrom: 'test' | 'validation' | 'random';
+  /**
+   * `test` or `validation` (held-out samples), `training` (a run without held-out
+   * samples), `file`, or `random` (seeded uniform inputs, for data that cannot be reloaded).
+   */
+  readonly samplesFrom: CheckSampleSource;
   readonly maxAbsDiff: number;
+  /** The ONNX Runtime the check ran on. */
+  readonly runtime: OnnxRuntimeInfo;
 }
 
 /** The version of @aekit/export, recorded in every exported model. */
@@ -153,6 +171,13 @@ export async function exportModel(
       'The networks to export have no network named "encoder"; the codings the decoder is checked on come from it.',
     );
   const size = manifest.inputShape.reduce((a, b) => a * b, 1);
+  // tfjs cannot run a batch of no samples (its predict fails inside concat): say so first.
+  if (input.samples && !(Number.isInteger(input.samples.count) && input.samples.count >= 1)) {
+    throw aekitError(
+      'EmptyDataset',
+      `The export check was given ${input.samples.count} ${input.samples.from} samples; it needs at least one (or none given, to check on seeded random inputs).`,
+    );
+  }
   if (input.samples && input.samples.x.length !== input.samples.count * size) {
     throw aekitError(
       'InvalidArgument',
@@ -162,7 +187,8 @@ export async function exportModel(
   const count = input.samples?.count ?? 64;
   const samples =
     input.samples?.x ?? randomInputs(manifest.inputShape, count, manifest.training.seed);
-  const from: ExportReport['samplesFrom'] = input.samples?.from ?? 'random';
+  const from: CheckSampleSource = input.samples?.from ?? 'random';
+  const runtime = await onnxRuntime(options.runtime);
   // The encoder's first output (the mean of a variational encoder) feeds the decoder check.
   const codings = runTfjsChain([encoder], samples, [count, ...manifest.inputShape])[0]!.data;
   const baseMetadata: Record<string, string> = {
@@ -204,6 +230,7 @@ export async function exportModel(
     const actual = await runOnnxOutputs(bytes, x, [count, ...inShape], {
       inputName: graph.inputName,
       outputNames,
+      runtime: runtime.name,
     });
     // Every output against tfjs's output of the same index (layersToOnnx checked the count).
     // The allowance is absolute for outputs within [-1, 1] and grows with larger ones, as
@@ -244,6 +271,7 @@ export async function exportModel(
       maxAbsDiff: diff,
     };
   });
+  const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
   const metadata: OnnxMetadata = {
     format: 'aekit-onnx/1',
     variant: manifest.variant,
@@ -254,6 +282,7 @@ export async function exportModel(
     capabilities: [...capabilities],
     ...(sampler ? { sampler } : {}),
     ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
+    check: { samples: count, from, maxAbsDiff: worst },
     graphs: Object.fromEntries(
       graphs.map((g) => [
         g.role,
@@ -268,13 +297,13 @@ export async function exportModel(
     aekitVersion: AEKIT_VERSION,
   };
   run.writeFile('onnx/aekit.json', `${JSON.stringify(metadata, null, 2)}\n`);
-  const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
   run.writeManifest({
     ...manifest,
     onnx: {
       files: exported.map((g) => `onnx/${g.role}.onnx`),
       opset,
       maxAbsDiff: worst,
+      check: { samples: count, from, maxAbsDiff: worst },
       exportedAt: new Date().toISOString(),
     },
     updatedAt: new Date().toISOString(),
@@ -287,5 +316,6 @@ export async function exportModel(
     samples: count,
     samplesFrom: from,
     maxAbsDiff: worst,
+    runtime,
   };
 }

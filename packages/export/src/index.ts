@@ -8,7 +8,8 @@
  * variance), named by `outputName` and `extraOutputNames`. Every layer
  * class in {@link SUPPORTED_LAYERS} has a converter, tested against tfjs; anything else
  * fails with the `UnsupportedLayer` error. {@link runOnnx} and {@link runOnnxOutputs} run the
- * result in ONNX Runtime.
+ * result in ONNX Runtime: onnxruntime-node when the app installed it (an optional peer),
+ * else onnxruntime-web's WebAssembly build ({@link onnxRuntime} says which).
  *
  * {@link exportModel} exports a trained model into its run directory: every graph its variant
  * declares, checked in ONNX Runtime against TensorFlow.js before anything is written, and
@@ -60,7 +61,12 @@ export {
 } from './onnx-model.js';
 export {
   type NamedOnnxOutput,
+  ONNX_RUNTIMES,
   type OnnxOutput,
+  type OnnxRuntimeChoice,
+  type OnnxRuntimeInfo,
+  type OnnxRuntimeName,
+  onnxRuntime,
   type RunOnnxOptions,
   type RunOnnxOutputsOptions,
   runOnnx,

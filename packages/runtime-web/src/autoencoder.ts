@@ -7,7 +7,13 @@ import {
   searchNearest,
   searchRadius,
 } from '@aekit/core/hashing';
-import { AUTO_DEVICE, checkDeviceName, isDeviceProblem, reasonOf } from './devices.js';
+import {
+  AUTO_DEVICE,
+  checkDeviceName,
+  DeviceFailure,
+  isDeviceProblem,
+  reasonOf,
+} from './devices.js';
 import { sizeOf, toBatch } from './input.js';
 import {
   type AekitOnnxMetadata,
@@ -398,6 +404,11 @@ export async function loadWithPlatform(
   const failures: { device: string; error: unknown }[] = [];
   const known = knownFailures(platform);
   for (const device of candidates) {
+    const skip = requested === AUTO_DEVICE ? platform.autoSkip?.(device) : undefined;
+    if (skip !== undefined) {
+      failures.push({ device, error: new DeviceFailure(device, skip) });
+      continue;
+    }
     const failedBefore = known.get(device);
     if (requested === AUTO_DEVICE && failedBefore && device !== candidates.at(-1)) {
       failures.push({ device, error: failedBefore });

@@ -1,7 +1,9 @@
 /**
  * `@aekit/runtime-web` for Node: runs aekit's exported autoencoders (or any ONNX
- * encoder/decoder pair) with onnxruntime-node, on the CPU or its WebGPU execution provider.
- * Models load from a folder, an http(s) URL or bytes; the API is the browser entry's.
+ * encoder/decoder pair) with onnxruntime-node, on the CPU or its WebGPU execution provider,
+ * where the app installs it (an optional peer), and otherwise with onnxruntime-web's
+ * WebAssembly build, which this package brings. Models load from a folder, an http(s) URL
+ * or bytes; the API is the browser entry's.
  *
  * @example
  * ```ts
@@ -18,6 +20,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
+import { checkGpuDrivers } from '@aekit/core/gpu-drivers';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, NODE_DEVICES, reasonOf } from './devices.js';
@@ -65,14 +68,26 @@ async function onnxruntimeWasm(options: LoadOptions): Promise<OrtModule> {
 }
 
 /**
- * The Node platform: `'auto'` = onnxruntime-node's WebGPU when it starts, else its CPU,
- * else (onnxruntime-node not installed) onnxruntime-web's WebAssembly.
+ * `'auto'` passes over WebGPU where no GPU is likely: onnxruntime-node's WebGPU execution
+ * provider starts Dawn, whose warnings about a missing Vulkan driver are native output.
+ */
+function autoSkip(device: string): string | undefined {
+  if (device !== 'webgpu') return undefined;
+  const drivers = checkGpuDrivers();
+  return drivers.likely ? undefined : `not tried, as no GPU is likely here: ${drivers.reason}`;
+}
+
+/**
+ * The Node platform: `'auto'` = onnxruntime-node's WebGPU when it starts (tried only where
+ * a GPU is likely), else its CPU, else (onnxruntime-node not installed) onnxruntime-web's
+ * WebAssembly.
  */
 const nodePlatform: RuntimePlatform = Object.freeze({
   devices: NODE_DEVICES,
   autoOrder: Object.freeze(['webgpu', 'cpu', 'wasm']),
   ortFor: (device: string, options: LoadOptions) =>
     device === 'wasm' ? onnxruntimeWasm(options) : onnxruntimeNode(device),
+  autoSkip,
 });
 
 async function readOptional(path: string): Promise<Uint8Array | undefined> {
@@ -149,8 +164,9 @@ async function filesOf(source: AutoencoderSource): Promise<ModelFiles> {
  * @param source - a folder path (or `file:` URL) holding `encoder.onnx` and `decoder.onnx`
  *   (and optionally `autoencoder.onnx`, `aekit.json`); an http(s) base URL of such a
  *   folder; or `{ encoder, decoder, autoencoder?, metadata? }` with the bytes.
- * @param options - `device`: `'auto'` (default: `'webgpu'` when onnxruntime-node's WebGPU
- *   execution provider starts, else `'cpu'`), `'cpu'` or `'webgpu'`.
+ * @param options - `device`: `'auto'` (default: `'webgpu'` when a GPU is likely and
+ *   onnxruntime-node's WebGPU execution provider starts, else `'cpu'`, else `'wasm'` when
+ *   onnxruntime-node is not installed), `'cpu'`, `'webgpu'` or `'wasm'`.
  * @returns the loaded {@link Autoencoder}; call `dispose()` when done.
  * @throws AekitError `ModelLoadFailed` (missing or unreadable files), `UnknownDevice`,
  *   `DeviceUnavailable` (naming the devices that work here).

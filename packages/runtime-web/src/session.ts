@@ -265,6 +265,12 @@ export interface RuntimePlatform {
    */
   ortFor(device: string, options: LoadOptions): Promise<OrtModule>;
   /**
+   * Why `'auto'` should pass over `device` without trying it (a WebGPU probe where no GPU is
+   * likely only prints native warnings), or `undefined` to try it. A device asked for by
+   * name is always tried.
+   */
+  readonly autoSkip?: (device: string) => string | undefined;
+  /**
    * Runs `task` after every task queued before it (web: wasm and WebGPU sessions cannot run
    * concurrently); absent where runs may overlap.
    */

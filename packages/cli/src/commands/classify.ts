@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { trainClassifier } from '@aekit/trainers';
+import { startBackend } from '../backend-line.js';
 import { numberFlag } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 
@@ -43,6 +44,7 @@ export async function classifyCommand(run: string, flags: ClassifyFlags, output:
   const batchSize = numberFlag(flags.batchSize, '--batch-size');
   const learningRate = numberFlag(flags.lr, '--lr');
   const seed = numberFlag(flags.seed, '--seed');
+  const backend = await startBackend(flags.backend, output);
   const result = await trainClassifier(
     {
       run,
@@ -56,7 +58,7 @@ export async function classifyCommand(run: string, flags: ClassifyFlags, output:
       ...(batchSize !== undefined ? { batchSize } : {}),
       ...(learningRate !== undefined ? { learningRate } : {}),
       ...(seed !== undefined ? { seed } : {}),
-      ...(flags.backend ? { backend: flags.backend } : {}),
+      backend,
       ...(flags.overwrite ? { overwrite: true } : {}),
     },
     (e, of) =>

@@ -1,3 +1,5 @@
+import type { ExportReport } from '@aekit/export';
+import { startBackend } from '../backend-line.js';
 import { exportRun } from '../export-run.js';
 import { fmt, type Output } from '../output.js';
 
@@ -14,7 +16,10 @@ export async function exportCommand(
   options: ExportCommandOptions,
   output: Output,
 ): Promise<void> {
+  // The reference outputs are computed on wasm, as exportRun does by default.
+  const backend = await startBackend('wasm', output);
   const report = await exportRun(run, {
+    backend,
     ...(options.opset !== undefined ? { opset: Number(options.opset) } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
@@ -29,6 +34,12 @@ export async function exportCommand(
     );
   }
   output.out(
-    `Checked on ${report.samples} ${report.samplesFrom} samples with ONNX Runtime (cpu) against TensorFlow.js.`,
+    `Checked on ${report.samples} ${report.samplesFrom} samples${WHY[report.samplesFrom] ?? ''} with ${report.runtime.name} ${report.runtime.version} (${report.runtime.executionProvider}) against TensorFlow.js.`,
   );
 }
+
+/** Why the check ran on other than held-out samples. */
+const WHY: Partial<Record<ExportReport['samplesFrom'], string>> = {
+  training: ' (the run kept no held-out samples: validation split 0)',
+  random: ' (seeded uniform inputs: the run was trained on in-memory data)',
+};

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { drawFigures } from '@aekit/trainers';
+import { startBackend } from '../backend-line.js';
 import { numberFlag } from '../flags.js';
 import type { Output } from '../output.js';
 
@@ -19,13 +20,14 @@ export async function figuresCommand(run: string, flags: FiguresFlags, output: O
   const top = numberFlag(flags.top, '--top', 1);
   const mapSamples = numberFlag(flags.mapSamples, '--map-samples', 1);
   const dreamSteps = numberFlag(flags.dreamSteps, '--dream-steps', 1);
+  const backend = await startBackend(flags.backend, output);
   const started = performance.now();
   const written = await drawFigures(run, {
     ...(units ? { units } : {}),
     ...(top ? { top } : {}),
     ...(mapSamples ? { mapSamples } : {}),
     ...(dreamSteps ? { dreamSteps } : {}),
-    ...(flags.backend ? { backend: flags.backend } : {}),
+    backend,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
   });
   output.out(`Figures of ${run} (${((performance.now() - started) / 1000).toFixed(1)} s):`);

@@ -1,4 +1,5 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
+import { checkGpuDrivers } from '@aekit/core/gpu-drivers';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedKernels } from './fused-kernels.js';
 import { installFastWasmKernels, wasmBlas } from './wasm-kernels.js';
@@ -96,6 +97,16 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
   webgpu: {
     tfjsName: 'webgpu',
     load: async (forAuto) => {
+      // Dawn prints native warnings when it finds no Vulkan driver; `auto` starts it only where
+      // a GPU is likely. Asked for by name, it is always tried.
+      const drivers = forAuto ? checkGpuDrivers() : undefined;
+      if (drivers && !drivers.likely) {
+        throw aekitError(
+          'BackendUnavailable',
+          'webgpu',
+          `not tried, as no GPU is likely here: ${drivers.reason} (--backend webgpu tries anyway).`,
+        );
+      }
       const adapter = await installNodeWebGpu();
       if (forAuto && adapter.software) {
         uninstallNodeWebGpu();
@@ -170,7 +181,9 @@ async function start(
 /**
  * Starts the backend `name` and makes it tfjs's current one. `auto` tries, in order:
  * tfjs-node-gpu (if the user installed it), WebGPU on a hardware adapter, tfjs-node (if
- * installed), wasm, cpu; when every one fails the error lists each failure.
+ * installed), wasm, cpu; when every one fails the error lists each failure. `auto` starts
+ * WebGPU (Dawn) only where `checkGpuDrivers` of `@aekit/core/gpu-drivers` finds a GPU likely,
+ * so that CPU-only machines see none of Dawn's native warnings.
  */
 export async function selectBackend(name: string = 'auto'): Promise<BackendInfo> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
