@@ -47,13 +47,20 @@ export function modelSelect(
   const models = ctx.index.models.filter(filter);
   const label = el('label', {}, 'Model ');
   const select = el('select', { id: 'model' });
-  for (const m of models) {
-    const score =
-      m.mseRatio === undefined ? '' : ` (test MSE ${m.mseRatio.toFixed(2)}x the mean image)`;
-    select.append(el('option', { value: m.name }, `${m.title}${score}`));
-  }
-  select.addEventListener('change', () => onChange(models.find((m) => m.name === select.value)!));
-  label.append(select);
+  for (const m of models) select.append(el('option', { value: m.name }, m.title));
+  // How well the model reconstructs, as measured when it was built (scripts/prepare.mjs).
+  const score = el('span', { id: 'model-score' });
+  const showScore = () => {
+    const ratio = models.find((m) => m.name === select.value)?.mseRatio;
+    score.textContent =
+      ratio === undefined ? '' : ` test MSE ${ratio.toFixed(2)}x the mean image's`;
+  };
+  select.addEventListener('change', () => {
+    showScore();
+    onChange(models.find((m) => m.name === select.value)!);
+  });
+  showScore();
+  label.append(select, score);
   return label;
 }
 

@@ -176,6 +176,10 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     const names = await page
       .locator('#model option')
       .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    // The stacked model is shown first, with its score from index.json.
+    expect(await page.locator('#model-score').textContent()).toMatch(
+      /^ test MSE 0\.\d\dx the mean image's$/,
+    );
     // Every variant but hashing (its own view) is offered.
     expect(names.sort()).toEqual([
       'adversarial',
