@@ -5,16 +5,17 @@ import { loadBlas } from './packages/trainers/src/backends/blas.ts';
 const ALL = ['packages/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tools/**/*.test.ts'];
 
 /**
- * The files that train (or run what training made): on a machine with a BLAS library they
- * run a second time with it switched off, the path of every machine without one (most
- * macOS and Windows installs, containers, a fresh Linux) and of the browser.
+ * The training tests (every variant's, the engine's, the kernels'), every variant's end to
+ * end test and the user journey, and the export's checks against tfjs: on a machine with a
+ * BLAS library they run a second time with it switched off, the path of every machine
+ * without one (most macOS and Windows installs, containers, a fresh Linux) and of the
+ * browser. (`aekit bench --blas both`'s test measures both paths in the first run.)
  */
 const TRAINING = [
   'packages/trainers/src/**/*.test.ts',
-  'packages/cli/src/**/*.e2e.test.ts',
+  'packages/cli/src/variants.e2e.test.ts',
+  'packages/cli/src/cli.e2e.test.ts',
   'packages/cli/src/export-*.test.ts',
-  'packages/cli/src/bench/*.test.ts',
-  'tools/generators/**/*.test.ts',
 ];
 
 // Where no BLAS is found (or AEKIT_BLAS=off), the first run is already the one without it.
@@ -28,7 +29,7 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', './tools/vitest-summary.ts'],
     projects: [
-      { extends: true, test: { name: hasBlas ? 'blas' : 'aekit', include: ALL } },
+      { extends: true, test: { name: 'aekit', include: ALL } },
       ...(hasBlas
         ? [
             {
