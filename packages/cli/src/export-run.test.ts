@@ -179,7 +179,10 @@ describe('exportRun with a two-output encoder', () => {
     expect(autoencoder.graph!.output.map((o) => o.name)).toEqual(['reconstruction']);
   });
 
-  it('exportModel refuses check samples of the wrong size with InvalidArgument', async () => {
+  /** What exportModel rejects the run's networks with, given these check samples. */
+  async function exportModelError(
+    samples: NonNullable<Parameters<typeof exportModel>[0]['samples']>,
+  ): Promise<AekitError> {
     const run = new RunDirectory(join(dir, 'run'));
     const { model } = loadRunModel(run);
     try {
@@ -187,17 +190,22 @@ describe('exportRun with a two-output encoder', () => {
         run: run.root,
         networks: model.networks,
         capabilities: [],
-        samples: { x: new Float32Array(10), count: 2, from: 'test' },
+        samples,
       }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(AekitError);
-      expect((err as AekitError).code).toBe('InvalidArgument');
-      expect((err as AekitError).message).toContain('not 2 samples of [4, 4, 1] (32 values)');
+      return err as AekitError;
     } finally {
       disposeNetworks(model.networks);
     }
+  }
+
+  it('exportModel refuses check samples of the wrong size with InvalidArgument', async () => {
+    const err = await exportModelError({ x: new Float32Array(10), count: 2, from: 'test' });
+    expect(err.code).toBe('InvalidArgument');
+    expect(err.message).toContain('not 2 samples of [4, 4, 1] (32 values)');
   });
 
   it('checks a run trained on in-memory data on seeded random inputs, and records that', () => {
@@ -209,24 +217,9 @@ describe('exportRun with a two-output encoder', () => {
   });
 
   it('exportModel refuses an empty sample set with EmptyDataset, not a tfjs failure', async () => {
-    const run = new RunDirectory(join(dir, 'run'));
-    const { model } = loadRunModel(run);
-    try {
-      const err = await exportModel({
-        run: run.root,
-        networks: model.networks,
-        capabilities: [],
-        samples: { x: new Float32Array(0), count: 0, from: 'training' },
-      }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(AekitError);
-      expect((err as AekitError).code).toBe('EmptyDataset');
-      expect((err as AekitError).message).toContain('given 0 training samples');
-    } finally {
-      disposeNetworks(model.networks);
-    }
+    const err = await exportModelError({ x: new Float32Array(0), count: 0, from: 'training' });
+    expect(err.code).toBe('EmptyDataset');
+    expect(err.message).toContain('given 0 training samples');
   });
 
   it('fails with ExportMismatch naming the output that disagrees, and writes nothing', async () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
@@ -46,11 +47,26 @@ export async function lineChartPng(
   return svgToPng(svg);
 }
 
-/** An SVG rasterised by resvg at twice its size, with the system's DejaVu Sans. */
+/**
+ * DejaVu Sans (regular and bold) from the `dejavu-fonts-ttf` package: resvg draws text only
+ * with fonts it is given, and many machines have none installed (containers, a fresh Linux),
+ * where a chart would come out without a word on it. The same files everywhere also make
+ * the figures the same everywhere.
+ */
+const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((file) =>
+  createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${file}`),
+);
+
+/** An SVG rasterised by resvg at twice its size, its text in the bundled DejaVu Sans. */
 export function svgToPng(svg: string): Buffer {
   const png = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: 2 },
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+    font: {
+      loadSystemFonts: false,
+      fontFiles: FONT_FILES,
+      defaultFontFamily: 'DejaVu Sans',
+      sansSerifFamily: 'DejaVu Sans',
+    },
   })
     .render()
     .asPng();
