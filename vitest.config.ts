@@ -27,6 +27,11 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Two test files at a time on two cores (Vitest's default leaves one core idle): most
+    // files train on one thread or wait for a child process. The BLAS gets one thread per
+    // process so that two files do not oversubscribe the cores.
+    maxWorkers: 2,
+    env: { AEKIT_BLAS_THREADS: '1' },
     reporters: ['default', './tools/vitest-summary.ts'],
     projects: [
       { extends: true, test: { name: 'aekit', include: ALL } },
