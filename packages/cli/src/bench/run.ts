@@ -266,7 +266,6 @@ export async function runBench(
           errors.push(`torch round ${round}: ${outcome.reason}`);
         }
       }
-      useWasmBlas(blasSides[0]!);
       jobs.push(
         trainReport(
           job,
