@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { loadBlas } from './packages/trainers/src/backends/blas.ts';
 
@@ -27,10 +28,10 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Two test files at a time on two cores (Vitest's default leaves one core idle): most
-    // files train on one thread or wait for a child process. The BLAS gets one thread per
-    // process so that two files do not oversubscribe the cores.
-    maxWorkers: 2,
+    // A test file per core but one, as Vitest's default, and two on two cores (where the
+    // default leaves one idle): most files train on one thread or wait for a child process.
+    // The BLAS gets one thread per process so that the files do not oversubscribe the cores.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     env: { AEKIT_BLAS_THREADS: '1' },
     reporters: ['default', './tools/vitest-summary.ts'],
     projects: [
