@@ -20,7 +20,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
-import { checkGpuDrivers } from '@aekit/core/gpu-drivers';
+import { autoWebGpuSkipped } from '@aekit/core/gpu-drivers';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, NODE_DEVICES, reasonOf } from './devices.js';
@@ -72,9 +72,7 @@ async function onnxruntimeWasm(options: LoadOptions): Promise<OrtModule> {
  * provider starts Dawn, whose warnings about a missing Vulkan driver are native output.
  */
 function autoSkip(device: string): string | undefined {
-  if (device !== 'webgpu') return undefined;
-  const drivers = checkGpuDrivers();
-  return drivers.likely ? undefined : `not tried, as no GPU is likely here: ${drivers.reason}`;
+  return device === 'webgpu' ? autoWebGpuSkipped() : undefined;
 }
 
 /**

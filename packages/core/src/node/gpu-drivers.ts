@@ -190,3 +190,12 @@ export function checkGpuDrivers(options: GpuDriverCheckOptions = {}): GpuDriverC
   }
   return { likely: true, reason: `Vulkan driver ${hardware.join(', ')} and ${device}` };
 }
+
+/**
+ * Why an `auto` choice should not start WebGPU here (`not tried, as no GPU is likely here:
+ * …`), or `undefined` where {@link checkGpuDrivers} finds a GPU likely.
+ */
+export function autoWebGpuSkipped(options: GpuDriverCheckOptions = {}): string | undefined {
+  const drivers = checkGpuDrivers(options);
+  return drivers.likely ? undefined : `not tried, as no GPU is likely here: ${drivers.reason}`;
+}

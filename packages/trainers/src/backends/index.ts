@@ -1,5 +1,5 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
-import { checkGpuDrivers } from '@aekit/core/gpu-drivers';
+import { autoWebGpuSkipped } from '@aekit/core/gpu-drivers';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedKernels } from './fused-kernels.js';
 import { installFastWasmKernels, wasmBlas } from './wasm-kernels.js';
@@ -99,12 +99,12 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
     load: async (forAuto) => {
       // Dawn prints native warnings when it finds no Vulkan driver; `auto` starts it only where
       // a GPU is likely. Asked for by name, it is always tried.
-      const drivers = forAuto ? checkGpuDrivers() : undefined;
-      if (drivers && !drivers.likely) {
+      const skipped = forAuto ? autoWebGpuSkipped() : undefined;
+      if (skipped !== undefined) {
         throw aekitError(
           'BackendUnavailable',
           'webgpu',
-          `not tried, as no GPU is likely here: ${drivers.reason} (--backend webgpu tries anyway).`,
+          `${skipped} (--backend webgpu tries anyway).`,
         );
       }
       const adapter = await installNodeWebGpu();
