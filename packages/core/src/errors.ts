@@ -21,6 +21,18 @@ function entry<A extends unknown[]>(data: ErrorData<A>): ErrorData<A> {
   return Object.freeze(data);
 }
 
+/** `bytes` as B, KiB, MiB or GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
 const list = (items: readonly string[]): string =>
   items.length ? items.map((s) => `"${s}"`).join(', ') : '(none)';
 
@@ -65,7 +77,10 @@ export const AekitErrors = Object.freeze({
     title: 'Training diverged.',
     message: (epoch: number, loss: number) =>
       `The training loss became ${loss} during epoch ${epoch}; the weights are no longer usable.`,
-    hint: 'Lower the learning rate (--lr), or use another optimiser (--optimizer adam). The last good epoch is in checkpoints/last.ckpt.',
+    hint: (epoch: number) =>
+      epoch > 1
+        ? `Lower the learning rate (--lr), or use another optimiser (--optimizer adam). Epoch ${epoch - 1}, the last good one, is in checkpoints/last.ckpt.`
+        : 'Lower the learning rate (--lr), or use another optimiser (--optimizer adam); no epoch completed, so there is no checkpoint to go back to.',
   }),
   TrainingInterrupted: entry({
     name: 'TrainingInterrupted',
@@ -122,6 +137,61 @@ export const AekitErrors = Object.freeze({
     title: 'Run directory already holds a run.',
     message: (dir: string) => `"${dir}" already contains a run (manifest.json).`,
     hint: 'Choose another --out, pass --resume to continue that run, or --overwrite to replace it.',
+  }),
+  RunDirectoryNotEmpty: entry({
+    name: 'RunDirectoryNotEmpty',
+    title: 'Output folder holds other files.',
+    message: (dir: string, entries: readonly string[]) =>
+      `"${dir}" is not empty and is not an aekit run (no manifest.json of one). It holds: ${list(entries.slice(0, 8))}${entries.length > 8 ? ` and ${entries.length - 8} more` : ''}.`,
+    hint: 'aekit never writes into a folder of other files: choose a new or empty --out folder.',
+  }),
+  RunLocked: entry({
+    name: 'RunLocked',
+    title: 'Run directory in use.',
+    message: (dir: string, owner: string) =>
+      `"${dir}" is being written by another aekit process (${owner}).`,
+    hint: (dir: string) =>
+      `Wait for that process to finish, or choose another --out. If no such process runs any more (it was on another machine, say), delete ${dir}/.aekit.lock.`,
+  }),
+  ResumeConflict: entry({
+    name: 'ResumeConflict',
+    title: 'Option cannot change on resume.',
+    message: (dir: string, conflicts: readonly string[]) =>
+      `The run in "${dir}" was started with other settings than these, which a resumed run cannot change:\n${conflicts.map((c) => `  - ${c}`).join('\n')}`,
+    hint: 'Drop those options (the run keeps its own; they are in manifest.json), or start a new run with --out elsewhere or --overwrite. On resume you may change --epochs, --patience, --min-delta and --lr.',
+  }),
+  CorruptRunFile: entry({
+    name: 'CorruptRunFile',
+    title: 'Run file is damaged.',
+    message: (path: string, reason: string) => `${path} is damaged: ${reason}`,
+    hint: 'The file changed after aekit wrote it (an incomplete copy, a disk error or an edit). Copy the run again from where it came from, or train it again; a damaged checkpoint can be replaced by training with --overwrite.',
+  }),
+  CannotWrite: entry({
+    name: 'CannotWrite',
+    title: 'Cannot write the output.',
+    message: (path: string, reason: string) => `Cannot write "${path}": ${reason}`,
+    hint: 'Choose an output path in a folder you can write to, with room on its disk, that is not an existing folder.',
+  }),
+  ModelTooLarge: entry({
+    name: 'ModelTooLarge',
+    title: 'Model too large.',
+    message: (what: string, bytes: number, limit: number) =>
+      `${what} would need about ${formatBytes(bytes)} of memory for its weights and optimiser state, more than the ${formatBytes(limit)} allowed.`,
+    hint: 'Use smaller --layers (or a smaller --coding-size); the limit is the memory of this machine, or AEKIT_MAX_MODEL_BYTES when set.',
+  }),
+  DataOutOfRange: entry({
+    name: 'DataOutOfRange',
+    title: 'Data outside the range the model needs.',
+    message: (source: string, min: number, max: number, need: string) =>
+      `The samples of "${source}" range from ${min} to ${max} after normalisation, but ${need}.`,
+    hint: 'Scale the data to [0, 1] with --normalize minmax (or --normalize unit for 0..255 pixels), or train with --loss mse and --output-activation linear where the variant takes them.',
+  }),
+  NormalizationUnknown: entry({
+    name: 'NormalizationUnknown',
+    title: 'Normalisation of the model unknown.',
+    message: (folder: string) =>
+      `"${folder}" has ONNX graphs but no aekit.json, and no run manifest beside it records how the model's inputs were normalised.`,
+    hint: 'Export the run again with `aekit export` (it writes aekit.json), or pass --raw if your inputs are already normalised as the model expects.',
   }),
   RunNotFound: entry({
     name: 'RunNotFound',
@@ -196,7 +266,10 @@ export const AekitErrors = Object.freeze({
   ModelDisposed: entry({
     name: 'ModelDisposed',
     title: 'Model already disposed.',
-    message: (what: string) => `${what} was called after dispose().`,
+    message: (what: string, inFlight?: boolean) =>
+      inFlight
+        ? `${what} was still running when dispose() was called; it was stopped.`
+        : `${what} was called after dispose().`,
     hint: 'Load the model again with loadAutoencoder().',
   }),
   InvalidInput: entry({

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { aekitError } from '../errors.js';
+import { aekitError, aekitErrorWithCause } from '../errors.js';
 import {
   type EpochMetrics,
   epochMetricsSchema,
@@ -10,13 +10,46 @@ import {
 } from '../manifest.js';
 import { formatIssues } from '../options.js';
 
-/** Writes `data` to `path` atomically (temporary file + rename), creating folders. */
+/** What each filesystem error code means for a path aekit was writing. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied.',
+  EPERM: 'permission denied.',
+  EROFS: 'the file system is read-only.',
+  ENOTDIR: 'a part of the path is a file, not a folder.',
+  EISDIR: 'it is an existing folder; give a file name.',
+  ENOSPC: 'no space left on the disk.',
+  EDQUOT: 'the disk quota is exhausted.',
+  EEXIST: 'a part of the path exists and is not a folder.',
+  ENAMETOOLONG: 'the name is too long.',
+};
+
+/**
+ * Runs `write`, turning a filesystem error that a user can cause (permissions, a read-only
+ * or full disk, a file where a folder should be) into `CannotWrite` naming `path`.
+ */
+export function writingTo<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code ? WRITE_FAILURES[code] : undefined;
+    if (reason === undefined) throw err;
+    throw aekitErrorWithCause(err, 'CannotWrite', path, reason);
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically (temporary file + rename), creating folders. A path
+ * that cannot be written fails with `CannotWrite`; nothing is left at `path` then.
+ */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic.sync(
-    path,
-    typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-  );
+  writingTo(path, () => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic.sync(
+      path,
+      typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    );
+  });
 }
 
 /**
