@@ -52,6 +52,25 @@ export const epochMetricsSchema = z
   })
   .catchall(z.number());
 
+/** A file aekit wrote into a run: its sha256 (hex) and size, checked when it is read back. */
+export const runFileSchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+
+/** One entry of {@link RunFileRecord}. */
+export type RunFileRecord = z.infer<typeof runFileSchema>;
+
+/**
+ * A resumption of a run: when, from which epoch, and the settings it changed (each as
+ * `{ from, to }`), e.g. `{ epochs: { from: 5, to: 10 } }`.
+ */
+export const resumeEntrySchema = z.object({
+  at: z.string(),
+  fromEpoch: z.number().int().nonnegative(),
+  changed: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+});
+
 /** The run manifest: everything needed to reload, evaluate, export and serve a run. */
 export const manifestSchema = z.object({
   format: z.literal('aekit-run/1'),
@@ -68,6 +87,7 @@ export const manifestSchema = z.object({
     seed: z.number().int(),
     backend: z.string(),
     earlyStoppingPatience: z.number().int().nonnegative().optional(),
+    earlyStoppingMinDelta: z.number().nonnegative().optional(),
   }),
   inputShape: z.array(z.number().int().positive()),
   codingShape: z.array(z.number().int().positive()),
@@ -113,6 +133,13 @@ export const manifestSchema = z.object({
   versions: z.record(z.string(), z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /**
+   * Every file aekit wrote into the run, relative to it, with its sha256: loading checks
+   * them, and `--overwrite` removes these (never a file aekit did not write).
+   */
+  files: z.record(z.string(), runFileSchema).optional(),
+  /** Each `--resume` of the run, in order. */
+  history: z.array(resumeEntrySchema).optional(),
 });
 
 /**

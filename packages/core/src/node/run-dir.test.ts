@@ -8,12 +8,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EpochMetrics, RunManifest } from '../manifest.js';
 import { expectCode } from '../test-utils/index.js';
-import { RunDirectory, writeAtomic } from './run-dir.js';
+import { RUN_LOCK, RunDirectory, writeAtomic } from './run-dir.js';
 
 const manifest = (): RunManifest => ({
   format: 'aekit-run/1',
@@ -103,26 +103,55 @@ describe('RunDirectory', () => {
     expect(existsSync(run.manifestPath)).toBe(true);
   });
 
-  it('create(true) replaces an existing run, keeping unrelated files', () => {
+  it('create(true) removes only the files aekit wrote, never the ones beside them', () => {
     const run = new RunDirectory(join(tmp, 'run'));
     run.create();
-    run.writeManifest(manifest());
     run.writeMetrics([{ epoch: 1, loss: 1, seconds: 1, samplesPerSecond: 1 }]);
-    run.writeFile('model/encoder.json', '{}');
+    run.writeFile('model/encoder/weights.bin', new Uint8Array([1, 2, 3]));
     run.writeFile('checkpoints/last.ckpt', new Uint8Array([1, 2, 3]));
-    run.writeFile('figures/loss.svg', '<svg/>');
+    run.writeFile('figures/loss.png', 'png');
+    run.writeManifest(manifest());
+    // A user's notes, in the run's root and inside its model folder.
     writeFileSync(run.path('notes.txt'), 'mine');
-    run.create(true);
-    expect(files(run.root)).toEqual(['notes.txt']);
-    expect(readdirSync(run.root).sort()).toEqual(['checkpoints', 'figures', 'model', 'notes.txt']);
+    writeFileSync(run.path('model', 'notes.txt'), 'mine too');
+    // A temporary file of an atomic write that a killed process left.
+    writeFileSync(run.path('checkpoints', 'last.ckpt.123456789'), 'half');
+    new RunDirectory(run.root).create(true);
+    expect(files(run.root)).toEqual(['model/notes.txt', 'notes.txt']);
+    expect(readFileSync(run.path('model', 'notes.txt'), 'utf8')).toBe('mine too');
     expect(run.exists()).toBe(false);
   });
 
-  it('create() in a folder without a run keeps what is there', () => {
-    mkdirSync(join(tmp, 'run'));
+  it('create() refuses a folder of other files, and touches none of them', () => {
+    mkdirSync(join(tmp, 'run', 'figures'), { recursive: true });
     writeFileSync(join(tmp, 'run', 'data.csv'), '1,2\n');
-    new RunDirectory(join(tmp, 'run')).create();
-    expect(files(join(tmp, 'run'))).toEqual(['data.csv']);
+    writeFileSync(join(tmp, 'run', 'figures', 'loss.png'), 'my own plot');
+    for (const overwrite of [false, true]) {
+      const err = expectCode(
+        () => new RunDirectory(join(tmp, 'run')).create(overwrite),
+        'RunDirectoryNotEmpty',
+      );
+      expect(err.message).toContain('"data.csv", "figures"');
+    }
+    expect(files(join(tmp, 'run'))).toEqual(['data.csv', 'figures/loss.png']);
+    expect(readFileSync(join(tmp, 'run', 'figures', 'loss.png'), 'utf8')).toBe('my own plot');
+  });
+
+  it('create(true) refuses a folder whose manifest.json is not an aekit run', () => {
+    mkdirSync(join(tmp, 'run', 'model'), { recursive: true });
+    writeFileSync(join(tmp, 'run', 'manifest.json'), '{"mine":1}');
+    writeFileSync(join(tmp, 'run', 'model', 'notes.txt'), 'mine');
+    expectCode(() => new RunDirectory(join(tmp, 'run')).create(true), 'RunDirectoryNotEmpty');
+    expect(files(join(tmp, 'run'))).toEqual(['manifest.json', 'model/notes.txt']);
+  });
+
+  it('create() in an empty folder, or one holding only its lock, is fine', () => {
+    mkdirSync(join(tmp, 'run'));
+    const run = new RunDirectory(join(tmp, 'run'));
+    const release = run.lock();
+    run.create();
+    release();
+    expect(readdirSync(run.root).sort()).toEqual(['checkpoints', 'figures', 'model']);
   });
 
   it('writeManifest / readManifest round trip', () => {
@@ -210,7 +239,103 @@ describe('RunDirectory', () => {
   });
 });
 
+describe('RunDirectory.lock', () => {
+  it('gives a second writer RunLocked naming the holder, until the first releases it', () => {
+    const run = new RunDirectory(join(tmp, 'run'));
+    const release = run.lock();
+    const lock = JSON.parse(readFileSync(run.path(RUN_LOCK), 'utf8'));
+    expect(lock).toMatchObject({ pid: process.pid, host: hostname() });
+    const err = expectCode(() => new RunDirectory(run.root).lock(), 'RunLocked');
+    expect(err.message).toContain(`pid ${process.pid} on ${hostname()}`);
+    expect(err.hint).toContain('.aekit.lock');
+    release();
+    // The folder the lock made is gone again with it: nothing was written.
+    expect(existsSync(run.root)).toBe(false);
+    new RunDirectory(run.root).lock()();
+  });
+
+  it('takes over the stale lock of a process that is gone, not one on another host', () => {
+    const run = new RunDirectory(join(tmp, 'run'));
+    mkdirSync(run.root);
+    // A pid above the kernel's limit (4194304) never runs.
+    const gone = { pid: 4_194_305, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(run.path(RUN_LOCK), JSON.stringify(gone));
+    const release = run.lock();
+    expect(JSON.parse(readFileSync(run.path(RUN_LOCK), 'utf8')).pid).toBe(process.pid);
+    release();
+    expect(existsSync(run.path(RUN_LOCK))).toBe(false);
+    expect(existsSync(run.root)).toBe(true); // it was there before
+
+    writeFileSync(run.path(RUN_LOCK), JSON.stringify({ ...gone, host: 'elsewhere' }));
+    const err = expectCode(() => run.lock(), 'RunLocked');
+    expect(err.message).toContain('on elsewhere');
+  });
+
+  it('fails with CannotWrite where the folder cannot be made', () => {
+    writeFileSync(join(tmp, 'file'), 'x');
+    const err = expectCode(() => new RunDirectory(join(tmp, 'file', 'run')).lock(), 'CannotWrite');
+    expect(err.message).toContain(join(tmp, 'file', 'run'));
+    expectCode(() => new RunDirectory(join(tmp, 'file')).lock(), 'CannotWrite');
+  });
+});
+
+describe('RunDirectory integrity', () => {
+  it('lists each file written with its sha256, and readFile refuses one changed since', () => {
+    const run = new RunDirectory(join(tmp, 'run'));
+    run.create();
+    run.writeFile('model/encoder/weights.bin', Uint8Array.from([1, 2, 3, 4]));
+    run.writeManifest(manifest());
+    const listed = run.readManifest().files!;
+    expect(listed['model/encoder/weights.bin']).toEqual({
+      sha256: '9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a',
+      bytes: 4,
+    });
+    const fresh = new RunDirectory(run.root);
+    fresh.readManifest();
+    expect(Array.from(fresh.readFile('model/encoder/weights.bin'))).toEqual([1, 2, 3, 4]);
+    writeFileSync(run.path('model/encoder/weights.bin'), Uint8Array.from([1, 2, 3, 5]));
+    let err = expectCode(() => fresh.readFile('model/encoder/weights.bin'), 'CorruptRunFile');
+    expect(err.message).toContain('weights.bin');
+    expect(err.message).toContain('sha256');
+    writeFileSync(run.path('model/encoder/weights.bin'), Uint8Array.from([1, 2]));
+    err = expectCode(() => fresh.readFile('model/encoder/weights.bin'), 'CorruptRunFile');
+    expect(err.message).toContain('2 bytes; the manifest records 4');
+    // A file that checks itself can be read without the manifest's record.
+    expect(fresh.readFile('model/encoder/weights.bin', { verify: false })).toHaveLength(2);
+  });
+
+  it('removeLeftovers deletes the temporary files of atomic writes beside the run files only', () => {
+    const run = new RunDirectory(join(tmp, 'run'));
+    run.create();
+    run.writeFile('model/encoder/weights.bin', Uint8Array.from([1]));
+    run.writeManifest(manifest());
+    writeFileSync(run.path('model/encoder/weights.bin.2214408281'), 'half');
+    writeFileSync(run.path('manifest.json.77'), 'half');
+    writeFileSync(run.path('model/encoder/photo.2024'), 'mine');
+    expect(new RunDirectory(run.root).removeLeftovers().sort()).toEqual([
+      'manifest.json.77',
+      'model/encoder/weights.bin.2214408281',
+    ]);
+    expect(files(run.root)).toEqual([
+      'manifest.json',
+      'model/encoder/photo.2024',
+      'model/encoder/weights.bin',
+    ]);
+  });
+});
+
 describe('writeAtomic', () => {
+  it('fails with CannotWrite on a folder or under a file, leaving nothing', () => {
+    mkdirSync(join(tmp, 'out.npy'));
+    let err = expectCode(() => writeAtomic(join(tmp, 'out.npy'), 'x'), 'CannotWrite');
+    expect(err.message).toContain('existing folder');
+    writeFileSync(join(tmp, 'file'), 'x');
+    err = expectCode(() => writeAtomic(join(tmp, 'file', 'out.npy'), 'x'), 'CannotWrite');
+    expect(err.message).toContain(join(tmp, 'file', 'out.npy'));
+    expect(readdirSync(tmp).sort()).toEqual(['file', 'out.npy']);
+    expect(readdirSync(join(tmp, 'out.npy'))).toEqual([]);
+  });
+
   it('writes strings and bytes, creating folders, leaving no temporary files', () => {
     const dir = join(tmp, 'a', 'b');
     writeAtomic(join(dir, 'text.txt'), 'hello\n');
