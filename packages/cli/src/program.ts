@@ -89,6 +89,12 @@ export function createProgram(output: Output = processOutput): Command {
         .choices(['auto', 'none', 'unit', 'minmax', 'standard'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--header <choice>',
+        "whether a CSV file's first row is a header (default auto: when none of its cells is a number)",
+      ).choices(['yes', 'no', 'auto']),
+    )
     .option(
       '--binarize [threshold]',
       'set pixels above the threshold (default 0.5, after normalisation) to 1, the others to 0',
@@ -138,7 +144,14 @@ export function createProgram(output: Output = processOutput): Command {
       'after',
       '\nExample:\n  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked',
     )
-    .action(async (opts: Record<string, string | boolean | undefined>) => {
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+      // A resumed run keeps its own settings: only the options typed on the command line
+      // count (a default such as --batch-size 32 is not a request to change the run's).
+      if (opts.resume) {
+        for (const key of Object.keys(opts)) {
+          if (cmd.getOptionValueSource(key) === 'default') delete opts[key];
+        }
+      }
       await trainCommand(opts, output);
     });
 
@@ -230,11 +243,21 @@ export function createProgram(output: Output = processOutput): Command {
           : 'samples to write (.npy, .csv or .png)',
       )
       .addOption(runtimeDeviceOption())
-      .option('--no-normalize', 'inputs are already normalised (and outputs stay normalised)')
+      .option(
+        '--raw',
+        "inputs are already normalised; use the graphs as they are (outputs stay normalised). Without it, inputs are normalised as in training: by the model's aekit.json, or the run's manifest.json beside an onnx/ folder without one; with neither, aekit refuses",
+      )
+      .option('--no-normalize', 'the same as --raw')
       .action(
         async (
           model: string,
-          opts: { input: string; output: string; device?: string; normalize?: boolean },
+          opts: {
+            input: string;
+            output: string;
+            device?: string;
+            normalize?: boolean;
+            raw?: boolean;
+          },
         ) => {
           await inferCommand(action, model, opts, output);
         },
@@ -379,6 +402,10 @@ Examples:
     .option(
       '--data-dir <dir>',
       "folder with the data set's files, if not where aekit finds them by default",
+    )
+    .option(
+      '--raw',
+      "the data is already normalised; hash it as it is (recorded in the index, so that `aekit search` hashes query files the same way). Without it, data is normalised as the model's aekit.json records",
     )
     .addOption(runtimeDeviceOption())
     .addHelpText(

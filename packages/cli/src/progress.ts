@@ -50,6 +50,11 @@ export function progressReporter(output: Output): (event: TrainEvent) => void {
             )}${event.valLoss !== undefined ? `  val_loss ${fmt(event.valLoss)}${event.improved ? ' *' : ''}` : ''}  ${event.seconds.toFixed(1)}s  ${Math.round(event.samplesPerSecond)} samples/s`,
         );
         break;
+      case 'notice':
+        bar?.stop();
+        bar = undefined;
+        output.err(`note: ${event.message}`);
+        break;
       case 'phase':
         output.err(`Phase ${event.phase}/${event.phases}: ${event.name}`);
         break;

@@ -112,7 +112,10 @@ export const AekitErrors = Object.freeze({
     name: 'InvalidDataFile',
     title: 'Data file cannot be read.',
     message: (path: string, reason: string) => `Cannot read "${path}": ${reason}`,
-    hint: 'Check that the file is a complete IDX (plain or .gz), NPY (float32/uint8, C order) or numeric CSV file.',
+    hint: (path: string) =>
+      path.startsWith('memory:')
+        ? "Replace the NaN and infinite values in the Dataset's samples before training."
+        : 'Check that the file is a complete IDX (plain or .gz), NPY (float32/64, uint8 or int32/64, C order) or numeric CSV file of finite values, its samples along the first axis.',
   }),
   DatasetMismatch: entry({
     name: 'DatasetMismatch',
@@ -176,7 +179,9 @@ export const AekitErrors = Object.freeze({
     name: 'ModelTooLarge',
     title: 'Model too large.',
     message: (what: string, bytes: number, limit: number) =>
-      `${what} would need about ${formatBytes(bytes)} of memory for its weights and optimiser state, more than the ${formatBytes(limit)} allowed.`,
+      Number.isFinite(bytes)
+        ? `${what} would need about ${formatBytes(bytes)} of memory for its weights and optimiser state, more than the ${formatBytes(limit)} allowed.`
+        : `${what} needs more memory for its weights than can be allocated here (at most ${formatBytes(limit)}).`,
     hint: 'Use smaller --layers (or a smaller --coding-size); the limit is the memory of this machine, or AEKIT_MAX_MODEL_BYTES when set.',
   }),
   DataOutOfRange: entry({
@@ -184,7 +189,8 @@ export const AekitErrors = Object.freeze({
     title: 'Data outside the range the model needs.',
     message: (source: string, min: number, max: number, need: string) =>
       `The samples of "${source}" range from ${min} to ${max} after normalisation, but ${need}.`,
-    hint: 'Scale the data to [0, 1] with --normalize minmax (or --normalize unit for 0..255 pixels), or train with --loss mse and --output-activation linear where the variant takes them.',
+    hint: (source: string) =>
+      `${source.startsWith('memory:') ? "Scale the Dataset's samples to [0, 1] before training (in-memory data is used as given)" : 'Scale the data to [0, 1] with --normalize minmax (or --normalize unit for 0..255 pixels)'}. Or, for a variant that has these options (\`aekit variants NAME\` lists them), train with --loss mse and --output-activation linear, which fit data of any range.`,
   }),
   NormalizationUnknown: entry({
     name: 'NormalizationUnknown',
@@ -305,7 +311,7 @@ export const AekitErrors = Object.freeze({
     title: 'Hash index cannot be read.',
     message: (source: string, reason: string) =>
       `"${source}" is not a valid aekit hash index: ${reason}`,
-    hint: 'Rebuild the index with `aekit hash` (it writes the aekit-hash/1 format this version reads); if the file was copied or downloaded, check that the copy is complete.',
+    hint: 'Rebuild the index with `aekit hash` (it writes the checksummed aekit-hash/2 format; this version reads aekit-hash/2 and /1); if the file was copied or downloaded, copy it again and check that the copy is complete.',
   }),
   InvalidArgument: entry({
     name: 'InvalidArgument',

@@ -4,10 +4,13 @@ import { AekitErrors } from './errors.js';
 import {
   codeAt,
   codeWords,
+  crc32,
   createHashIndex,
   formatCode,
   HASH_INDEX_FORMAT,
+  HASH_INDEX_FORMAT_V1,
   HASH_INDEX_MAGIC,
+  HASH_INDEX_MAGIC_V1,
   type HashIndex,
   type HashSearchResult,
   hammingBallSize,
@@ -526,7 +529,20 @@ describe('serializeHashIndex and parseHashIndex', () => {
     return { length, json: JSON.parse(new TextDecoder().decode(bytes.subarray(14, 14 + length))) };
   }
 
-  it('writes magic, header length, JSON header, zero padding, LE codes then LE labels', () => {
+  /** The uint32 LE that ends a file: its checksum. */
+  const trailer = (bytes: Uint8Array): number =>
+    new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4, true);
+
+  it('computes the standard CRC-32 (zip, gzip, PNG)', () => {
+    // The check value of CRC-32/ISO-HDLC, and crc32 of nothing.
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    expect(crc32(new TextEncoder().encode('The quick brown fox jumps over the lazy dog'))).toBe(
+      0x414fa339,
+    );
+  });
+
+  it('writes magic, header length, JSON header, zero padding, LE codes, LE labels, CRC-32', () => {
     const codes = packedCodesFromWords(new Uint32Array([0x01020304, 0x3fffffff]), 30);
     const index = createHashIndex(codes, { ids: ['a', 'é'], labels: [-1, 7], meta: { run: 'r' } });
     const bytes = serializeHashIndex(index);
@@ -545,15 +561,18 @@ describe('serializeHashIndex and parseHashIndex', () => {
     expect(Array.from(bytes.subarray(codesAt, codesAt + 8))).toEqual([
       4, 3, 2, 1, 0xff, 0xff, 0xff, 0x3f,
     ]);
-    expect(Array.from(bytes.subarray(codesAt + 8))).toEqual([0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0]);
-    expect(bytes.length).toBe(codesAt + 16);
+    expect(Array.from(bytes.subarray(codesAt + 8, codesAt + 16))).toEqual([
+      0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0,
+    ]);
+    expect(bytes.length).toBe(codesAt + 20);
+    expect(trailer(bytes)).toBe(crc32(bytes.subarray(0, codesAt + 16)));
   });
 
   it('leaves out ids and labels when the index has none', () => {
     const bytes = serializeHashIndex(createHashIndex(packBits([1, 1, 0], 3)));
     const { length, json } = headerOf(bytes);
     expect(json).toEqual({ format: HASH_INDEX_FORMAT, bits: 3, count: 1, labels: false, meta: {} });
-    expect(bytes.length).toBe(align4(14 + length) + 4);
+    expect(bytes.length).toBe(align4(14 + length) + 4 + 4);
   });
 
   const expectSame = (a: HashIndex, b: HashIndex) => {
@@ -629,20 +648,27 @@ describe('serializeHashIndex and parseHashIndex', () => {
     expectCode(() => serializeHashIndex(big), 'InvalidArgument');
   });
 
-  /** A file with the given header text, padding byte and body, built by hand. */
-  function file(header: unknown, body: number[] = [], pad = 0): Uint8Array {
+  /**
+   * A file with the given header text, padding byte and body, built by hand: `aekit-hash/1`
+   * (no checksum), or with `magic` `aekit-hash/2` and its CRC-32 appended.
+   */
+  function file(header: unknown, body: number[] = [], pad = 0, magic = HASH_INDEX_MAGIC_V1) {
     const text = new TextEncoder().encode(
       typeof header === 'string' ? header : JSON.stringify(header),
     );
     const codesAt = align4(14 + text.length);
-    const out = new Uint8Array(codesAt + body.length).fill(pad, 14 + text.length, codesAt);
-    out.set(new TextEncoder().encode(HASH_INDEX_MAGIC));
+    const v2 = magic === HASH_INDEX_MAGIC;
+    const end = codesAt + body.length;
+    const out = new Uint8Array(end + (v2 ? 4 : 0)).fill(pad, 14 + text.length, codesAt);
+    out.set(new TextEncoder().encode(magic));
     new DataView(out.buffer).setUint32(10, text.length, true);
     out.set(text, 14);
     out.set(body, codesAt);
+    if (v2) new DataView(out.buffer).setUint32(end, crc32(out.subarray(0, end)), true);
     return out;
   }
-  const good = { format: HASH_INDEX_FORMAT, bits: 12, count: 2, labels: true, meta: {} };
+  const good = { format: HASH_INDEX_FORMAT_V1, bits: 12, count: 2, labels: true, meta: {} };
+  const goodV2 = { ...good, format: HASH_INDEX_FORMAT };
   const goodBody = [1, 0, 0, 0, 0xff, 0x0f, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0];
 
   function expectInvalid(bytes: Uint8Array, reason: string): void {
@@ -653,19 +679,60 @@ describe('serializeHashIndex and parseHashIndex', () => {
     expect(err.title).toBe(AekitErrors.InvalidHashIndex.title);
   }
 
-  it('reads the hand-built reference file', () => {
-    const index = parseHashIndex(file({ ...good, ids: ['p', 'q'], extra: 1 }, goodBody));
-    expect(Array.from(index.codes.data)).toEqual([1, 0xfff]);
-    expect(Array.from(index.labels!)).toEqual([5, 6]);
-    expect(index.ids).toEqual(['p', 'q']);
+  it('reads the hand-built reference files, aekit-hash/2 and aekit-hash/1', () => {
+    for (const bytes of [
+      file({ ...goodV2, ids: ['p', 'q'], extra: 1 }, goodBody, 0, HASH_INDEX_MAGIC),
+      file({ ...good, ids: ['p', 'q'], extra: 1 }, goodBody),
+    ]) {
+      const index = parseHashIndex(bytes);
+      expect(Array.from(index.codes.data)).toEqual([1, 0xfff]);
+      expect(Array.from(index.labels!)).toEqual([5, 6]);
+      expect(index.ids).toEqual(['p', 'q']);
+    }
+  });
+
+  it('refuses an aekit-hash/2 file with any one bit flipped, or cut short', () => {
+    const index = createHashIndex(packedCodesFromWords(new Uint32Array([0x2a, 0x3b]), 12), {
+      labels: [3, 8],
+      ids: ['a', 'b'],
+    });
+    const bytes = serializeHashIndex(index);
+    for (let bit = 0; bit < 8 * bytes.length; bit++) {
+      const damaged = bytes.slice();
+      damaged[bit >> 3]! ^= 1 << (bit & 7);
+      // A flip in the magic makes it another file; anywhere else the checksum says so.
+      expectInvalid(
+        damaged,
+        bit < 8 * 10 ? 'so it is not an aekit hash index' : 'its checksum does not match',
+      );
+    }
+    expectInvalid(bytes.subarray(0, bytes.length - 4), 'its checksum does not match');
+    expectInvalid(bytes.subarray(0, 40), 'its checksum does not match');
+    expectInvalid(bytes.subarray(0, 15), 'it is truncated');
+  });
+
+  it('reads aekit-hash/1 files without a check: a flipped label goes unnoticed there', () => {
+    const v1 = file(good, goodBody);
+    v1[v1.length - 4]! ^= 1; // the first bit of the last label
+    expect(Array.from(parseHashIndex(v1).labels!)).toEqual([5, 7]);
+    const v2 = file(goodV2, goodBody, 0, HASH_INDEX_MAGIC);
+    v2[v2.length - 8]! ^= 1;
+    expectInvalid(v2, 'its checksum does not match its content (CRC-32 0x');
+  });
+
+  it('checks the structure of an aekit-hash/2 file whose checksum matches', () => {
+    expectInvalid(file(good, goodBody, 0, HASH_INDEX_MAGIC), 'format is "aekit-hash/1"');
+    expectInvalid(file(goodV2, goodBody.slice(0, 12), 0, HASH_INDEX_MAGIC), 'truncated');
+    expectInvalid(file({ ...goodV2, bits: 0 }, goodBody, 0, HASH_INDEX_MAGIC), 'bits is 0');
   });
 
   it('rejects files that are not aekit hash indexes or are cut short', () => {
     expectInvalid(
       new TextEncoder().encode('PK\u0003\u0004 not an index'),
-      'does not start with "AEKITHASH1"',
+      'not "AEKITHASH2" (nor "AEKITHASH1", the older format)',
     );
-    expectInvalid(new TextEncoder().encode('AEKITHASH2....'), 'it starts with "AEKITHASH2"');
+    expectInvalid(new TextEncoder().encode('AEKITHASH3....'), 'it starts with "AEKITHASH3"');
+    expectInvalid(new TextEncoder().encode('AEKITHASH2....'), 'truncated');
     expectInvalid(new Uint8Array(0), 'truncated');
     expectInvalid(new TextEncoder().encode('AEKITHA'), 'truncated');
     expectInvalid(new TextEncoder().encode('AEKITHASH1\u0001'), 'truncated');

@@ -1,6 +1,7 @@
 /**
  * Semantic hashing: binary codes packed as bits, Hamming-distance search over an index of
- * codes, and the `aekit-hash/1` file that stores such an index.
+ * codes, and the `aekit-hash/2` file that stores such an index (with a CRC-32 of its content;
+ * `aekit-hash/1` files, without one, are still read).
  *
  * This module is loaded in browsers through an import map, without a bundler, so it imports
  * nothing but `./errors.js` and uses only what browsers and Node share: typed arrays,
@@ -344,7 +345,7 @@ export function hammingBallSize(bits: number, radius: number): number {
 
 /**
  * Binary codes with optional ids, labels and free metadata: what {@link searchRadius} and
- * {@link searchNearest} search and what the `aekit-hash/1` file stores. Build it with
+ * {@link searchNearest} search and what the `aekit-hash/2` file stores. Build it with
  * {@link createHashIndex} or {@link parseHashIndex}.
  *
  * The object is plain data (frozen; JSON-friendly but for its typed arrays); the search
@@ -796,25 +797,70 @@ export function searchNearest(index: HashIndex, query: Uint32Array, k: number): 
 // ---------------------------------------------------------------------------------------------
 // File format
 
-/** The first 10 bytes of an `aekit-hash/1` file. */
-export const HASH_INDEX_MAGIC = 'AEKITHASH1';
-/** The `format` field of the header. */
-export const HASH_INDEX_FORMAT = 'aekit-hash/1';
+/** The first 10 bytes of an `aekit-hash/2` file, the format {@link serializeHashIndex} writes. */
+export const HASH_INDEX_MAGIC = 'AEKITHASH2';
+/** The `format` field of the header of the files {@link serializeHashIndex} writes. */
+export const HASH_INDEX_FORMAT = 'aekit-hash/2';
+/** The magic of the first format, `aekit-hash/1` (no checksum), which is still read. */
+export const HASH_INDEX_MAGIC_V1 = 'AEKITHASH1';
+/** The `format` field of an `aekit-hash/1` header. */
+export const HASH_INDEX_FORMAT_V1 = 'aekit-hash/1';
 
-const MAGIC = new TextEncoder().encode(HASH_INDEX_MAGIC);
+/** Each version's magic and header format; the magics differ only in their last byte. */
+const VERSIONS = [
+  { magic: new TextEncoder().encode(HASH_INDEX_MAGIC), format: HASH_INDEX_FORMAT, checksum: true },
+  {
+    magic: new TextEncoder().encode(HASH_INDEX_MAGIC_V1),
+    format: HASH_INDEX_FORMAT_V1,
+    checksum: false,
+  },
+] as const;
+const MAGIC = VERSIONS[0].magic;
 /** Magic, then the uint32 header length. */
 const PREFIX_BYTES = MAGIC.length + 4;
+/** The uint32 CRC-32 at the end of an `aekit-hash/2` file. */
+const CHECKSUM_BYTES = 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** The JSON header of an `aekit-hash/1` file. */
+/** The JSON header of an `aekit-hash/2` (or `/1`) file. */
 interface HashIndexHeader {
-  format: typeof HASH_INDEX_FORMAT;
+  format: typeof HASH_INDEX_FORMAT | typeof HASH_INDEX_FORMAT_V1;
   bits: number;
   count: number;
   labels: boolean;
   ids?: string[];
   meta: Record<string, unknown>;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/**
+ * The CRC-32 of `bytes` (IEEE 802.3, reflected, as zip, gzip and PNG compute it):
+ * `crc32(TextEncoder('123456789')) === 0xcbf43926`.
+ *
+ * Why CRC-32 for the `aekit-hash/2` checksum: it must be computed synchronously in browsers
+ * and Node alike, by this module, which imports nothing (it is loaded through an import map
+ * without a bundler), so neither `node:crypto` nor an npm package, and WebCrypto's `digest`
+ * is asynchronous only. The checksum guards against accidents (a flipped bit, a truncated or
+ * spliced copy): CRC-32 catches every burst of up to 32 bits and any one or two flipped bits
+ * in files up to 512 MiB, and misses other damage with a chance of 2^-32, in a dozen lines.
+ * A cryptographic hash would add nothing against deliberate edits: whoever can change the
+ * file can write a new digest too.
+ */
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const table = crcTable;
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Copies the 32-bit words of `src` into `out` at `offset`, little-endian. */
@@ -828,16 +874,20 @@ function writeWords(out: Uint8Array, offset: number, src: Uint32Array | Int32Arr
 }
 
 /**
- * Writes an index in the `aekit-hash/1` format:
+ * Writes an index in the `aekit-hash/2` format:
  *
  * | bytes | content |
  * |---|---|
- * | 10 | ASCII magic `AEKITHASH1` |
+ * | 10 | ASCII magic `AEKITHASH2` |
  * | 4 | uint32 LE: byte length H of the JSON header |
- * | H | UTF-8 JSON `{ format: 'aekit-hash/1', bits, count, labels: boolean, ids?: string[], meta }` |
+ * | H | UTF-8 JSON `{ format: 'aekit-hash/2', bits, count, labels: boolean, ids?: string[], meta }` |
  * | 0–3 | zero bytes, so the codes start at a multiple of 4 |
  * | 4 · count · words | the codes, uint32 LE, laid out as {@link PackedCodes} |
  * | 4 · count | int32 LE labels, when `labels` is true |
+ * | 4 | uint32 LE: the {@link crc32} of every byte before it |
+ *
+ * `aekit-hash/1` is the same without the checksum (magic `AEKITHASH1`, format
+ * `aekit-hash/1`).
  *
  * The alignment lets {@link parseHashIndex} view the codes in place. `meta` goes through
  * `JSON.stringify`, so values JSON cannot represent (functions, `undefined`) are dropped.
@@ -877,12 +927,15 @@ export function serializeHashIndex(index: HashIndex): Uint8Array {
   const headerBytes = new TextEncoder().encode(json);
   const codesAt = align4(PREFIX_BYTES + headerBytes.length);
   const labelsAt = codesAt + data.byteLength;
-  const out = new Uint8Array(labelsAt + (index.labels === undefined ? 0 : 4 * count));
+  const checksumAt = labelsAt + (index.labels === undefined ? 0 : 4 * count);
+  const out = new Uint8Array(checksumAt + CHECKSUM_BYTES);
+  const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, headerBytes.length, true);
+  view.setUint32(MAGIC.length, headerBytes.length, true);
   out.set(headerBytes, PREFIX_BYTES);
   writeWords(out, codesAt, data);
   if (index.labels !== undefined) writeWords(out, labelsAt, index.labels);
+  view.setUint32(checksumAt, crc32(out.subarray(0, checksumAt)), true);
   return out;
 }
 
@@ -913,7 +966,8 @@ function readWords<T extends Uint32Array | Int32Array>(
 }
 
 /**
- * Reads an `aekit-hash/1` file (see {@link serializeHashIndex} for the layout).
+ * Reads an `aekit-hash/2` file (see {@link serializeHashIndex} for the layout), checking its
+ * checksum, or an `aekit-hash/1` file (which has none).
  *
  * The codes and labels are views of `bytes` when they are 4-byte aligned in its buffer (do
  * not modify `bytes` while the index is in use); a `bytes` that starts at an unaligned offset
@@ -923,7 +977,7 @@ function readWords<T extends Uint32Array | Int32Array>(
  * @param bytes - The whole file.
  * @param source - How to name the file in errors, e.g. its path.
  * @throws AekitError `InvalidHashIndex` naming `source` and what is wrong: too short, another
- *   magic, a header that is not UTF-8 JSON or lacks a field, a length that does not match the
+ *   magic, a checksum that does not match the content (`aekit-hash/2`), a header that is not UTF-8 JSON or lacks a field, a length that does not match the
  *   header (truncated or with extra bytes), non-zero padding, bits set above `bits`;
  *   `InvalidArgument` when `bytes` is not a `Uint8Array`.
  */
@@ -932,21 +986,36 @@ export function parseHashIndex(bytes: Uint8Array, source = 'index'): HashIndex {
     throw invalid('parseHashIndex()', 'bytes must be a Uint8Array (the whole file).');
   }
   const fail = (reason: string): Error => aekitError('InvalidHashIndex', source, reason);
-  const size = bytes.length;
-  if (MAGIC.some((b, i) => i < size && bytes[i] !== b)) {
+  const version = VERSIONS.find(({ magic }) =>
+    magic.every((b, i) => i >= bytes.length || bytes[i] === b),
+  );
+  if (!version) {
     const start = Array.from(bytes.subarray(0, MAGIC.length), (b) =>
       b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.',
     ).join('');
     throw fail(
-      `it does not start with "${HASH_INDEX_MAGIC}" (it starts with "${start}"), so it is not an aekit hash index.`,
+      `it starts with "${start}", not "${HASH_INDEX_MAGIC}" (nor "${HASH_INDEX_MAGIC_V1}", the older format), so it is not an aekit hash index.`,
     );
   }
-  if (size < PREFIX_BYTES) {
+  const minimum = PREFIX_BYTES + (version.checksum ? CHECKSUM_BYTES : 0);
+  if (bytes.length < minimum) {
     throw fail(
-      `it is only ${size} bytes long, less than the magic and the header length (${PREFIX_BYTES} bytes): it is truncated.`,
+      `it is only ${bytes.length} bytes long, less than the magic, the header length${version.checksum ? ' and the checksum' : ''} (${minimum} bytes): it is truncated.`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  // What follows is checked against the content before the checksum.
+  const size = bytes.length - (version.checksum ? CHECKSUM_BYTES : 0);
+  if (version.checksum) {
+    const recorded = view.getUint32(size, true);
+    const computed = crc32(bytes.subarray(0, size));
+    if (recorded !== computed) {
+      const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+      throw fail(
+        `its checksum does not match its content (CRC-32 ${hex(computed)}, recorded ${hex(recorded)}): the file was changed or cut short after it was written.`,
+      );
+    }
+  }
   const headerLength = view.getUint32(MAGIC.length, true);
   if (PREFIX_BYTES + headerLength > size) {
     throw fail(
@@ -964,9 +1033,9 @@ export function parseHashIndex(bytes: Uint8Array, source = 'index'): HashIndex {
   }
   if (!isPlainObject(header)) throw fail('the header is not a JSON object.');
   const { format, bits, count, labels, ids, meta } = header;
-  if (format !== HASH_INDEX_FORMAT) {
+  if (format !== version.format) {
     throw fail(
-      `the header's format is ${show(format)}, not "${HASH_INDEX_FORMAT}" (the only one this version reads).`,
+      `the header's format is ${show(format)}, not "${version.format}" (the format its magic "${new TextDecoder().decode(version.magic)}" announces).`,
     );
   }
   if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > MAX_CODE_BITS) {

@@ -14,6 +14,7 @@ export const dataSourceSchema = z.object({
   limit: z.number().int().positive().optional(),
   validationSplit: z.number().min(0).lt(1),
   normalize: z.enum(['none', 'unit', 'minmax', 'standard']),
+  header: z.enum(['yes', 'no']).optional(),
   /** Values above this threshold (after normalisation) became 1, the others 0. */
   binarize: z.number().gt(0).lt(1).optional(),
   /** sha256 of the training samples as read (before normalisation). */

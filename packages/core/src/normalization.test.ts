@@ -3,6 +3,7 @@ import {
   applyNormalization,
   fitNormalization,
   IDENTITY,
+  isIntegerPixelData,
   type Normalization,
   type NormalizationKind,
   undoNormalization,
@@ -156,5 +157,20 @@ describe('fitNormalization / applyNormalization / undoNormalization', () => {
   it('IDENTITY is frozen', () => {
     expect(Object.isFrozen(IDENTITY)).toBe(true);
     expect(IDENTITY).toEqual({ kind: 'none', scale: 1, offset: 0 });
+  });
+});
+
+describe('isIntegerPixelData', () => {
+  it('is true for whole numbers in 0..255 of which one is above 1', () => {
+    expect(isIntegerPixelData(Float32Array.of(0, 17, 255, 3))).toBe(true);
+    expect(isIntegerPixelData(Float32Array.of(0, 2))).toBe(true);
+  });
+
+  it('is false for 0/1 data, a fraction, a negative value, a value above 255, or nothing', () => {
+    expect(isIntegerPixelData(Float32Array.of(0, 1, 1))).toBe(false);
+    expect(isIntegerPixelData(Float32Array.of(0, 0.5, 200))).toBe(false);
+    expect(isIntegerPixelData(Float32Array.of(-1, 0, 200))).toBe(false);
+    expect(isIntegerPixelData(Float32Array.of(0, 256))).toBe(false);
+    expect(isIntegerPixelData(new Float32Array(0))).toBe(false);
   });
 });

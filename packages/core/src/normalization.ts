@@ -53,6 +53,22 @@ export function undoNormalization(
 }
 
 /**
+ * Whether `data` looks like 8-bit pixels, whatever type stored them (a CSV of 0..255, an
+ * int64 or float array of whole numbers): every value a whole number in 0..255, and one
+ * above 1 (0/1 data is already in [0, 1]). `auto` normalisation scales such data by 1/255.
+ */
+export function isIntegerPixelData(data: Float32Array): boolean {
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // Negative, above 255, a fraction or NaN: not pixels.
+    if (!(v >= 0 && v <= 255 && Math.floor(v) === v)) return false;
+    if (v > max) max = v;
+  }
+  return max > 1;
+}
+
+/**
  * Computes a normalisation of `kind` from raw row-major data (the training split).
  * Constant features get scale 1 so nothing divides by zero.
  */

@@ -258,64 +258,74 @@ export async function exportModel(
     built.push({ graph, bytes, diff });
   }
 
-  // Every graph passed: only now is anything written (each file atomically).
-  const exported: ExportedGraph[] = built.map(({ graph, bytes, diff }) => {
-    run.writeFile(`onnx/${graph.role}.onnx`, bytes);
-    return {
-      role: graph.role,
-      path: run.path('onnx', `${graph.role}.onnx`),
-      bytes: bytes.length,
-      inputName: graph.inputName,
-      outputName: graph.outputName,
-      ...(graph.extraOutputNames?.length ? { extraOutputNames: graph.extraOutputNames } : {}),
-      maxAbsDiff: diff,
-    };
-  });
-  const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
-  const metadata: OnnxMetadata = {
-    format: 'aekit-onnx/1',
-    variant: manifest.variant,
-    inputShape: manifest.inputShape,
-    codingShape: manifest.codingShape,
-    normalization: manifest.normalization,
-    ...(outputActivation ? { outputActivation } : {}),
-    capabilities: [...capabilities],
-    ...(sampler ? { sampler } : {}),
-    ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
-    check: { samples: count, from, maxAbsDiff: worst },
-    graphs: Object.fromEntries(
-      graphs.map((g) => [
-        g.role,
-        {
-          file: `${g.role}.onnx`,
-          input: g.inputName,
-          output: g.outputName,
-          ...(g.extraOutputNames?.length ? { extraOutputs: [...g.extraOutputNames] } : {}),
-        },
-      ]),
-    ),
-    aekitVersion: AEKIT_VERSION,
-  };
-  run.writeFile('onnx/aekit.json', `${JSON.stringify(metadata, null, 2)}\n`);
-  run.writeManifest({
-    ...manifest,
-    onnx: {
-      files: exported.map((g) => `onnx/${g.role}.onnx`),
-      opset,
-      maxAbsDiff: worst,
+  // Every graph passed: only now is anything written (each file atomically), with the run
+  // locked against another process writing it.
+  const release = run.lock();
+  try {
+    return writeExport();
+  } finally {
+    release();
+  }
+
+  function writeExport(): ExportReport {
+    const exported: ExportedGraph[] = built.map(({ graph, bytes, diff }) => {
+      run.writeFile(`onnx/${graph.role}.onnx`, bytes);
+      return {
+        role: graph.role,
+        path: run.path('onnx', `${graph.role}.onnx`),
+        bytes: bytes.length,
+        inputName: graph.inputName,
+        outputName: graph.outputName,
+        ...(graph.extraOutputNames?.length ? { extraOutputNames: graph.extraOutputNames } : {}),
+        maxAbsDiff: diff,
+      };
+    });
+    const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
+    const metadata: OnnxMetadata = {
+      format: 'aekit-onnx/1',
+      variant: manifest.variant,
+      inputShape: manifest.inputShape,
+      codingShape: manifest.codingShape,
+      normalization: manifest.normalization,
+      ...(outputActivation ? { outputActivation } : {}),
+      capabilities: [...capabilities],
+      ...(sampler ? { sampler } : {}),
+      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
       check: { samples: count, from, maxAbsDiff: worst },
-      exportedAt: new Date().toISOString(),
-    },
-    updatedAt: new Date().toISOString(),
-  });
-  return {
-    run: run.root,
-    dir: run.path('onnx'),
-    opset,
-    graphs: exported,
-    samples: count,
-    samplesFrom: from,
-    maxAbsDiff: worst,
-    runtime,
-  };
+      graphs: Object.fromEntries(
+        graphs.map((g) => [
+          g.role,
+          {
+            file: `${g.role}.onnx`,
+            input: g.inputName,
+            output: g.outputName,
+            ...(g.extraOutputNames?.length ? { extraOutputs: [...g.extraOutputNames] } : {}),
+          },
+        ]),
+      ),
+      aekitVersion: AEKIT_VERSION,
+    };
+    run.writeFile('onnx/aekit.json', `${JSON.stringify(metadata, null, 2)}\n`);
+    run.writeManifest({
+      ...manifest,
+      onnx: {
+        files: exported.map((g) => `onnx/${g.role}.onnx`),
+        opset,
+        maxAbsDiff: worst,
+        check: { samples: count, from, maxAbsDiff: worst },
+        exportedAt: new Date().toISOString(),
+      },
+      updatedAt: new Date().toISOString(),
+    });
+    return {
+      run: run.root,
+      dir: run.path('onnx'),
+      opset,
+      graphs: exported,
+      samples: count,
+      samplesFrom: from,
+      maxAbsDiff: worst,
+      runtime,
+    };
+  }
 }

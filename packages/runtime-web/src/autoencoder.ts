@@ -457,6 +457,8 @@ class OrtAutoencoder implements Autoencoder {
   readonly #opened: Opened;
   readonly #options: LoadOptions;
   readonly #lazy = new Map<LazyRole, Promise<Graph | undefined>>();
+  /** Session runs started and not yet settled: `dispose()` waits for them before releasing. */
+  readonly #running = new Set<Promise<unknown>>();
   #disposed = false;
 
   constructor(
@@ -678,9 +680,15 @@ class OrtAutoencoder implements Autoencoder {
     throw new Error('unreachable: the chain runs at least one step');
   }
 
+  /**
+   * Releases the sessions. Calls still in flight stop at their next session run and reject
+   * with `ModelDisposed` (in flight); a run already inside ONNX Runtime is let finish first,
+   * so that no session is released under it.
+   */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    await Promise.allSettled([...this.#running]);
     const lazy = await Promise.all([...this.#lazy.values()].map((g) => g.catch(() => undefined)));
     await release(this.#platform, [
       this.#opened.encoder.session,
@@ -690,10 +698,20 @@ class OrtAutoencoder implements Autoencoder {
   }
 
   async #call<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#disposed) {
-      throw aekitError('ModelDisposed', `An autoencoder loaded from "${this.#files.source}"`);
-    }
+    if (this.#disposed) throw aekitError('ModelDisposed', this.#what);
     return task();
+  }
+
+  /** How `ModelDisposed` names this model. */
+  get #what(): string {
+    return `An autoencoder loaded from "${this.#files.source}"`;
+  }
+
+  /** The error of a call that `dispose()` stopped in flight. */
+  #stopped(cause?: unknown): Error {
+    return cause === undefined
+      ? aekitError('ModelDisposed', this.#what, true)
+      : aekitErrorWithCause(cause, 'ModelDisposed', this.#what, true);
   }
 
   /**
@@ -701,6 +719,7 @@ class OrtAutoencoder implements Autoencoder {
    * `classify`) as a session, opened once; undefined when the model has no such graph.
    */
   #lazyGraph(role: LazyRole): Promise<Graph | undefined> {
+    if (this.#disposed) return Promise.reject(this.#stopped());
     let graph = this.#lazy.get(role);
     if (!graph) {
       graph = this.#openLazy(role);
@@ -763,7 +782,24 @@ class OrtAutoencoder implements Autoencoder {
     }
     const { ort } = this.#opened;
     const feed = { [graph.inputName]: new ort.Tensor('float32', batch.data, batch.shape) };
-    const outputs = await runOf(this.#platform)(() => graph.session.run(feed, [...names]));
+    // dispose() may come while this call waits (its earlier runs, a queue): it stops here.
+    const run = runOf(this.#platform)(() => {
+      if (this.#disposed) throw this.#stopped();
+      return graph.session.run(feed, [...names]);
+    });
+    this.#running.add(run);
+    let outputs: Awaited<typeof run>;
+    try {
+      outputs = await run;
+    } catch (err) {
+      throw this.#disposed && !isAekitError(err, 'ModelDisposed') ? this.#stopped(err) : err;
+    } finally {
+      this.#running.delete(run);
+    }
+    if (this.#disposed) {
+      for (const tensor of Object.values(outputs)) tensor.dispose();
+      throw this.#stopped();
+    }
     return names.map((name) => {
       const tensor = outputs[name]!;
       const result = { data: floatData(tensor.data, name), shape: [...tensor.dims] };

@@ -65,11 +65,22 @@ export interface AekitOnnxMetadata {
   readonly aekitVersion?: string;
 }
 
+/** Most values one sample or coding may hold: far above any model, far below overflow. */
+const MAX_SAMPLE_VALUES = 2 ** 31;
+
 const isShape = (v: unknown): v is number[] =>
-  Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0);
+  Array.isArray(v) &&
+  v.length > 0 &&
+  v.every((d) => Number.isSafeInteger(d) && d > 0) &&
+  v.reduce((a: number, b: number) => a * b, 1) <= MAX_SAMPLE_VALUES;
+
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 const isScaleOrOffset = (v: unknown): boolean =>
-  typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
+  isFiniteNumber(v) || (Array.isArray(v) && v.every(isFiniteNumber));
+
+/** Most steps a sampling chain may take. */
+const MAX_CHAIN_STEPS = 100_000;
 
 /**
  * Checks the contents of `aekit.json` and returns them typed, or throws `ModelLoadFailed`
@@ -88,7 +99,11 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
     );
   }
   for (const key of ['inputShape', 'codingShape'] as const) {
-    if (!isShape(m[key])) throw fail(`"${key}" must be a non-empty array of positive integers.`);
+    if (!isShape(m[key])) {
+      throw fail(
+        `"${key}" must be a non-empty array of positive integers (at most ${MAX_SAMPLE_VALUES} values in all).`,
+      );
+    }
   }
   for (const key of ['variant', 'outputActivation', 'aekitVersion'] as const) {
     if (m[key] !== undefined && typeof m[key] !== 'string')
@@ -109,7 +124,9 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
       !isScaleOrOffset(n.scale) ||
       !isScaleOrOffset(n.offset))
   ) {
-    throw fail('"normalization" must be { kind, scale, offset } with numeric scale and offset.');
+    throw fail(
+      '"normalization" must be { kind, scale, offset } with finite numeric scale and offset.',
+    );
   }
   const graphs = m.graphs as Record<string, unknown> | undefined;
   const sampler = m.sampler as Record<string, unknown> | undefined;
@@ -125,16 +142,17 @@ export function parseMetadata(value: unknown, source: string): AekitOnnxMetadata
           finite(sampler.noiseStd, 0, Number.MAX_VALUE) &&
           finite(sampler.noiseRate, 0, 0.999999) &&
           Number.isInteger(sampler.steps) &&
-          (sampler.steps as number) > 0));
+          (sampler.steps as number) > 0 &&
+          (sampler.steps as number) <= MAX_CHAIN_STEPS));
     if (!ok) {
       throw fail(
-        '"sampler" must be { kind: "prior" } or { kind: "chain", noise: "gaussian" | "dropout", noiseStd >= 0, noiseRate in [0, 1), steps > 0 }.',
+        `"sampler" must be { kind: "prior" } or { kind: "chain", noise: "gaussian" | "dropout", noiseStd >= 0, noiseRate in [0, 1), steps from 1 to ${MAX_CHAIN_STEPS} }.`,
       );
     }
   }
   if (
     m.classes !== undefined &&
-    !(Array.isArray(m.classes) && m.classes.every((c) => Number.isInteger(c)))
+    !(Array.isArray(m.classes) && m.classes.every((c) => Number.isSafeInteger(c)))
   ) {
     throw fail('"classes" must be an array of integer labels.');
   }

@@ -248,6 +248,35 @@ describe.skipIf(missing(PYTHON_TORCH))('Node runtime on torch-made ONNX models',
     await expectRejection(ae.encode(new Float32Array(6)), 'ModelDisposed');
   });
 
+  it('rejects the calls in flight at dispose() with ModelDisposed, on cpu and wasm', async () => {
+    // The fixed-batch pair runs 1,000 samples in 500 runs of 2, so dispose() comes mid-way;
+    // the other folder runs each call at once (and opens autoencoder.onnx on reconstruct).
+    const n = 1000;
+    for (const [dir, device] of [
+      [models.fixedBatchDir, 'cpu'],
+      [models.fixedBatchDir, 'wasm'],
+      [models.dir, 'cpu'],
+    ] as const) {
+      const ae = await loadAutoencoder(dir, { device });
+      const calls = Promise.allSettled([
+        ae.encode({ data: new Float32Array(n * 6), shape: [n, 6] }),
+        ae.decode({ data: new Float32Array(n * 3), shape: [n, 3] }),
+        ae.reconstruct({ data: new Float32Array(n * 6), shape: [n, 6] }),
+      ]);
+      await ae.dispose();
+      for (const call of await calls) {
+        expect(call.status).toBe('rejected');
+        const err = await expectRejection(
+          Promise.reject((call as PromiseRejectedResult).reason),
+          'ModelDisposed',
+        );
+        expect(err.message).toBe(
+          `An autoencoder loaded from "${dir}" was still running when dispose() was called; it was stopped.`,
+        );
+      }
+    }
+  });
+
   it('names the valid devices for an unknown one, and the folder when it is missing', async () => {
     const unknown = await expectRejection(
       loadAutoencoder(models.dir, { device: 'gpu' }),

@@ -196,7 +196,10 @@ export interface Autoencoder {
    * whose `info.capabilities` include `classify` (classifier runs of `aekit classify`).
    */
   classify(x: AutoencoderInput): Promise<ClassifyResult>;
-  /** Releases the ONNX Runtime sessions; later calls fail. Safe to call twice. */
+  /**
+   * Releases the ONNX Runtime sessions (after any run already inside ONNX Runtime ends).
+   * Later calls, and calls still in flight, reject with `ModelDisposed`. Safe to call twice.
+   */
   dispose(): Promise<void>;
 }
 

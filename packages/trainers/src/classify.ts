@@ -191,8 +191,10 @@ export async function trainClassifier(
   model = withClassifier(model, classes.length);
   const classifier = model.networks[CLASSIFIER_NETWORK]!;
   const optimizer = tf.train.adam(learningRate);
+  let release: (() => void) | undefined;
   try {
     const variables = trainableOf(model, freeze);
+    release = out.lock();
     out.create(options.overwrite ?? false);
     const now = new Date().toISOString();
     const manifest: RunManifest = {
@@ -224,6 +226,9 @@ export async function trainClassifier(
     delete (manifest as { onnx?: unknown }).onnx;
     delete (manifest as { phases?: unknown }).phases;
     delete (manifest as { metrics?: unknown }).metrics;
+    // The pretrained run's files and resumptions are its own.
+    delete (manifest as { files?: unknown }).files;
+    delete (manifest as { history?: unknown }).history;
     out.writeManifest(manifest);
 
     const metrics: ClassifierEpoch[] = [];
@@ -283,6 +288,7 @@ export async function trainClassifier(
     out.writeManifest(manifest);
     return { run: out.root, manifest, metrics, testAccuracy, split };
   } finally {
+    release?.();
     optimizer.dispose();
     disposeNetworks(model.networks);
   }

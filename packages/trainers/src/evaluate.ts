@@ -128,11 +128,17 @@ export function loadRunModel(
   const model = manifest.classifier
     ? withClassifier(built, manifest.classifier.classes.length)
     : built;
-  for (const [name, net] of Object.entries(model.networks)) {
-    const dir = manifest.networks[name];
-    if (!dir)
-      throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
-    loadNetworkWeights(run, dir, net);
+  try {
+    for (const [name, net] of Object.entries(model.networks)) {
+      const dir = manifest.networks[name];
+      if (!dir)
+        throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
+      loadNetworkWeights(run, dir, net);
+    }
+  } catch (err) {
+    // A run whose weights cannot be loaded leaves no networks behind.
+    disposeNetworks(model.networks);
+    throw err;
   }
   return { model, manifest, plugin, config };
 }

@@ -124,6 +124,34 @@ export interface TfjsTrainer<C> {
   outputActivation?(config: C): string;
   /** How runtimes sample, for variants with the `sample` capability (recorded in aekit.json). */
   sampler?(config: C): SamplerSpec;
+  /**
+   * How many weights {@link build} allocates for these options, counted without allocating
+   * them, so that the engine refuses a model too large for memory (`ModelTooLarge`, with
+   * the estimate) before building it. Without it, such a model fails when allocation does.
+   */
+  weightCount?(context: Omit<BuildContext<C>, 'seed'>): number;
+  /**
+   * The range the samples must lie in after normalisation for these options, e.g. [0, 1]
+   * for a binary cross-entropy loss (its targets are probabilities); undefined when any
+   * finite value will do. The engine refuses data outside it (`DataOutOfRange`).
+   */
+  inputRange?(config: C): InputRange | undefined;
+}
+
+/** What {@link TfjsTrainer.inputRange} returns. */
+export interface InputRange {
+  readonly min: number;
+  readonly max: number;
+  /** What needs it, read after the variant's name, e.g. `with loss bce`. */
+  readonly why: string;
+}
+
+/**
+ * The input range a reconstruction loss needs: [0, 1] for `bce` (binary cross-entropy
+ * compares with probabilities), none for `mse`.
+ */
+export function lossInputRange(loss: string): InputRange | undefined {
+  return loss === 'bce' ? { min: 0, max: 1, why: 'with loss bce' } : undefined;
 }
 
 /** A variant plugin whose trainer runs on TensorFlow.js. */

@@ -4,7 +4,14 @@ import { aekitError, applyNormalization, type Normalization } from '@aekit/core'
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
 import type { Output } from '../output.js';
-import { onnxFolder, readSamples, size, writeSamples } from './infer.js';
+import {
+  checkOutputFile,
+  modelNormalization,
+  onnxFolder,
+  readSamples,
+  size,
+  writeSamples,
+} from './infer.js';
 
 /** Options of `aekit sample`. */
 export interface SampleOptions {
@@ -68,6 +75,7 @@ export async function sampleCommand(
   const temperature =
     options.temperature === undefined ? undefined : number('temperature', options.temperature);
   const steps = options.steps === undefined ? undefined : integer('steps', options.steps, 1);
+  checkOutputFile(options.out);
   const ae = await loadAutoencoder(onnxFolder(source), { device: options.device ?? 'auto' });
   try {
     const result = await ae.sample(n, {
@@ -88,9 +96,15 @@ export async function sampleCommand(
 
 /**
  * One input sample: an index into the run's test set (`test:12`, or a plain integer), a
- * PNG image, or an NPY/CSV/IDX file holding one sample. Normalised as the model was trained.
+ * PNG image, or an NPY/CSV/IDX file holding one sample. Normalised with `normalization`, the
+ * model's.
  */
-function readOne(spec: string, ae: Autoencoder, run: RunData | undefined): Float32Array {
+function readOne(
+  spec: string,
+  ae: Autoencoder,
+  run: RunData | undefined,
+  normalization: Normalization | undefined,
+): Float32Array {
   const shape = ae.info.inputShape;
   const index = /^(?:test:)?(\d+)$/.exec(spec);
   if (index && !existsSync(spec)) {
@@ -104,7 +118,7 @@ function readOne(spec: string, ae: Autoencoder, run: RunData | undefined): Float
     const { dataset: loaded } = loadDataset({
       source: run.source,
       split: 'test',
-      ...(ae.info.normalization ? { normalization: ae.info.normalization as Normalization } : {}),
+      ...(normalization ? { normalization } : { normalize: 'none' as const }),
       ...(run.dataDir ? { dataDir: run.dataDir } : {}),
     });
     const dataset = run.binarize === undefined ? loaded : loaded.binarize(run.binarize);
@@ -127,8 +141,7 @@ function readOne(spec: string, ae: Autoencoder, run: RunData | undefined): Float
   if (count !== 1) {
     throw aekitError('InvalidInput', `${spec} holds ${count} samples; give a file with one.`);
   }
-  if (ae.info.normalization)
-    applyNormalization(data, data.length, ae.info.normalization as Normalization);
+  if (normalization) applyNormalization(data, data.length, normalization);
   return data;
 }
 
@@ -144,10 +157,12 @@ export async function interpolateCommand(
   output: Output,
 ): Promise<void> {
   const steps = integer('steps', options.steps, 2);
+  checkOutputFile(options.out);
   const ae = await loadAutoencoder(onnxFolder(source), { device: options.device ?? 'auto' });
   try {
-    const a = readOne(options.from, ae, data);
-    const b = readOne(options.to, ae, data);
+    const normalization = modelNormalization(ae.info, false, output);
+    const a = readOne(options.from, ae, data, normalization);
+    const b = readOne(options.to, ae, data, normalization);
     const both = new Float32Array(a.length * 2);
     both.set(a);
     both.set(b, a.length);

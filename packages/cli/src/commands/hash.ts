@@ -17,12 +17,12 @@ import {
   searchStrategy,
   serializeHashIndex,
 } from '@aekit/core';
-import { loadDataset, type Split, writeAtomic } from '@aekit/core/node';
+import { fileFitsSampleShape, loadDataset, type Split, writeAtomic } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 import cliProgress from 'cli-progress';
 import { numberFlag } from '../flags.js';
 import { fmt, type Output } from '../output.js';
-import { onnxFolder, readSamples, size } from './infer.js';
+import { checkOutputFile, modelNormalization, onnxFolder, readSamples, size } from './infer.js';
 
 /** Samples hashed per ONNX Runtime run. */
 const HASH_CHUNK = 4096;
@@ -36,6 +36,8 @@ export interface HashOptions {
   readonly out: string;
   readonly device?: string;
   readonly dataDir?: string;
+  /** `--raw`: the data is already normalised (recorded in the index's meta as `raw: true`). */
+  readonly raw?: boolean;
 }
 
 /** Reads `--ids FILE`: one id per line, as many as items. */
@@ -71,7 +73,8 @@ function bucketStats(codes: PackedCodes): { distinct: number; largest: number } 
 /**
  * `aekit hash RUN --data SRC --out INDEX`: hashes every sample of a data set with the
  * exported encoder's bits and writes a hash index (codes packed as bits, the labels when the
- * data has them, ids from `--ids`), atomically.
+ * data has them, ids from `--ids`), atomically, in the checksummed `aekit-hash/2` format. The
+ * data is normalised as the model was trained (see `modelNormalization`) unless `--raw`.
  */
 export async function hashCommand(run: string, options: HashOptions, output: Output) {
   const folder = onnxFolder(run);
@@ -80,9 +83,12 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
     throw aekitError('InvalidArgument', `--split must be train or test, not "${options.split}".`);
   }
   const limit = numberFlag(options.limit, '--limit', 0);
+  checkOutputFile(options.out);
   const ae = await loadAutoencoder(folder, { device: options.device ?? 'auto' });
   try {
-    const { inputShape, normalization, codingShape } = ae.info;
+    const { inputShape, codingShape } = ae.info;
+    const raw = options.raw === true;
+    const normalization = modelNormalization(ae.info, raw, output);
     const { dataset } = loadDataset({
       source: options.data,
       split,
@@ -90,10 +96,11 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
       ...(normalization ? { normalization } : { normalize: 'none' }),
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     });
-    if (dataset.featureCount !== size(inputShape)) {
+    // The rule of every file fed to a model: the same sample shape, or flat rows.
+    if (!fileFitsSampleShape([dataset.count, ...dataset.sampleShape], inputShape)) {
       throw aekitError(
         'InvalidInput',
-        `${options.data} has samples of ${dataset.featureCount} values; the model takes [${inputShape.join(', ')}] (${size(inputShape)} values).`,
+        `${options.data} holds ${dataset.count} sample(s) of shape [${dataset.sampleShape.join(', ')}] (${dataset.featureCount} values each), but the model's inputs have shape [${inputShape.join(', ')}] (${size(inputShape)} values). Give data of shape [N, ${inputShape.join(', ')}] or [N, ${size(inputShape)}] (a CSV: ${size(inputShape)} columns).`,
       );
     }
     const ids = options.ids ? readIds(options.ids, dataset.count) : undefined;
@@ -130,6 +137,7 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
         data: options.data,
         split,
         ...(limit ? { limit } : {}),
+        ...(raw ? { raw } : {}),
       },
     });
     writeAtomic(options.out, serializeHashIndex(index));
@@ -159,6 +167,7 @@ export interface SearchOptions {
 async function queryCodes(
   index: HashIndex,
   options: SearchOptions,
+  output: Output,
 ): Promise<{ codes: PackedCodes; names: string[] }> {
   const { bits } = index.codes;
   if ((options.code === undefined) === (options.query === undefined)) {
@@ -192,7 +201,9 @@ async function queryCodes(
   }
   const ae = await loadAutoencoder(onnxFolder(model), { device: options.device ?? 'auto' });
   try {
-    const { inputShape, normalization } = ae.info;
+    const { inputShape } = ae.info;
+    // Query files are normalised as the index's data was (raw when built with --raw).
+    const normalization = modelNormalization(ae.info, index.meta.raw === true, output);
     const { data, count } = readSamples(query, inputShape);
     if (normalization) applyNormalization(data, size(inputShape), normalization);
     const codes = await ae.hash({ data, shape: [count, ...inputShape] });
@@ -236,7 +247,7 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
   const k = numberFlag(options.k, '--k', 1);
   const show = numberFlag(options.show, '--show', 0) ?? 10;
   const index = await loadHashIndex(indexPath);
-  const { codes, names } = await queryCodes(index, options);
+  const { codes, names } = await queryCodes(index, options, output);
   const results: { query: string; code: string; result: HashSearchResult; ms: number }[] = [];
   for (let q = 0; q < codes.count; q++) {
     const code = codeAt(codes, q);

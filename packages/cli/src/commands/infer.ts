@@ -1,14 +1,18 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { aekitError, applyNormalization, type Normalization, undoNormalization } from '@aekit/core';
 import {
+  fileFitsSampleShape,
   imageGrid,
+  oneAxisProblem,
+  RunDirectory,
   readDataFile,
   readPngSample,
   writeAtomic,
   writeDataFile,
+  writingTo,
 } from '@aekit/core/node';
-import { loadAutoencoder } from '@aekit/runtime-web';
+import { type AutoencoderInfo, loadAutoencoder } from '@aekit/runtime-web';
 import type { Output } from '../output.js';
 
 /** What `aekit encode | decode | reconstruct` do. */
@@ -19,8 +23,10 @@ export interface InferOptions {
   readonly input: string;
   readonly output: string;
   readonly device?: string;
-  /** false: inputs are already normalised and outputs stay so. */
+  /** false (`--no-normalize`): as `raw`. */
   readonly normalize?: boolean;
+  /** `--raw`: inputs are already normalised; the graphs run as they are, outputs stay so. */
+  readonly raw?: boolean;
 }
 
 /** The folder holding a model's ONNX files: RUN/onnx, or the folder itself. */
@@ -41,23 +47,95 @@ export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Reads samples of `sampleShape` from a PNG (one sample), NPY, CSV or IDX file. */
+const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/**
+ * Reads samples of `sampleShape` from a PNG (one sample), NPY, CSV or IDX file. The file's
+ * samples must have that shape, as `aekit eval --data` requires (`fileFitsSampleShape`: the
+ * same shape up to trailing axes of size 1, or flat rows of as many values, as a CSV has);
+ * otherwise `InvalidInput` names the shape found and the one expected. `what` names the
+ * samples in that message (`inputs`, `codings`).
+ */
 export function readSamples(
   path: string,
   sampleShape: readonly number[],
+  what = 'inputs',
 ): { data: Float32Array; count: number } {
   if (!existsSync(path)) throw aekitError('InvalidDataFile', path, 'the file does not exist.');
-  const data = path.toLowerCase().endsWith('.png')
-    ? readPngSample(path, sampleShape)
-    : readDataFile(path).data;
+  if (path.toLowerCase().endsWith('.png')) {
+    return { data: readPngSample(path, sampleShape), count: 1 };
+  }
+  const file = readDataFile(path);
+  const count = file.shape[0] ?? 0;
   const n = size(sampleShape);
-  if (data.length === 0 || data.length % n !== 0) {
+  if (!fileFitsSampleShape(file.shape, sampleShape)) {
+    const squeezed = [...sampleShape];
+    while (squeezed.length > 1 && squeezed.at(-1) === 1) squeezed.pop();
+    const shapes = new Set([sampleShape, squeezed, [n]].map((s) => `[N, ${s.join(', ')}]`));
+    if (file.shape.length < 2) {
+      throw aekitError(
+        'InvalidInput',
+        `${path} is ${oneAxisProblem(count, [...shapes].join(' or '))}`,
+      );
+    }
+    const rows = file.shape.slice(1);
     throw aekitError(
       'InvalidInput',
-      `${path} holds ${data.length} values, not a whole number of samples of shape [${sampleShape.join(', ')}] (${n} values each).`,
+      `${path} has shape ${shapeText(file.shape)}: ${count} sample(s) of shape ${shapeText(rows)} (${size(rows)} values each), but the model's ${what} have shape ${shapeText(sampleShape)} (${n} values). Give a file of shape ${[...shapes].join(' or ')} (a CSV: ${n} columns).`,
     );
   }
-  return { data, count: data.length / n };
+  if (count === 0) throw aekitError('InvalidInput', `${path} holds no samples.`);
+  return { data: file.data, count };
+}
+
+/**
+ * Checks, before any work is done, that `path` can be written as a file; fails with
+ * `CannotWrite` when it names a folder (an existing one, or it ends with a separator), when a
+ * part of it is a file, or when the folder it goes in cannot be written to.
+ */
+export function checkOutputFile(path: string): void {
+  if (path.trim() === '' || /[\\/]$/.test(path)) {
+    throw aekitError('CannotWrite', path, 'it names a folder, not a file; give a file name.');
+  }
+  // ENOTDIR (a part of the path is a file) becomes CannotWrite too.
+  if (writingTo(path, () => statSync(path, { throwIfNoEntry: false }))?.isDirectory()) {
+    throw aekitError('CannotWrite', path, 'it is an existing folder; give a file name.');
+  }
+  // The nearest folder that exists (a file there would have failed the stat with ENOTDIR).
+  let folder = dirname(resolve(path));
+  while (!existsSync(folder)) folder = dirname(folder);
+  writingTo(path, () => accessSync(folder, constants.W_OK));
+}
+
+/**
+ * The normalisation that maps raw inputs to what the model takes: undefined with `raw`
+ * (inputs already normalised, `--raw` or `--no-normalize`); else the model's aekit.json's;
+ * else, for an exported folder without aekit.json (RUN/onnx), the run's manifest.json
+ * beside it, saying so on stderr; else `NormalizationUnknown`, as running the graphs on raw
+ * values would give wrong answers silently.
+ */
+export function modelNormalization(
+  info: AutoencoderInfo,
+  raw: boolean,
+  output: Output,
+): Normalization | undefined {
+  if (raw) return undefined;
+  if (info.described === 'aekit.json') return info.normalization as Normalization | undefined;
+  const folder = info.source;
+  const run = new RunDirectory(dirname(resolve(folder)));
+  if (!run.exists()) throw aekitError('NormalizationUnknown', folder);
+  const manifest = run.readManifest();
+  // A manifest of another model (other shapes) says nothing about this one.
+  if (
+    size(manifest.inputShape) !== size(info.inputShape) ||
+    size(manifest.codingShape) !== size(info.codingShape)
+  ) {
+    throw aekitError('NormalizationUnknown', folder);
+  }
+  output.err(
+    `normalisation: ${manifest.normalization.kind}, from ${run.manifestPath} (the model folder has no aekit.json; pass --raw if the inputs are already normalised)`,
+  );
+  return manifest.normalization;
 }
 
 /**
@@ -93,7 +171,9 @@ export function writeSamples(
 /**
  * `aekit encode | decode | reconstruct MODEL --input FILE --output FILE`: runs the exported
  * ONNX graphs with the aekit runtime. Inputs are raw data (normalised with the model's
- * recorded normalisation) unless `--no-normalize`; reconstructions come back raw.
+ * recorded normalisation: aekit.json's, or the run manifest's) unless `--raw` (or
+ * `--no-normalize`); reconstructions come back raw. Files of another sample shape and
+ * outputs that cannot be written are refused before the model runs.
  */
 export async function inferCommand(
   action: InferenceAction,
@@ -102,14 +182,18 @@ export async function inferCommand(
   output: Output,
 ): Promise<void> {
   const folder = onnxFolder(source);
+  checkOutputFile(options.output);
   const ae = await loadAutoencoder(folder, { device: options.device ?? 'auto' });
   try {
     const info = ae.info;
-    const normalization = (options.normalize === false ? undefined : info.normalization) as
-      | Normalization
-      | undefined;
+    const raw = options.raw === true || options.normalize === false;
+    const normalization = modelNormalization(info, raw, output);
     const inShape = action === 'decode' ? info.codingShape : info.inputShape;
-    const { data, count } = readSamples(options.input, inShape);
+    const { data, count } = readSamples(
+      options.input,
+      inShape,
+      action === 'decode' ? 'codings' : 'inputs',
+    );
     if (normalization && action !== 'decode')
       applyNormalization(data, size(inShape), normalization);
     const result = await ae[action]({ data, shape: [count, ...inShape] });

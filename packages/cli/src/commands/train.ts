@@ -33,6 +33,7 @@ const STRINGS = {
   optimizer: 'optimizer',
   backend: 'backend',
   normalize: 'normalize',
+  header: 'header',
   out: 'out',
 } as const;
 const BOOLEANS = { resume: 'resume', overwrite: 'overwrite', figures: 'figures' } as const;

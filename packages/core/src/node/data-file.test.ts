@@ -86,6 +86,49 @@ describe('loadDataFile', () => {
   });
 });
 
+describe('loadDataFile: data checks shared with training', () => {
+  it('refuses NaN with InvalidDataFile naming the row and column', () => {
+    const values = new Float32Array(24).fill(0.5);
+    values[13] = Number.NaN;
+    const path = join(tmp, 'nan.npy');
+    writeFileSync(path, encodeNpy(values, [2, 12]));
+    const err = expectCode(
+      () => loadDataFile({ path, sampleShape: [4, 3, 1], normalization: UNIT }),
+      'InvalidDataFile',
+    );
+    expect(err.message).toContain('row 2, column 2: NaN');
+  });
+
+  it('refuses a 1-D array of one sample with DatasetMismatch, saying how to reshape it', () => {
+    const path = join(tmp, 'one.npy');
+    writeFileSync(path, encodeNpy(new Float32Array(12), [12]));
+    const err = expectCode(
+      () => loadDataFile({ path, sampleShape: [4, 3, 1], normalization: UNIT }),
+      'DatasetMismatch',
+    );
+    expect(err.message).toContain('a 1-D array of shape (12,)');
+    expect(err.message).toContain('[N, 4, 3, 1] or [N, 12]');
+    expect(err.message).toContain('reshape to (1, 12)');
+  });
+
+  it('refuses a 1-D array even for a model of one feature: write (N, 1)', () => {
+    const path = join(tmp, 'col.npy');
+    writeFileSync(path, encodeNpy(Float32Array.of(1, 2, 3), [3]));
+    const err = expectCode(
+      () => loadDataFile({ path, sampleShape: [1], normalization: UNIT }),
+      'DatasetMismatch',
+    );
+    expect(err.message).toContain('(3, 1)');
+  });
+
+  it('reads a CSV with the header choice given', () => {
+    const path = join(tmp, 'hdr.csv');
+    writeFileSync(path, '0,0,0\n51,51,51\n');
+    const d = loadDataFile({ path, sampleShape: [3], normalization: UNIT, header: 'yes' });
+    expect(d.count).toBe(1);
+  });
+});
+
 describe('readLabelsFile', () => {
   it('reads a one-column CSV and an [N, 1] NPY', () => {
     const csv = join(tmp, 'labels.csv');

@@ -201,10 +201,12 @@ describe('loadDataset: files', () => {
     expect(Array.from(loaded.dataset.x)).toEqual(EXPECTED.f32!.values);
   });
 
-  it('gives one-dimensional files a sample shape of [1]', () => {
-    const d = loadDataset({ source: fixture('f64-1d.npy') }).dataset;
-    expect(d.sampleShape).toEqual([1]);
-    expect(d.count).toBe(5);
+  it('refuses a one-dimensional NPY file, saying the shape found and the one expected', () => {
+    const err = expectCode(() => loadDataset({ source: fixture('f64-1d.npy') }), 'InvalidDataFile');
+    expect(err.message).toContain('shape (5,)');
+    expect(err.message).toContain('samples need [N, features]');
+    expect(err.message).toContain('reshape to (1, 5)');
+    expect(err.message).toContain('(5, 1)');
   });
 
   it('applies a recorded normalisation instead of fitting one', () => {
@@ -243,5 +245,136 @@ describe('loadDataset: files', () => {
     const path = join(tmp, 'data.bin');
     writeFileSync(path, 'x');
     expectCode(() => loadDataset({ source: path }), 'InvalidDataFile');
+  });
+});
+
+/** An NPY file (format 1.0, C order) of `descr` values, the bytes given as a typed array. */
+function npy(descr: string, shape: readonly number[], values: ArrayBufferView): Uint8Array {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
+  header += '\n';
+  const body = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(10 + header.length + body.length);
+  out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(body, 10 + header.length);
+  return out;
+}
+
+/** Writes `data` to a fresh file in the temporary folder and returns its path. */
+const temp = (name: string, data: string | Uint8Array) => {
+  const path = join(tmp, name);
+  writeFileSync(path, data);
+  return path;
+};
+
+describe('loadDataset: auto recognises integer pixels in any format', () => {
+  /** Three samples of four pixels, 0..255 integers. */
+  const PIXELS = [0, 17, 255, 3, 128, 64, 0, 9, 200, 1, 2, 250];
+
+  it('a CSV of 0..255 integers with a header (as Kaggle MNIST) is scaled by 1/255', () => {
+    const csv = `pixel0,pixel1,pixel2,pixel3\n${[0, 4, 8].map((i) => PIXELS.slice(i, i + 4).join(',')).join('\n')}\n`;
+    const loaded = loadDataset({ source: temp('kaggle.csv', csv) });
+    expect(loaded.normalize).toBe('unit');
+    expect(loaded.dataset.normalization).toEqual({ kind: 'unit', scale: 1 / 255, offset: 0 });
+    expect(loaded.dataset.x[2]).toBe(1);
+  });
+
+  it('int32 and int64 NPY files and a float NPY of whole numbers are scaled alike', () => {
+    const files = [
+      temp('i4.npy', npy('<i4', [3, 4], Int32Array.from(PIXELS))),
+      temp('i8.npy', npy('<i8', [3, 4], BigInt64Array.from(PIXELS, BigInt))),
+      temp('f4.npy', npy('<f4', [3, 4], Float32Array.from(PIXELS))),
+      temp('f8.npy', npy('<f8', [3, 2, 2], Float64Array.from(PIXELS))),
+    ];
+    for (const source of files) {
+      const loaded = loadDataset({ source });
+      expect(loaded.normalize, source).toBe('unit');
+      expect(Array.from(loaded.dataset.x), source).toEqual(
+        PIXELS.map((v) => Math.fround(v * (1 / 255))),
+      );
+    }
+  });
+
+  it('leaves alone whole numbers that are not pixels: 0/1, negative, above 255', () => {
+    for (const [name, values] of [
+      ['binary', [0, 1, 1, 0]],
+      ['negative', [-1, 0, 2, 255]],
+      ['large', [0, 1, 256, 3]],
+      ['fraction', [0, 1.5, 200, 3]],
+    ] as const) {
+      const source = temp(
+        `${name}.csv`,
+        `${values.slice(0, 2).join(',')}\n${values.slice(2).join(',')}\n`,
+      );
+      expect(loadDataset({ source }).normalize, name).toBe('none');
+    }
+  });
+
+  it('decides on the samples kept by --limit', () => {
+    const source = temp('late.csv', '0,1\n1,0\n0,255\n');
+    expect(loadDataset({ source, limit: 2 }).normalize).toBe('none');
+    expect(loadDataset({ source }).normalize).toBe('unit');
+  });
+});
+
+describe('loadDataset: shapes', () => {
+  it('refuses a 1-D NPY of one image: (784,) is not 784 samples of one value', () => {
+    const source = temp('one.npy', npy('<f4', [784], new Float32Array(784)));
+    const err = expectCode(() => loadDataset({ source }), 'InvalidDataFile');
+    expect(err.message).toContain('a 1-D array of shape (784,)');
+    expect(err.message).toContain('reshape to (1, 784)');
+  });
+
+  it('refuses a 1-D IDX file', () => {
+    expectCode(() => loadDataset({ source: fixture('labels-idx1-ubyte') }), 'InvalidDataFile');
+  });
+
+  it('takes (N, 1) for one feature', () => {
+    const source = temp('col.npy', npy('<f4', [5, 1], Float32Array.of(1, 2, 3, 4, 5)));
+    const d = loadDataset({ source }).dataset;
+    expect(d.sampleShape).toEqual([1]);
+    expect(d.count).toBe(5);
+  });
+});
+
+describe('loadDataset: header and notices', () => {
+  it('passes the header choice to CSV files and returns what auto decided', () => {
+    const source = temp('hdr.csv', 'a,b\n1,2\n3,4\n');
+    const auto = loadDataset({ source });
+    expect(auto.dataset.count).toBe(2);
+    expect(auto.header).toBe('yes');
+    expect(auto.notices).toEqual([expect.stringContaining('first row taken as a header (a, b)')]);
+    const numbers = temp('nums.csv', '0,1\n1,2\n');
+    expect(loadDataset({ source: numbers }).header).toBe('no');
+    const no = loadDataset({ source: numbers, header: 'no' });
+    expect(no.header).toBe('no');
+    expect(no.notices).toEqual([]);
+    expect(loadDataset({ source: numbers, header: 'yes' }).dataset.count).toBe(1);
+    expect(loadDataset({ source: fixture('u8-3d.npy') }).header).toBeUndefined();
+  });
+
+  it('a limit above the sample count: a notice, and no limit reported as applied', () => {
+    const source = temp('few.csv', '0,1\n1,2\n2,3\n');
+    const loaded = loadDataset({ source, limit: 5000 });
+    expect(loaded.dataset.count).toBe(3);
+    expect(loaded.limit).toBeUndefined();
+    expect(loaded.notices).toContain(
+      `--limit 5000 is more than the 3 samples in "${source}"; using all 3.`,
+    );
+    const cut = loadDataset({ source, limit: 2 });
+    expect(cut.limit).toBe(2);
+    expect(cut.notices.some((n) => n.includes('--limit'))).toBe(false);
+  });
+
+  it('a limit above the size of a built-in data set', () => {
+    const loaded = loadDataset({ source: 'mnist', dataDir: fixture('mini-idx'), limit: 50 });
+    expect(loaded.dataset.count).toBe(5);
+    expect(loaded.limit).toBeUndefined();
+    expect(loaded.notices).toEqual([
+      '--limit 50 is more than the 5 samples in "mnist/train"; using all 5.',
+    ]);
   });
 });

@@ -7,10 +7,12 @@ import { aekitError } from '../errors.js';
 import {
   applyNormalization,
   fitNormalization,
+  isIntegerPixelData,
   type Normalization,
   type NormalizationKind,
 } from '../normalization.js';
-import { readDataFile, readIdx } from './readers.js';
+import { oneAxisProblem } from './data-file.js';
+import { type CsvHeader, readDataFile, readIdx } from './readers.js';
 
 /** Which part of a data set to load. */
 export type Split = 'train' | 'test';
@@ -24,8 +26,14 @@ export interface LoadDatasetOptions {
   readonly dataDir?: string;
   /** Keep only the first `limit` samples. */
   readonly limit?: number;
-  /** How to normalise: `auto` maps files of unsigned 8-bit values (IDX, NPY) to [0, 1] and leaves the rest alone. */
+  /**
+   * How to normalise: `auto` maps 8-bit pixels to [0, 1] (`unit`) and leaves the rest alone.
+   * Pixels are files of unsigned 8-bit values (IDX, NPY) and data of whole numbers in 0..255,
+   * one above 1, in any format (a CSV of 0..255, an int32 NPY).
+   */
   readonly normalize?: NormalizationKind | 'auto';
+  /** How to read a CSV file's first row (default `auto`: a header when none of its cells is a number). */
+  readonly header?: CsvHeader;
   /** Apply this recorded normalisation instead of fitting one (for test data). */
   readonly normalization?: Normalization;
 }
@@ -39,6 +47,12 @@ export interface LoadedDataset {
   readonly normalize: NormalizationKind;
   /** Whether the source has a separate test split. */
   readonly hasTestSplit: boolean;
+  /** A CSV file: whether its first row was read as a header (what `auto` decided). */
+  readonly header?: 'yes' | 'no';
+  /** The `limit` asked for, when it left samples out (undefined when the source had no more). */
+  readonly limit?: number;
+  /** What was decided while loading (a CSV header, a limit above the sample count), one sentence each. */
+  readonly notices: readonly string[];
 }
 
 interface BuiltinDataset {
@@ -94,7 +108,9 @@ function fingerprintOf(data: Float32Array): string {
 
 /**
  * Loads a data set by built-in name or file path: reads it, keeps the first `limit`
- * samples, normalises (recording how) and fingerprints it.
+ * samples, normalises (recording how) and fingerprints it. A file's samples are its first
+ * axis: an NPY or IDX array needs two axes at least (`[N, features]`, `[N, 28, 28]`), and
+ * every value must be finite.
  */
 export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   const split = options.split ?? 'train';
@@ -112,6 +128,9 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   let uint8: boolean;
   let hasTestSplit: boolean;
   let name: string;
+  let available: number;
+  let header: 'yes' | 'no' | undefined;
+  const notices: string[] = [];
   if (builtin) {
     const dirs = options.dataDir ? [options.dataDir] : builtin.defaultDirs();
     const prefix = split === 'train' ? 'train' : 't10k';
@@ -119,6 +138,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     const labelsPath = findIdx(dirs, `${prefix}-labels-idx1-ubyte`);
     if (!imagesPath) throw aekitError('DatasetNotFound', options.source, dirs);
     const images = readIdx(imagesPath, limit);
+    available = images.available;
     raw = images.data;
     shape = [...images.shape.slice(1), 1];
     uint8 = images.uint8;
@@ -135,9 +155,21 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
         `The file "${options.source}" has no test split; evaluate on its validation split instead.`,
       );
     }
-    const file = readDataFile(options.source);
+    const file = readDataFile(options.source, options.header ? { header: options.header } : {});
+    if (file.shape.length < 2) {
+      throw aekitError(
+        'InvalidDataFile',
+        options.source,
+        `it is ${oneAxisProblem(file.shape[0] ?? 0, '[N, features]')}`,
+      );
+    }
+    notices.push(...file.notices);
+    if (options.source.toLowerCase().replace(/\.gz$/, '').endsWith('.csv')) {
+      header = file.header ? 'yes' : 'no';
+    }
+    available = file.available;
     raw = file.data;
-    shape = file.shape.length > 1 ? [...file.shape.slice(1)] : [1];
+    shape = [...file.shape.slice(1)];
     uint8 = file.uint8;
     hasTestSplit = false;
     name = options.source;
@@ -146,6 +178,11 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
   if (options.limit !== undefined) {
     raw = raw.subarray(0, Math.min(raw.length, options.limit * featureCount));
     labels = labels?.subarray(0, raw.length / featureCount);
+    if (options.limit > available) {
+      notices.push(
+        `--limit ${options.limit} is more than the ${available} samples in "${name}"; using all ${available}.`,
+      );
+    }
   }
   const fingerprint = fingerprintOf(raw);
   const values = raw.slice();
@@ -154,7 +191,7 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     normalization = options.normalization;
   } else {
     let kind = options.normalize ?? 'auto';
-    if (kind === 'auto') kind = uint8 ? 'unit' : 'none';
+    if (kind === 'auto') kind = uint8 || isIntegerPixelData(raw) ? 'unit' : 'none';
     normalization = fitNormalization(values, featureCount, kind);
   }
   applyNormalization(values, featureCount, normalization);
@@ -165,5 +202,13 @@ export function loadDataset(options: LoadDatasetOptions): LoadedDataset {
     name,
     ...(labels ? { labels } : {}),
   });
-  return { dataset, fingerprint, normalize: normalization.kind, hasTestSplit };
+  return {
+    dataset,
+    fingerprint,
+    normalize: normalization.kind,
+    hasTestSplit,
+    ...(header ? { header } : {}),
+    ...(options.limit !== undefined && options.limit < available ? { limit: options.limit } : {}),
+    notices,
+  };
 }

@@ -34,6 +34,7 @@ const WRITE_FAILURES: Readonly<Record<string, string>> = {
   EDQUOT: 'the disk quota is exhausted.',
   EEXIST: 'a part of the path exists and is not a folder.',
   ENAMETOOLONG: 'the name is too long.',
+  ENOENT: 'a folder on the path does not exist.',
 };
 
 /**

@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto';
 import { aekitError } from '@aekit/core';
 import type { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { setWeightsChecked } from './model-io.js';
 
-const MAGIC = 'AEKITCKPT1';
+/** Version 2 starts with the sha256 of everything after it; version 1 had no checksum. */
+const MAGIC = 'AEKITCKPT2';
+const MAGIC_V1 = 'AEKITCKPT1';
+const SHA_BYTES = 32;
 
 /** Training state beside the weights. */
 export interface CheckpointState {
@@ -26,8 +30,8 @@ interface Header {
 }
 
 /**
- * Writes the last good epoch to checkpoints/last.ckpt: one file (magic, JSON header length,
- * JSON header, float32 values) written atomically, so a crash mid-write keeps the previous
+ * Writes the last good epoch to checkpoints/last.ckpt: one file (magic, sha256 of the rest,
+ * JSON header length, JSON header, float32 values) written atomically, so a crash mid-write keeps the previous
  * checkpoint intact.
  */
 export async function writeCheckpoint(
@@ -56,17 +60,19 @@ export async function writeCheckpoint(
     JSON.stringify({ state, tensors: entries } satisfies Header),
   );
   const total = values.reduce((n, v) => n + v.length, 0);
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + total * 4);
+  const bodyStart = MAGIC.length + SHA_BYTES;
+  const out = new Uint8Array(bodyStart + 4 + header.length + total * 4);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
-  out.set(header, MAGIC.length + 4);
+  new DataView(out.buffer).setUint32(bodyStart, header.length, true);
+  out.set(header, bodyStart + 4);
   const body = new Float32Array(total);
   let offset = 0;
   for (const v of values) {
     body.set(v, offset);
     offset += v.length;
   }
-  out.set(new Uint8Array(body.buffer), MAGIC.length + 4 + header.length);
+  out.set(new Uint8Array(body.buffer), bodyStart + 4 + header.length);
+  out.set(createHash('sha256').update(out.subarray(bodyStart)).digest(), MAGIC.length);
   run.writeFile('checkpoints/last.ckpt', out);
 }
 
@@ -82,19 +88,47 @@ export async function readCheckpoint(
 ): Promise<CheckpointState> {
   let bytes: Buffer;
   try {
-    bytes = run.readFile('checkpoints/last.ckpt');
+    // The checkpoint checks itself: it may be newer than the manifest's record of it (a run
+    // stopped between writing the two).
+    bytes = run.readFile('checkpoints/last.ckpt', { verify: false });
   } catch {
     throw aekitError('NothingToResume', run.root);
   }
-  if (bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) {
-    throw aekitError('CheckpointMismatch', `${run.checkpointPath} is not an aekit checkpoint.`);
+  const path = run.checkpointPath;
+  const corrupt = (reason: string) => aekitError('CorruptRunFile', path, reason);
+  const magic = bytes.subarray(0, MAGIC.length).toString('latin1');
+  if (magic !== MAGIC && magic !== MAGIC_V1) {
+    throw aekitError('CheckpointMismatch', `${path} is not an aekit checkpoint.`);
   }
-  const headerLength = bytes.readUInt32LE(MAGIC.length);
-  const headerStart = MAGIC.length + 4;
-  const header = JSON.parse(
-    bytes.subarray(headerStart, headerStart + headerLength).toString('utf8'),
-  ) as Header;
-  const bodyStart = headerStart + headerLength;
+  let headerStart = MAGIC.length;
+  if (magic === MAGIC) {
+    headerStart += SHA_BYTES;
+    if (bytes.length < headerStart + 4) throw corrupt('it is cut short.');
+    const recorded = bytes.subarray(MAGIC.length, headerStart);
+    const actual = createHash('sha256').update(bytes.subarray(headerStart)).digest();
+    if (!actual.equals(recorded)) {
+      throw corrupt('its checksum does not match its contents (cut short or changed).');
+    }
+  }
+  if (bytes.length < headerStart + 4) throw corrupt('it is cut short.');
+  const headerLength = bytes.readUInt32LE(headerStart);
+  const jsonStart = headerStart + 4;
+  if (bytes.length < jsonStart + headerLength) throw corrupt('its header is cut short.');
+  let header: unknown;
+  try {
+    header = JSON.parse(bytes.subarray(jsonStart, jsonStart + headerLength).toString('utf8'));
+  } catch (err) {
+    throw corrupt(`its header is not valid JSON (${(err as Error).message}).`);
+  }
+  if (!isHeader(header)) throw corrupt('its header does not describe a checkpoint.');
+  const bodyStart = jsonStart + headerLength;
+  const floats = header.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  if (!Number.isSafeInteger(floats)) throw corrupt('its header describes too many values.');
+  if (bytes.length - bodyStart !== floats * 4) {
+    throw corrupt(
+      `it holds ${bytes.length - bodyStart} bytes of values; its header describes ${floats * 4}.`,
+    );
+  }
   const body = new Float32Array(
     bytes.buffer.slice(bytes.byteOffset + bodyStart, bytes.byteOffset + bytes.length),
   );
@@ -128,5 +162,35 @@ export async function readCheckpoint(
     for (const tensors of groups.values()) tf.dispose(tensors);
     for (const weights of named.values()) tf.dispose(weights.map((n) => n.tensor));
   }
-  return header.state;
+  const { epoch, bestValLoss, epochsWithoutImprovement } = header.state;
+  return { epoch, bestValLoss, epochsWithoutImprovement };
+}
+
+const isCount = (v: unknown, min: number): v is number =>
+  Number.isSafeInteger(v) && (v as number) >= min;
+
+/**
+ * Whether a checkpoint's parsed header is one `writeCheckpoint` could have written: a state of
+ * a completed epoch, and tensors whose shapes are non-negative integers.
+ */
+function isHeader(value: unknown): value is Header {
+  const { state, tensors } = (value ?? {}) as {
+    state?: Record<string, unknown>;
+    tensors?: unknown;
+  };
+  return (
+    typeof state === 'object' &&
+    state !== null &&
+    isCount(state.epoch, 1) &&
+    (state.bestValLoss === null || Number.isFinite(state.bestValLoss)) &&
+    isCount(state.epochsWithoutImprovement, 0) &&
+    Array.isArray(tensors) &&
+    tensors.every(
+      (t: { group?: unknown; name?: unknown; shape?: unknown } | null) =>
+        typeof t?.group === 'string' &&
+        typeof t.name === 'string' &&
+        Array.isArray(t.shape) &&
+        t.shape.every((d) => isCount(d, 0)),
+    )
+  );
 }

@@ -30,6 +30,12 @@ export const trainOptionsSchema = z
       .enum(['auto', 'none', 'unit', 'minmax', 'standard'])
       .default('auto')
       .describe('input normalisation'),
+    header: z
+      .enum(['yes', 'no', 'auto'])
+      .default('auto')
+      .describe(
+        "whether a CSV file's first row is a header (auto: when none of its cells is a number)",
+      ),
     binarize: z
       .number()
       .gt(0)

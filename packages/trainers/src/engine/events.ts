@@ -39,6 +39,14 @@ export type TrainEvent =
       readonly samplesPerSecond: number;
       readonly improved: boolean;
     }
+  | {
+      /**
+       * Something the user should know that is not an error, reported before `start`: how
+       * the data was read (a CSV header taken or not, a limit above the sample count).
+       */
+      readonly type: 'notice';
+      readonly message: string;
+    }
   | { readonly type: 'early-stop'; readonly epoch: number; readonly bestValLoss: number }
   | { readonly type: 'figures'; readonly paths: readonly string[] }
   | { readonly type: 'done'; readonly run: string; readonly epochsCompleted: number };

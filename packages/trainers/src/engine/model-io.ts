@@ -46,11 +46,36 @@ export async function saveNetwork(
  * matching them in order and checking every shape.
  */
 export function loadNetworkWeights(run: RunDirectory, dir: string, model: LayersModel): void {
-  const json = JSON.parse(run.readFile(`${dir}/model.json`).toString('utf8')) as {
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
+  const jsonPath = run.path(dir, 'model.json');
+  const corrupt = (path: string, reason: string) => aekitError('CorruptRunFile', path, reason);
+  let json: { weightsManifest?: { weights?: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    json = JSON.parse(run.readFile(`${dir}/model.json`).toString('utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw corrupt(jsonPath, `not valid JSON (${err.message}).`);
+    throw err;
+  }
+  const specs = Array.isArray(json?.weightsManifest)
+    ? json.weightsManifest.flatMap((g) => (Array.isArray(g?.weights) ? g.weights : []))
+    : undefined;
+  // aekit's networks hold float32 weights, each saved once, unquantised.
+  const valid = (s: tf.io.WeightsManifestEntry | null) =>
+    typeof s?.name === 'string' &&
+    s.dtype === 'float32' &&
+    s.quantization === undefined &&
+    Array.isArray(s.shape) &&
+    s.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+  if (!specs?.every(valid) || new Set(specs.map((s) => s.name)).size !== specs.length) {
+    throw corrupt(jsonPath, 'it has no valid weightsManifest (the list of weights).');
+  }
   const data = run.readFile(`${dir}/weights.bin`);
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (data.byteLength !== expected) {
+    throw corrupt(
+      run.path(dir, 'weights.bin'),
+      `it holds ${data.byteLength} bytes; model.json describes ${expected}.`,
+    );
+  }
   const buffer = data.buffer.slice(
     data.byteOffset,
     data.byteOffset + data.byteLength,

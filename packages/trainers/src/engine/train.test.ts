@@ -78,8 +78,9 @@ describe('train', () => {
     const r = await train({ ...small, validationSplit: 0, epochs: 2, out: join(dir, 'no-val') });
     expect(r.metrics.every((m) => m.valLoss === undefined)).toBe(true);
     const ckpt = readFileSync(join(r.run, 'checkpoints', 'last.ckpt'));
-    const headerLength = ckpt.readUInt32LE(10); // after the 10-byte magic
-    const header = JSON.parse(ckpt.subarray(14, 14 + headerLength).toString('utf8'));
+    // After the 10-byte magic and the 32-byte sha256 of the rest.
+    const headerLength = ckpt.readUInt32LE(42);
+    const header = JSON.parse(ckpt.subarray(46, 46 + headerLength).toString('utf8'));
     expect(header.state).toEqual({ epoch: 2, bestValLoss: null, epochsWithoutImprovement: 0 });
     await expect(
       train({ ...small, validationSplit: 0, patience: 2, out: join(dir, 'no-val-patience') }),

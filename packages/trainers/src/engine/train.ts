@@ -1,12 +1,14 @@
+import { resolve } from 'node:path';
 import {
   aekitError,
-  type Dataset,
+  Dataset,
   type EpochMetrics,
   formatIssues,
   getVariant,
   isAekitError,
   parseVariantOptions,
   type RunManifest,
+  toFlag,
 } from '@aekit/core';
 import { BUILTIN_DATASETS, loadDataset, RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,15 +20,17 @@ import {
   disposeNetworks,
   type LossValue,
   lossParts,
+  type TfjsVariantPlugin,
   type TrainingPhase,
 } from '../plugin.js';
 import { registerBuiltinVariants } from '../register-all.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './config.js';
-import { loadRunData } from './data.js';
+import { checkInputRange, loadRunData } from './data.js';
 import type { TrainListener } from './events.js';
 import { evaluateLoss, toBatchTensor } from './loss.js';
 import { networkDir, saveNetwork } from './model-io.js';
+import { buildWithinMemory } from './model-size.js';
 import { createOptimizer, OPTIMIZERS } from './optimizers.js';
 import { packageVersions } from './versions.js';
 
@@ -206,6 +210,82 @@ async function trainEpoch(
   }
 }
 
+/** A value as a user wrote it, for messages. */
+const shown = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+
+/** The same value, compared as JSON (option arrays included). */
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * On resume, what the caller gave that differs from the run: settings a run keeps for its
+ * whole life (variant and its options, data, batch size, optimiser, seed) fail with
+ * `ResumeConflict` listing each; those that may change (epochs, early stopping, learning
+ * rate, backend) are returned as `{ from, to }` for the manifest's history. A setting given
+ * with the run's own value is no change.
+ */
+function resumeChanges(
+  root: string,
+  input: TrainOptions,
+  opts: ResolvedTrainOptions,
+  previous: RunManifest,
+  plugin: TfjsVariantPlugin,
+): Record<string, { from: unknown; to: unknown }> {
+  const conflicts: string[] = [];
+  const fixed = (flag: string, given: unknown, recorded: unknown) => {
+    if (given !== undefined && !same(given, recorded)) {
+      conflicts.push(`${flag} ${shown(given)}: the run has ${shown(recorded ?? 'none')}`);
+    }
+  };
+  const src = previous.data;
+  fixed('--variant', input.variant, previous.variant);
+  const given = input.options ?? {};
+  if (Object.keys(given).length > 0) {
+    // Compared after parsing, so that "--layers 100,30" matches the recorded [100, 30].
+    const parsed = parseVariantOptions(plugin, { ...previous.options, ...given }) as Record<
+      string,
+      unknown
+    >;
+    for (const key of Object.keys(given)) {
+      fixed(`--${toFlag(key)}`, parsed[key], previous.options[key]);
+    }
+  }
+  if (input.data instanceof Dataset) fixed('data', `memory:${input.data.name}`, src.source);
+  else if (input.data !== undefined) {
+    const file = (p: string) => (p in BUILTIN_DATASETS ? p : resolve(p));
+    if (file(input.data) !== file(src.source)) fixed('--data', input.data, src.source);
+  }
+  if (input.dataDir !== undefined && resolve(input.dataDir) !== resolve(src.dataDir ?? '')) {
+    fixed('--data-dir', input.dataDir, src.dataDir);
+  }
+  // A limit at or above the data's size cut nothing, as no limit did.
+  const total = src.trainCount + src.validationCount;
+  if (!(src.limit === undefined && input.limit !== undefined && input.limit >= total)) {
+    fixed('--limit', input.limit, src.limit);
+  }
+  fixed('--validation-split', input.validationSplit, src.validationSplit);
+  if (input.normalize !== 'auto') fixed('--normalize', input.normalize, src.normalize);
+  fixed('--binarize', input.binarize, src.binarize);
+  // Recorded for CSV files only (whether their first row was a header).
+  if (input.header !== 'auto' && src.header !== undefined)
+    fixed('--header', input.header, src.header);
+  fixed('--batch-size', input.batchSize, previous.training.batchSize);
+  fixed('--optimizer', input.optimizer, previous.training.optimizer);
+  fixed('--seed', input.seed, previous.training.seed);
+  if (conflicts.length > 0) throw aekitError('ResumeConflict', root, conflicts);
+
+  const changed: Record<string, { from: unknown; to: unknown }> = {};
+  const may = (name: string, given: unknown, recorded: unknown) => {
+    if (given !== undefined && !same(given, recorded))
+      changed[name] = { from: recorded, to: given };
+  };
+  may('epochs', opts.epochs, previous.training.epochs);
+  may('learningRate', input.learningRate, previous.training.learningRate);
+  may('patience', input.patience, previous.training.earlyStoppingPatience ?? 0);
+  may('minDelta', input.minDelta, previous.training.earlyStoppingMinDelta ?? 0);
+  may('backend', input.backend === 'auto' ? undefined : input.backend, previous.training.backend);
+  return changed;
+}
+
 /**
  * Trains a variant and writes its run directory: manifest.json, metrics.jsonl (one line per
  * epoch), checkpoints/last.ckpt (every epoch), model/ (tfjs layers artifacts of each
@@ -219,11 +299,36 @@ export async function train(
 ): Promise<TrainResult> {
   registerBuiltinVariants();
   const opts = resolveOptions(input);
+  if (opts.resume && opts.overwrite) {
+    throw aekitError(
+      'InvalidTrainingOptions',
+      '  resume, overwrite: give one: --resume continues the run in --out, --overwrite replaces it.',
+    );
+  }
   const run = new RunDirectory(opts.out);
+  // One writer per run: a second `aekit train` (or a resume, or an export) on the same
+  // folder fails with RunLocked while this one runs.
+  const release = run.lock();
+  try {
+    return await trainLocked(run, input, opts, listener, signal);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(
+  run: RunDirectory,
+  input: TrainOptions,
+  opts: ResolvedTrainOptions,
+  listener: TrainListener,
+  signal: AbortSignal | undefined,
+): Promise<TrainResult> {
   let previous: RunManifest | undefined;
   if (opts.resume) {
     if (!run.exists()) throw aekitError('NothingToResume', run.root);
     previous = run.readManifest();
+    // Temporary files of writes that a killed run left behind.
+    run.removeLeftovers();
   }
   const variantName = previous?.variant ?? opts.variant;
   if (!variantName)
@@ -232,8 +337,13 @@ export async function train(
     throw aekitError('InvalidTrainingOptions', '  data: required when not resuming a run.');
   const plugin = asTfjsPlugin(getVariant(variantName));
   const config = parseVariantOptions(plugin, previous?.options ?? opts.options);
+  const changed = previous ? resumeChanges(run.root, input, opts, previous, plugin) : {};
   const data = loadRunData(opts, previous);
-  if (opts.patience > 0 && data.validation.count === 0) {
+  for (const message of data.notices) listener({ type: 'notice', message });
+  checkInputRange(data, plugin.name, plugin.trainer.inputRange?.(config));
+  const patience = input.patience ?? previous?.training.earlyStoppingPatience ?? 0;
+  const minDelta = input.minDelta ?? previous?.training.earlyStoppingMinDelta ?? opts.minDelta;
+  if (patience > 0 && data.validation.count === 0) {
     throw aekitError(
       'InvalidTrainingOptions',
       '  --patience: early stopping watches the validation loss; give a --validation-split above 0.',
@@ -245,18 +355,28 @@ export async function train(
     batchSize: previous?.training.batchSize ?? opts.batchSize,
     optimizer: previous?.training.optimizer ?? opts.optimizer,
     learningRate:
-      previous?.training.learningRate ??
       opts.learningRate ??
+      previous?.training.learningRate ??
       OPTIMIZERS[opts.optimizer].defaultLearningRate,
     seed: previous?.training.seed ?? opts.seed,
     backend: opts.backend,
-    ...(opts.patience > 0 ? { earlyStoppingPatience: opts.patience } : {}),
+    ...(patience > 0 ? { earlyStoppingPatience: patience } : {}),
+    ...(patience > 0 && minDelta > 0 ? { earlyStoppingMinDelta: minDelta } : {}),
   };
+  if (previous && 'learningRate' in changed) {
+    listener({
+      type: 'notice',
+      message: `The learning rate changes from ${previous.training.learningRate} to ${training.learningRate} from epoch ${previous.epochsCompleted + 1} on (recorded in manifest.json's history).`,
+    });
+  }
   const backend = await selectBackend(opts.backend);
-  if (!opts.resume) run.create(opts.overwrite);
 
   const inputShape = [...data.train.sampleShape];
-  const model = plugin.trainer.build({ config, inputShape, seed: training.seed });
+  const model = buildWithinMemory(
+    plugin,
+    { config, inputShape, seed: training.seed },
+    backend.name,
+  );
   if (model.steps && model.phases) {
     throw new TypeError(`Variant "${plugin.name}" gives both phases and steps; give one.`);
   }
@@ -274,6 +394,8 @@ export async function train(
   const codingShape = (model.networks.encoder.outputs[0]!.shape.slice(1) as number[]).map(
     (d) => d ?? 1,
   );
+  // Only now, with the data read and the model built, does a new run touch the folder.
+  if (!opts.resume) run.create(opts.overwrite);
   const now = new Date().toISOString();
   const manifest: RunManifest = {
     format: 'aekit-run/1',
@@ -293,6 +415,15 @@ export async function train(
     versions: packageVersions(),
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
+    ...(previous?.files ? { files: previous.files } : {}),
+    ...(previous
+      ? {
+          history: [
+            ...(previous.history ?? []),
+            { at: now, fromEpoch: previous.epochsCompleted, changed },
+          ],
+        }
+      : {}),
   };
 
   // One phase (the model's loss on the samples) unless the model trains in phases.
@@ -300,7 +431,7 @@ export async function train(
     { name: '', loss: (x, t) => model.loss(x, t) },
   ];
   const multiPhase = model.phases !== undefined;
-  if (multiPhase && opts.patience > 0) {
+  if (multiPhase && patience > 0) {
     throw aekitError(
       'InvalidTrainingOptions',
       `  --patience: early stopping watches one validation loss; variant "${plugin.name}" trains in ${phases.length} phases.`,
@@ -416,7 +547,7 @@ export async function train(
       // Without validation data nothing is counted: early stopping needs a validation split.
       let improved = false;
       if (valLoss !== undefined) {
-        if (bestValLoss === null || valLoss < bestValLoss - opts.minDelta) {
+        if (bestValLoss === null || valLoss < bestValLoss - minDelta) {
           bestValLoss = valLoss;
           epochsWithoutImprovement = 0;
           improved = true;
@@ -455,7 +586,7 @@ export async function train(
         samplesPerSecond: samples / seconds,
         improved,
       });
-      if (opts.patience > 0 && valLoss !== undefined && epochsWithoutImprovement >= opts.patience) {
+      if (patience > 0 && valLoss !== undefined && epochsWithoutImprovement >= patience) {
         stoppedEarly = true;
         listener({ type: 'early-stop', epoch, bestValLoss: bestValLoss ?? valLoss });
         break;
@@ -464,7 +595,6 @@ export async function train(
 
     for (const [name, net] of networkEntries) await saveNetwork(run, networkDir(name), net);
     const last = metrics[metrics.length - 1];
-    manifest.status = stoppedEarly ? 'stopped-early' : 'completed';
     manifest.metrics = {
       ...(last ? { loss: last.loss } : {}),
       ...(last?.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
@@ -483,6 +613,10 @@ export async function train(
       );
       listener({ type: 'figures', paths });
     }
+    // Completed only once everything the run promises (weights, figures) is on disk.
+    manifest.status = stoppedEarly ? 'stopped-early' : 'completed';
+    manifest.updatedAt = new Date().toISOString();
+    run.writeManifest(manifest);
     listener({ type: 'done', run: run.root, epochsCompleted: manifest.epochsCompleted });
     return { run: run.root, manifest, metrics };
   } catch (err) {

@@ -21,14 +21,18 @@ export async function drawFigures(dir: string, options: FiguresOptions = {}): Pr
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
   await selectBackend(options.backend ?? 'auto');
-  const { model } = loadRunModel(run);
+  const { model } = loadRunModel(run, manifest);
+  const release = run.lock();
   try {
     const { train, heldOut } = loadEvaluationData(manifest, options.dataDir);
     const written = await drawInsideFigures(run, manifest, model, train, heldOut, options);
     const metrics = run.readMetrics();
     if (metrics.length > 0) written.push(await drawLossFigure(run, manifest, metrics));
+    // The manifest lists the figures with the run's other files.
+    run.writeManifest({ ...run.readManifest(), updatedAt: new Date().toISOString() });
     return written;
   } finally {
+    release();
     disposeNetworks(model.networks);
   }
 }

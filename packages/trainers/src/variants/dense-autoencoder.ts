@@ -18,6 +18,7 @@ import {
   type BuildContext,
   defineTfjsVariant,
   type LossValue,
+  lossInputRange,
   type TfjsVariantPlugin,
 } from '../plugin.js';
 import {
@@ -30,7 +31,7 @@ import {
   type ForwardPass,
 } from './constraint.js';
 import { DENSE_CONSTRAINTS } from './constraints.js';
-import { sizeOf } from './dense.js';
+import { denseStackWeightCount, sizeOf } from './dense.js';
 
 type AnyConstraint = DenseConstraint<z.ZodRawShape>;
 const constraints = DENSE_CONSTRAINTS as readonly AnyConstraint[];
@@ -291,6 +292,9 @@ export function defineDenseVariant(
           config: context.config as DenseAutoencoderConfig,
         }),
       outputActivation: (config) => (config as DenseAutoencoderConfig).outputActivation,
+      inputRange: (config) => lossInputRange((config as DenseAutoencoderConfig).loss),
+      weightCount: ({ config, inputShape }) =>
+        denseStackWeightCount(sizeOf(inputShape), (config as DenseAutoencoderConfig).layers),
     },
   });
 }

@@ -94,3 +94,17 @@ export function sizeOf(shape: readonly number[]): number {
 export function run(model: tfl.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor {
   return model.apply(x, { training }) as tf.Tensor;
 }
+
+/**
+ * The weights of a symmetric dense stack on `features` inputs: dense layers of `sizes` (the
+ * last is the coding layer) and their mirror back to the features, kernels and biases.
+ */
+export function denseStackWeightCount(features: number, sizes: readonly number[]): number {
+  let count = 0;
+  let prev = features;
+  for (const units of sizes) {
+    count += 2 * prev * units + prev + units;
+    prev = units;
+  }
+  return count;
+}

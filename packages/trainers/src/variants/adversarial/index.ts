@@ -14,8 +14,10 @@ import {
   type AutoencoderModel,
   type BuildContext,
   defineTfjsVariant,
+  lossInputRange,
   lossParts,
 } from '../../plugin.js';
+import { denseStackWeightCount, sizeOf } from '../dense.js';
 import {
   buildDenseAutoencoder,
   checkDenseConfig,
@@ -161,6 +163,10 @@ export const adversarialVariant = defineTfjsVariant({
   trainer: {
     build,
     outputActivation: (config) => (config as AdversarialConfig).outputActivation,
+    inputRange: (config) => lossInputRange((config as AdversarialConfig).loss),
+    // The autoencoder's stack; the discriminator's few small layers are left out.
+    weightCount: ({ config, inputShape }) =>
+      denseStackWeightCount(sizeOf(inputShape), (config as AdversarialConfig).layers),
     sampler: () => ({ kind: 'prior' }),
   },
 });

@@ -9,7 +9,12 @@ import {
   reconstructionLossFn,
   reconstructionOptionFields,
 } from '../../layers.js';
-import { type AutoencoderModel, type BuildContext, defineTfjsVariant } from '../../plugin.js';
+import {
+  type AutoencoderModel,
+  type BuildContext,
+  defineTfjsVariant,
+  lossInputRange,
+} from '../../plugin.js';
 import {
   convDecoderLayers,
   convEncoderLayers,
@@ -85,5 +90,6 @@ export const convVariant = defineTfjsVariant({
   trainer: {
     build,
     outputActivation: (config) => config.outputActivation,
+    inputRange: (config) => lossInputRange(config.loss),
   },
 });

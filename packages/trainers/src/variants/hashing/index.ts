@@ -20,8 +20,9 @@ import {
   DEFAULT_ONNX_GRAPHS,
   defineTfjsVariant,
   type LossValue,
+  lossInputRange,
 } from '../../plugin.js';
-import { applyWithoutLast, denseStack, sizeOf } from '../dense.js';
+import { applyWithoutLast, denseStack, denseStackWeightCount, sizeOf } from '../dense.js';
 
 /** The ONNX encoder output holding the rounded bits (beside `codings`, the probabilities). */
 export const BITS_OUTPUT = 'bits';
@@ -165,5 +166,8 @@ export const hashingVariant = defineTfjsVariant({
         ...(g.networks[0] === 'encoder' ? { parityTolerance: HASHING_PARITY_TOLERANCE } : {}),
       })),
     outputActivation: (config) => config.outputActivation,
+    inputRange: (config) => lossInputRange(config.loss),
+    weightCount: ({ config, inputShape }) =>
+      denseStackWeightCount(sizeOf(inputShape), [...config.layers, config.bits]),
   },
 });

@@ -203,6 +203,11 @@ export const vaeVariant = defineTfjsVariant({
         g.role === 'encoder' ? { ...g, extraOutputNames: ['log_variance'] } : g,
       ),
     outputActivation: () => 'sigmoid',
+    inputRange: () => ({
+      min: 0,
+      max: 1,
+      why: 'with its binary cross-entropy reconstruction loss',
+    }),
     sampler: () => ({ kind: 'prior' }),
   },
 });

@@ -14,7 +14,12 @@ import {
   reconstructionLossFn,
   reconstructionOptionFields,
 } from '../../layers.js';
-import { type AutoencoderModel, type BuildContext, defineTfjsVariant } from '../../plugin.js';
+import {
+  type AutoencoderModel,
+  type BuildContext,
+  defineTfjsVariant,
+  lossInputRange,
+} from '../../plugin.js';
 import { sizeOf } from '../dense.js';
 
 const options = z
@@ -237,5 +242,6 @@ export const wtaVariant = defineTfjsVariant({
   trainer: {
     build,
     outputActivation: (config) => (config.loss === 'bce' ? 'sigmoid' : 'linear'),
+    inputRange: (config) => lossInputRange(config.loss),
   },
 });
