@@ -31,7 +31,12 @@ export {
   type ClassifyResult,
   trainClassifier,
 } from './classify.js';
-export { type CheckpointState, readCheckpoint, writeCheckpoint } from './engine/checkpoint.js';
+export {
+  type CheckpointState,
+  parseCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './engine/checkpoint.js';
 export {
   type ResolvedTrainOptions,
   type TrainOptions,

@@ -8,6 +8,7 @@ import { expectCode } from '../test-utils/index.js';
 import { FASHION_MNIST, missing } from '../test-utils/requirements.js';
 import { BUILTIN_DATASETS, loadDataset } from './datasets.js';
 import { readIdx } from './readers.js';
+import { encodeNpy } from './writers.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -248,20 +249,9 @@ describe('loadDataset: files', () => {
   });
 });
 
-/** An NPY file (format 1.0, C order) of `descr` values, the bytes given as a typed array. */
-function npy(descr: string, shape: readonly number[], values: ArrayBufferView): Uint8Array {
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
-  header += '\n';
-  const body = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(10 + header.length + body.length);
-  out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(body, 10 + header.length);
-  return out;
-}
+/** An NPY file of `descr` values, the bytes given as a typed array. */
+const npy = (descr: string, shape: readonly number[], values: ArrayBufferView): Uint8Array =>
+  encodeNpy(values, shape, descr);
 
 /** Writes `data` to a fresh file in the temporary folder and returns its path. */
 const temp = (name: string, data: string | Uint8Array) => {

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCode } from '../test-utils/index.js';
 import { firstNonFinite, readCsv, readDataFile, readIdx, readNpy } from './readers.js';
+import { encodeNpy } from './writers.js';
 
 /** Fixtures written by packages/core/test/make-fixtures.py, with the values it wrote. */
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
@@ -233,20 +234,9 @@ describe('readDataFile', () => {
   });
 });
 
-/** An NPY file (format 1.0, C order) of `descr` values, the bytes given as a typed array. */
-function npy(descr: string, shape: readonly number[], values: ArrayBufferView): Uint8Array {
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64);
-  header += '\n';
-  const body = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(10 + header.length + body.length);
-  out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(body, 10 + header.length);
-  return out;
-}
+/** An NPY file of `descr` values, the bytes given as a typed array. */
+const npy = (descr: string, shape: readonly number[], values: ArrayBufferView): Uint8Array =>
+  encodeNpy(values, shape, descr);
 
 /** A big-endian IDX file of float32 (type 0x0d) or float64 (0x0e) values. */
 function idxFloats(type: 0x0d | 0x0e, shape: readonly number[], values: readonly number[]) {

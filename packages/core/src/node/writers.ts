@@ -1,12 +1,27 @@
 import { writeAtomic } from './run-dir.js';
 
+/** The NPY dtype of each typed array aekit writes. */
+function descrOf(data: ArrayBufferView): string {
+  if (data instanceof Float64Array) return '<f8';
+  if (data instanceof Uint8Array) return '|u1';
+  if (data instanceof Int32Array) return '<i4';
+  if (data instanceof BigInt64Array) return '<i8';
+  return '<f4';
+}
+
 /**
- * Encodes float32 values as a NumPy .npy file (format 1.0, little-endian, C order): the
- * magic string, a Python-dict header padded to 64 bytes, then the raw values.
+ * Encodes values as a NumPy .npy file (format 1.0, little-endian, C order): the magic
+ * string, a Python-dict header padded to 64 bytes, then the raw values. The dtype follows the
+ * array (float32 unless it is a Float64Array, Uint8Array, Int32Array or BigInt64Array), or
+ * `descr` when given.
  */
-export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+export function encodeNpy(
+  data: ArrayBufferView,
+  shape: readonly number[],
+  descr: string = descrOf(data),
+): Uint8Array {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   const unpadded = 10 + header.length + 1;
   header += ' '.repeat((64 - (unpadded % 64)) % 64);
   header += '\n';

@@ -18,13 +18,15 @@ export interface CheckpointState {
   readonly epochsWithoutImprovement: number;
 }
 
-interface TensorEntry {
+/** One tensor of a checkpoint: its group (network or optimiser), name and shape. */
+export interface TensorEntry {
   readonly group: string;
   readonly name: string;
   readonly shape: number[];
 }
 
-interface Header {
+/** A checkpoint's JSON header. */
+export interface Header {
   readonly state: CheckpointState;
   readonly tensors: TensorEntry[];
 }
@@ -76,25 +78,18 @@ export async function writeCheckpoint(
   run.writeFile('checkpoints/last.ckpt', out);
 }
 
+/** A checkpoint file's parts: its header (state and tensor list) and its float32 values. */
+export interface ParsedCheckpoint {
+  readonly header: Header;
+  readonly body: Float32Array;
+}
+
 /**
- * Restores network and optimizer weights from checkpoints/last.ckpt and returns the saved
- * state. The networks must have been built with the same options. `optimizers` are named
- * by checkpoint group (`optimizer` for a run's one optimiser).
+ * Parses the bytes of a checkpoint file (`path` names it in errors): checks its sha256
+ * (version 2), its header and that the values are as many as the header describes. A file
+ * that is not a checkpoint fails with `CheckpointMismatch`, a damaged one with `CorruptRunFile`.
  */
-export async function readCheckpoint(
-  run: RunDirectory,
-  networks: Readonly<Record<string, LayersModel>>,
-  optimizers: Readonly<Record<string, tf.Optimizer>>,
-): Promise<CheckpointState> {
-  let bytes: Buffer;
-  try {
-    // The checkpoint checks itself: it may be newer than the manifest's record of it (a run
-    // stopped between writing the two).
-    bytes = run.readFile('checkpoints/last.ckpt', { verify: false });
-  } catch {
-    throw aekitError('NothingToResume', run.root);
-  }
-  const path = run.checkpointPath;
+export function parseCheckpoint(bytes: Buffer, path: string): ParsedCheckpoint {
   const corrupt = (reason: string) => aekitError('CorruptRunFile', path, reason);
   const magic = bytes.subarray(0, MAGIC.length).toString('latin1');
   if (magic !== MAGIC && magic !== MAGIC_V1) {
@@ -132,6 +127,28 @@ export async function readCheckpoint(
   const body = new Float32Array(
     bytes.buffer.slice(bytes.byteOffset + bodyStart, bytes.byteOffset + bytes.length),
   );
+  return { header, body };
+}
+
+/**
+ * Restores network and optimizer weights from checkpoints/last.ckpt and returns the saved
+ * state. The networks must have been built with the same options. `optimizers` are named
+ * by checkpoint group (`optimizer` for a run's one optimiser).
+ */
+export async function readCheckpoint(
+  run: RunDirectory,
+  networks: Readonly<Record<string, LayersModel>>,
+  optimizers: Readonly<Record<string, tf.Optimizer>>,
+): Promise<CheckpointState> {
+  let bytes: Buffer;
+  try {
+    // The checkpoint checks itself: it may be newer than the manifest's record of it (a run
+    // stopped between writing the two).
+    bytes = run.readFile('checkpoints/last.ckpt', { verify: false });
+  } catch {
+    throw aekitError('NothingToResume', run.root);
+  }
+  const { header, body } = parseCheckpoint(bytes, run.checkpointPath);
   let offset = 0;
   const groups = new Map<string, tf.Tensor[]>();
   const named = new Map<string, { name: string; tensor: tf.Tensor }[]>();

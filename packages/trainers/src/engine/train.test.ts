@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../backends/index.js';
 import { tempDir } from '../test-utils/index.js';
+import { parseCheckpoint } from './checkpoint.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { train } from './train.js';
 
@@ -78,9 +79,7 @@ describe('train', () => {
     const r = await train({ ...small, validationSplit: 0, epochs: 2, out: join(dir, 'no-val') });
     expect(r.metrics.every((m) => m.valLoss === undefined)).toBe(true);
     const ckpt = readFileSync(join(r.run, 'checkpoints', 'last.ckpt'));
-    // After the 10-byte magic and the 32-byte sha256 of the rest.
-    const headerLength = ckpt.readUInt32LE(42);
-    const header = JSON.parse(ckpt.subarray(46, 46 + headerLength).toString('utf8'));
+    const { header } = parseCheckpoint(ckpt, 'last.ckpt');
     expect(header.state).toEqual({ epoch: 2, bestValLoss: null, epochsWithoutImprovement: 0 });
     await expect(
       train({ ...small, validationSplit: 0, patience: 2, out: join(dir, 'no-val-patience') }),

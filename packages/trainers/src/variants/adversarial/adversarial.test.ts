@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
+import { parseCheckpoint } from '../../engine/checkpoint.js';
 import { train } from '../../engine/train.js';
 import { tempDir } from '../../test-utils/index.js';
 import { testCodings, trainMnist } from '../../test-utils/mnist.js';
@@ -70,10 +71,7 @@ describe('adversarial autoencoder', () => {
     } as const;
     await train({ ...common, variant: 'adversarial', epochs: 1 });
     const bytes = readFileSync(join(out, 'checkpoints', 'last.ckpt'));
-    const headerLength = bytes.readUInt32LE(10);
-    const header = JSON.parse(bytes.subarray(14, 14 + headerLength).toString('utf8')) as {
-      tensors: { group: string }[];
-    };
+    const { header } = parseCheckpoint(bytes, 'last.ckpt');
     const groups = new Set(header.tensors.map((t) => t.group));
     expect([...groups].sort()).toEqual([
       'decoder',
