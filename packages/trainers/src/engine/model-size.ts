@@ -34,10 +34,16 @@ export function buildWithinMemory<C>(
   backend: string,
 ): AutoencoderModel {
   const limit = modelMemoryLimit(backend);
-  const what = `Variant "${plugin.name}" with options ${JSON.stringify(context.config)}`;
+  const shape = `[${context.inputShape.join(', ')}]`;
+  const what = `Variant "${plugin.name}" with these options, on inputs of shape ${shape},`;
   const count = plugin.trainer.weightCount?.(context as BuildContext<never>);
   if (count !== undefined && count * BYTES_PER_WEIGHT > limit) {
-    throw aekitError('ModelTooLarge', what, count * BYTES_PER_WEIGHT, limit);
+    throw aekitError(
+      'ModelTooLarge',
+      `Variant "${plugin.name}" with these options has ${count.toExponential(2)} weights on inputs of shape ${shape}: it`,
+      count * BYTES_PER_WEIGHT,
+      limit,
+    );
   }
   try {
     return plugin.trainer.build(context as BuildContext<never>);
