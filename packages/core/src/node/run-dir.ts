@@ -233,26 +233,35 @@ export class RunDirectory {
    * (and nothing else).
    */
   create(overwrite = false): void {
-    const entries = existsSync(this.root)
-      ? readdirSync(this.root).filter((name) => name !== RUN_LOCK)
-      : [];
-    if (entries.length > 0) {
-      let manifest: RunManifest | undefined;
-      if (this.exists()) {
-        try {
-          manifest = this.readManifest();
-        } catch (err) {
-          if (!isAekitError(err, 'InvalidManifest')) throw err;
-        }
-      }
-      if (!manifest) throw aekitError('RunDirectoryNotEmpty', this.root, entries.sort());
-      if (!overwrite) throw aekitError('RunDirectoryExists', this.root);
-      this.removeRunFiles(manifest);
-    }
+    const previous = this.checkCreate(overwrite);
+    if (previous) this.removeRunFiles(previous);
     this.#written.clear();
     this.#files = {};
     for (const dir of ['model', 'checkpoints', 'figures'])
       writingTo(this.path(dir), () => mkdirSync(this.path(dir), { recursive: true }));
+  }
+
+  /**
+   * Fails as {@link create} would, without touching anything: `RunDirectoryNotEmpty` for a
+   * folder of other files, `RunDirectoryExists` for a run without `overwrite`. Returns the
+   * manifest of the run that `overwrite` replaces, if any.
+   */
+  checkCreate(overwrite = false): RunManifest | undefined {
+    const entries = existsSync(this.root)
+      ? readdirSync(this.root).filter((name) => name !== RUN_LOCK)
+      : [];
+    if (entries.length === 0) return undefined;
+    let manifest: RunManifest | undefined;
+    if (this.exists()) {
+      try {
+        manifest = this.readManifest();
+      } catch (err) {
+        if (!isAekitError(err, 'InvalidManifest')) throw err;
+      }
+    }
+    if (!manifest) throw aekitError('RunDirectoryNotEmpty', this.root, entries.sort());
+    if (!overwrite) throw aekitError('RunDirectoryExists', this.root);
+    return manifest;
   }
 
   /** The files of the run `manifest` describes, relative to the root: listed or by layout. */

@@ -329,6 +329,9 @@ async function trainLocked(
     previous = run.readManifest();
     // Temporary files of writes that a killed run left behind.
     run.removeLeftovers();
+  } else {
+    // Before the data is read: a folder that cannot take the run says so at once.
+    run.checkCreate(opts.overwrite);
   }
   const variantName = previous?.variant ?? opts.variant;
   if (!variantName)
@@ -395,7 +398,14 @@ async function trainLocked(
     (d) => d ?? 1,
   );
   // Only now, with the data read and the model built, does a new run touch the folder.
-  if (!opts.resume) run.create(opts.overwrite);
+  if (!opts.resume) {
+    try {
+      run.create(opts.overwrite);
+    } catch (err) {
+      disposeNetworks(model.networks);
+      throw err;
+    }
+  }
   const now = new Date().toISOString();
   const manifest: RunManifest = {
     format: 'aekit-run/1',
