@@ -1,4 +1,6 @@
 import { aekitError } from '@aekit/core';
+import { BACKEND_NAMES } from '@aekit/trainers';
+import { Option } from 'commander';
 
 /**
  * A numeric flag's value (commander hands strings over): undefined when the flag is absent,
@@ -29,4 +31,21 @@ export function numberFlag(
     throw aekitError('InvalidArgument', `${flag} must be ${what}, not "${value}".`);
   }
   return n;
+}
+
+/** `--device` of the commands that run exported models with the runtime. */
+export function runtimeDeviceOption(): Option {
+  return new Option(
+    '--device <name>',
+    "where ONNX Runtime runs ('wasm': onnxruntime-web's WebAssembly build, as in browsers)",
+  )
+    .choices(['auto', 'cpu', 'webgpu', 'wasm'])
+    .default('auto');
+}
+
+/** `--backend` of the commands that run a run's TensorFlow.js model. */
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'compute backend')
+    .choices([...BACKEND_NAMES])
+    .default('auto');
 }

@@ -1,8 +1,9 @@
 import { relative } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { trainClassifier } from '@aekit/trainers';
+import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
-import { numberFlag } from '../flags.js';
+import { backendOption, numberFlag } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 
 /** Flags of `aekit classify`, as commander gives them. */
@@ -72,4 +73,44 @@ export async function classifyCommand(run: string, flags: ClassifyFlags, output:
     `${result.split} accuracy ${fmt(result.testAccuracy, 4)}: ${result.manifest.variant} encoder ${c.pretrained ? `pretrained (${relative(process.cwd(), c.pretrained) || '.'})` : 'from scratch'}, freeze ${c.freeze}, ${c.labelled} labelled samples (${fmt(c.labelsFraction * 100, 3)}% of the labels), ${result.manifest.training.epochs} epochs`,
   );
   output.out(`Classifier run written to ${where}/; export it with: aekit export ${where}`);
+}
+
+/** Registers `aekit classify`. */
+export function registerClassify(program: Command, output: Output): void {
+  program
+    .command('classify')
+    .description(
+      "Train a classifier from a run's encoder plus a softmax head on a fraction of the labels (unsupervised pretraining), and report its test accuracy. --from-scratch trains the same network from random weights, for comparison.",
+    )
+    .argument('<run>', 'the pretrained autoencoder run (written by `aekit train`)')
+    .requiredOption('--labels-fraction <f>', 'share of the training labels to use, e.g. 0.01')
+    .option(
+      '--freeze <which>',
+      'encoder layers kept as pretrained: all (train the head only), none (fine-tune all), or N (the first N)',
+      'none',
+    )
+    .option('--from-scratch', "start from random weights instead of the run's")
+    .option('--data <source>', "labelled data (default: the run's): mnist, fashion-mnist or a file")
+    .option('--data-dir <dir>', "folder with the data set's files")
+    .option('--epochs <n>', 'epochs over the labelled samples', '10')
+    .option('--batch-size <n>', 'samples per batch', '32')
+    .option('--lr <rate>', 'Adam learning rate', '0.001')
+    .option(
+      '--seed <n>',
+      "seed of the labelled subset, the head and the shuffles (default: the run's)",
+    )
+    .addOption(backendOption())
+    .requiredOption('--out <dir>', 'the classifier run directory to write')
+    .option('--overwrite', 'replace a run already in --out')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit classify runs/stacked --labels-fraction 0.01 --out runs/cls-1pct
+  aekit classify runs/stacked --labels-fraction 0.01 --from-scratch --out runs/cls-1pct-scratch
+  aekit classify runs/stacked --labels-fraction 0.1 --freeze all --out runs/cls-probe-head`,
+    )
+    .action(async (run: string, opts: ClassifyFlags) => {
+      await classifyCommand(run, opts, output);
+    });
 }

@@ -1,4 +1,7 @@
 import { evaluateRun } from '@aekit/trainers';
+import type { Command } from 'commander';
+import { startBackend } from '../backend-line.js';
+import { backendOption } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 
 /** Options of `aekit eval`. */
@@ -75,4 +78,52 @@ export async function evalCommand(
     output.out(`    radius-1 purity      ${purity(r.radius1Purity)}`);
     output.out(`                  random ${purity(r.random.radius1Purity)}`);
   }
+}
+
+/** Registers `aekit eval`. */
+export function registerEval(program: Command, output: Output): void {
+  program
+    .command('eval')
+    .description(
+      'Evaluate a run on held-out data (the test split, else the validation split) or on a file: reconstruction loss and MSE, next to the mean-image baseline.',
+    )
+    .argument('<run>', 'run directory written by `aekit train`')
+    .option(
+      '--data <file>',
+      "score this file instead of the held-out split: an .npy, .csv or IDX file (optionally .gz) of samples of the run's input shape (or flat rows of as many values), raw as the training data was; the run's normalisation and --binarize are applied as in training",
+    )
+    .option(
+      '--labels <file>',
+      'labels of --data, one integer per sample in the same order (a one-column .csv, or .npy / IDX of shape [N]): for the retrieval, probe and classifier measures',
+    )
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--probe',
+      'also fit a logistic regression to the codings of the training split and report its held-out accuracy (labelled data)',
+    )
+    .addOption(backendOption())
+    .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  aekit eval runs/mnist-stacked\n  aekit eval runs/mnist-stacked --data x_test.npy --labels y_test.csv --json',
+    )
+    .action(
+      async (
+        run: string,
+        opts: {
+          json?: boolean;
+          backend?: string;
+          dataDir?: string;
+          data?: string;
+          labels?: string;
+          probe?: boolean;
+        },
+      ) => {
+        await evalCommand(
+          run,
+          { ...opts, backend: await startBackend(opts.backend, output) },
+          output,
+        );
+      },
+    );
 }

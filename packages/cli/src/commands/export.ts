@@ -1,4 +1,5 @@
 import type { ExportReport } from '@aekit/export';
+import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
 import { exportRun } from '../export-run.js';
 import { fmt, type Output } from '../output.js';
@@ -43,3 +44,19 @@ const WHY: Partial<Record<ExportReport['samplesFrom'], string>> = {
   training: ' (the run kept no held-out samples: validation split 0)',
   random: ' (seeded uniform inputs: the run was trained on in-memory data)',
 };
+
+/** Registers `aekit export`. */
+export function registerExport(program: Command, output: Output): void {
+  program
+    .command('export')
+    .description(
+      'Export a run to ONNX (RUN/onnx/encoder.onnx, decoder.onnx, autoencoder.onnx, aekit.json), checked against the trained model.',
+    )
+    .argument('<run>', 'run directory written by `aekit train`')
+    .option('--opset <n>', 'ONNX opset, 13 to 17', '13')
+    .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .option('--json', 'print the report as JSON')
+    .action(async (run: string, opts: { opset?: string; dataDir?: string; json?: boolean }) => {
+      await exportCommand(run, opts, output);
+    });
+}

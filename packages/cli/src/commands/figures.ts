@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import { drawFigures } from '@aekit/trainers';
+import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
-import { numberFlag } from '../flags.js';
+import { backendOption, numberFlag } from '../flags.js';
 import type { Output } from '../output.js';
 
 /** Flags of `aekit figures`. */
@@ -32,4 +33,27 @@ export async function figuresCommand(run: string, flags: FiguresFlags, output: O
   });
   output.out(`Figures of ${run} (${((performance.now() - started) / 1000).toFixed(1)} s):`);
   for (const path of written) output.out(`  ${relative(process.cwd(), path) || path}`);
+}
+
+/** Registers `aekit figures`. */
+export function registerFigures(program: Command, output: Output): void {
+  program
+    .command('figures')
+    .description(
+      'Draw what a run learned into RUN/figures: features.png (first-layer weights), top-activations.png (the training inputs that excite each coding unit most), dreams.png (the input gradient ascent finds for each unit), map.png (held-out codings in 2-D by UMAP, coloured by label) and loss.png (every loss term); each with a JSON file of its data.',
+    )
+    .argument('<run>', 'run directory written by `aekit train`')
+    .option(
+      '--units <n>',
+      'units shown (the first N of the first layer; the N coding units of largest variance)',
+      '16',
+    )
+    .option('--top <n>', 'inputs per unit in top-activations.png', '8')
+    .option('--map-samples <n>', 'held-out samples on the map', '2000')
+    .option('--dream-steps <n>', 'gradient-ascent steps per dream', '200')
+    .addOption(backendOption())
+    .option('--data-dir <dir>', "folder with the data set's files, if they moved since training")
+    .action(async (run: string, opts: FiguresFlags) => {
+      await figuresCommand(run, opts, output);
+    });
 }

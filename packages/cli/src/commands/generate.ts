@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { aekitError, applyNormalization, type Normalization } from '@aekit/core';
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
+import type { Command } from 'commander';
+import { runtimeDeviceOption } from '../flags.js';
 import type { Output } from '../output.js';
 import {
   checkOutputFile,
@@ -196,4 +198,70 @@ export function runData(source: string, dataDir?: string): RunData | undefined {
     ...(dir ? { dataDir: dir } : {}),
     ...(data.binarize !== undefined ? { binarize: data.binarize } : {}),
   };
+}
+
+/** Registers `aekit sample` and `aekit interpolate`. */
+export function registerGenerate(program: Command, output: Output): void {
+  program
+    .command('sample')
+    .description(
+      'Generate with an exported model that can sample: codings drawn from the prior N(0, I) and decoded (vae), or a Markov chain of corruption and reconstruction run from noise (gsn).',
+    )
+    .argument(
+      '<run>',
+      'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+    )
+    .option('--n <count>', 'samples to draw', '60')
+    .requiredOption('--out <file>', 'where to write them: .png (a grid), .npy or .csv')
+    .option(
+      '--seed <n>',
+      'random seed: the same seed draws the same samples (default: random, printed)',
+    )
+    .option('--temperature <t>', 'vae: scale of the codings drawn (1: the prior itself)')
+    .option('--steps <n>', "gsn: steps of the Markov chain (default: the model's, 30)")
+    .option('--cols <n>', 'columns of the PNG grid', '10')
+    .addOption(runtimeDeviceOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit sample runs/vae --n 60 --out samples.png --seed 1
+  aekit sample runs/vae --n 1000 --out samples.npy --temperature 0.8
+  aekit sample runs/gsn --n 20 --steps 100 --out chain.png --seed 2`,
+    )
+    .action(async (run: string, opts: SampleOptions) => {
+      await sampleCommand(run, opts, output);
+    });
+
+  program
+    .command('interpolate')
+    .description(
+      "Decode the straight line between two inputs' codings: --steps images from one to the other, both ends included.",
+    )
+    .argument(
+      '<run>',
+      'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+    )
+    .requiredOption(
+      '--from <input>',
+      "test:N (the N-th test image of the run's data set) or an image file (.png, .npy, .csv)",
+    )
+    .requiredOption('--to <input>', 'the other end, as --from')
+    .option('--steps <n>', 'images on the line, both ends included', '10')
+    .requiredOption('--out <file>', 'where to write them: .png (one row), .npy or .csv')
+    .option(
+      '--data-dir <dir>',
+      "folder with the data set's files, if not where training found them",
+    )
+    .addOption(runtimeDeviceOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit interpolate runs/vae --from test:0 --to test:1 --steps 10 --out line.png
+  aekit interpolate runs/vae --from a.png --to b.png --out line.png`,
+    )
+    .action(async (run: string, opts: InterpolateOptions & { dataDir?: string }) => {
+      await interpolateCommand(run, opts, runData(run, opts.dataDir), output);
+    });
 }

@@ -20,7 +20,8 @@ import {
 import { fileFitsSampleShape, loadDataset, type Split, writeAtomic } from '@aekit/core/node';
 import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
 import cliProgress from 'cli-progress';
-import { numberFlag } from '../flags.js';
+import type { Command } from 'commander';
+import { numberFlag, runtimeDeviceOption } from '../flags.js';
 import { fmt, type Output } from '../output.js';
 import { checkOutputFile, modelNormalization, onnxFolder, readSamples, size } from './infer.js';
 
@@ -295,4 +296,67 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
     }
     if (n > show) output.out(`  … ${n - show} more (--show N, or --json for all)`);
   }
+}
+
+/** Registers `aekit hash` and `aekit search`. */
+export function registerHash(program: Command, output: Output): void {
+  program
+    .command('hash')
+    .description(
+      "Build a hash index of a data set with a semantic-hashing model: each sample's code (its codings rounded to bits, from the exported encoder), packed as bits, with the labels when the data has them. Search it with `aekit search`.",
+    )
+    .argument('<run>', 'an exported run directory of a model that can hash (variant hashing)')
+    .requiredOption('--data <source>', 'mnist, fashion-mnist, or an IDX, NPY or CSV file')
+    .option('--split <split>', 'train or test, for built-in data sets', 'train')
+    .option('--limit <n>', 'only the first N samples')
+    .option('--ids <file>', 'a text file with one id per line, in the order of the samples')
+    .requiredOption('--out <file>', 'the index to write (written atomically)')
+    .option(
+      '--data-dir <dir>',
+      "folder with the data set's files, if not where aekit finds them by default",
+    )
+    .option(
+      '--raw',
+      "the data is already normalised; hash it as it is (recorded in the index, so that `aekit search` hashes query files the same way). Without it, data is normalised as the model's aekit.json records",
+    )
+    .addOption(runtimeDeviceOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit hash runs/hashing --data mnist --split train --out mnist.aehash
+  aekit search mnist.aehash --query item:0 --radius 1`,
+    )
+    .action(async (run: string, opts: HashOptions) => {
+      await hashCommand(run, opts, output);
+    });
+
+  program
+    .command('search')
+    .description(
+      'Find the items of a hash index (from `aekit hash`) within a Hamming distance of a query code, or its k nearest, and time the search.',
+    )
+    .argument('<index>', 'a hash index written by `aekit hash`')
+    .option(
+      '--query <query>',
+      "item:N (the code of the index's N-th item), or samples to hash (.png, .npy, .csv) with the index's model",
+    )
+    .option('--code <hex>', 'a code in hex, as `aekit search` prints them')
+    .option('--radius <r>', 'every item within this Hamming distance')
+    .option('--k <n>', 'the N nearest items (ties by item number)')
+    .option('--model <run>', "the model that hashes --query files (default: the index's)")
+    .option('--show <n>', 'items to list per query', '10')
+    .option('--json', 'print every item found as JSON')
+    .addOption(runtimeDeviceOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  aekit search mnist.aehash --query item:0 --radius 1
+  aekit search mnist.aehash --query digit.png --k 10
+  aekit search mnist.aehash --code 0x2a3b4c5d --radius 2 --json`,
+    )
+    .action(async (index: string, opts: SearchOptions) => {
+      await searchCommand(index, opts, output);
+    });
 }

@@ -13,6 +13,8 @@ import {
   writingTo,
 } from '@aekit/core/node';
 import { type AutoencoderInfo, loadAutoencoder } from '@aekit/runtime-web';
+import type { Command } from 'commander';
+import { runtimeDeviceOption } from '../flags.js';
 import type { Output } from '../output.js';
 
 /** What `aekit encode | decode | reconstruct` do. */
@@ -212,5 +214,57 @@ export async function inferCommand(
     );
   } finally {
     await ae.dispose();
+  }
+}
+
+/** Registers `aekit encode`, `decode` and `reconstruct`. */
+export function registerInference(program: Command, output: Output): void {
+  const inference: Record<InferenceAction, string> = {
+    encode: 'Encode samples to codings with the exported encoder.',
+    decode: 'Decode codings to samples with the exported decoder.',
+    reconstruct: 'Reconstruct samples with the exported autoencoder.',
+  };
+  for (const [action, description] of Object.entries(inference) as [InferenceAction, string][]) {
+    program
+      .command(action)
+      .description(
+        `${description} Reads and writes .npy, .csv and .png (one image in, a grid out).`,
+      )
+      .argument(
+        '<model>',
+        'an exported run directory, or a folder holding encoder.onnx and decoder.onnx',
+      )
+      .requiredOption(
+        '--input <file>',
+        action === 'decode'
+          ? 'codings (.npy or .csv)'
+          : 'samples (.npy, .csv, .idx or one .png image)',
+      )
+      .requiredOption(
+        '--output <file>',
+        action === 'encode'
+          ? 'codings to write (.npy or .csv)'
+          : 'samples to write (.npy, .csv or .png)',
+      )
+      .addOption(runtimeDeviceOption())
+      .option(
+        '--raw',
+        "inputs are already normalised; use the graphs as they are (outputs stay normalised). Without it, inputs are normalised as in training: by the model's aekit.json, or the run's manifest.json beside an onnx/ folder without one; with neither, aekit refuses",
+      )
+      .option('--no-normalize', 'the same as --raw')
+      .action(
+        async (
+          model: string,
+          opts: {
+            input: string;
+            output: string;
+            device?: string;
+            normalize?: boolean;
+            raw?: boolean;
+          },
+        ) => {
+          await inferCommand(action, model, opts, output);
+        },
+      );
   }
 }

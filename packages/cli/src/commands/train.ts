@@ -7,7 +7,9 @@ import {
   listVariants,
   type OptionInfo,
 } from '@aekit/core';
-import { type TrainOptions, train } from '@aekit/trainers';
+import { OPTIMIZERS, type TrainOptions, train } from '@aekit/trainers';
+import { type Command, Option } from 'commander';
+import { backendOption } from '../flags.js';
 import type { Output } from '../output.js';
 import { pluginSpecifier } from '../plugins.js';
 import { progressReporter } from '../progress.js';
@@ -142,4 +144,102 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   }
   output.out(`  model:      ${where}/model/   checkpoint: ${where}/checkpoints/last.ckpt`);
   output.out(`Evaluate it with: aekit eval ${where}`);
+}
+
+/** Registers `aekit train`: its flags, the variant options of every registered variant, and the action. */
+export function registerTrain(program: Command, output: Output): void {
+  const trainCmd = program
+    .command('train')
+    .description(
+      'Train an autoencoder variant and write its run directory (manifest, metrics, checkpoints, model, figures).',
+    )
+    .option('--variant <name>', 'variant to train (see `aekit variants`)')
+    .option(
+      '--plugin <module>',
+      'import a variant plugin first: an installed package name or the path of an ES module (repeatable; recorded in the run)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--data <name|file>',
+      'built-in data set (mnist, fashion-mnist) or an .idx[.gz], .npy or .csv file',
+      'mnist',
+    )
+    .option(
+      '--data-dir <dir>',
+      "folder with a built-in data set's IDX files, if not in the default place",
+    )
+    .option('--limit <n>', 'use only the first N training samples')
+    .option(
+      '--validation-split <f>',
+      'fraction of the training samples held out for validation',
+      '0.1',
+    )
+    .addOption(
+      new Option('--normalize <kind>', 'input normalisation')
+        .choices(['auto', 'none', 'unit', 'minmax', 'standard'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--header <choice>',
+        "whether a CSV file's first row is a header (default auto: when none of its cells is a number)",
+      ).choices(['yes', 'no', 'auto']),
+    )
+    .option(
+      '--binarize [threshold]',
+      'set pixels above the threshold (default 0.5, after normalisation) to 1, the others to 0',
+    )
+    .option('--epochs <n>', 'epochs to train (with --resume: the total to reach)')
+    .option('--batch-size <n>', 'samples per batch', '32')
+    .addOption(
+      new Option('--optimizer <name>', 'optimiser')
+        .choices(Object.keys(OPTIMIZERS))
+        .default('adam'),
+    )
+    .option(
+      '--lr <rate>',
+      'learning rate (default: 0.001 for adam and rmsprop, 0.01 for sgd and momentum)',
+    )
+    .option('--seed <n>', 'random seed: same seed, same run', '42')
+    .addOption(backendOption())
+    .option(
+      '--patience <n>',
+      'early stopping: stop after N epochs without validation improvement (0: off)',
+      '0',
+    )
+    .option('--min-delta <d>', 'early stopping: smallest improvement that counts', '0')
+    .requiredOption('--out <dir>', 'run directory to write')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--overwrite', 'replace a run already in --out')
+    .option('--no-figures', 'skip figures/reconstructions.png and figures/loss.png');
+  const flags = variantOptionFlags();
+  for (const [flag, { info, variants }] of flags) {
+    const def =
+      info.default !== undefined
+        ? `; default ${Array.isArray(info.default) ? info.default.join(',') : String(info.default)}`
+        : '';
+    const choices = info.choices ? ` (${info.choices.join('|')})` : '';
+    // Each variant validates its own values (two variants may accept different choices).
+    trainCmd.addOption(
+      new Option(
+        `--${flag} <${info.type}>`,
+        `[${variants.join(', ')}] ${info.description}${choices}${def}`,
+      ),
+    );
+  }
+  trainCmd
+    .addHelpText(
+      'after',
+      '\nExample:\n  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked',
+    )
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+      // A resumed run keeps its own settings: only the options typed on the command line
+      // count (a default such as --batch-size 32 is not a request to change the run's).
+      if (opts.resume) {
+        for (const key of Object.keys(opts)) {
+          if (cmd.getOptionValueSource(key) === 'default') delete opts[key];
+        }
+      }
+      await trainCommand(opts, output);
+    });
 }

@@ -1,4 +1,5 @@
 import { describeOptions, getVariant, listVariants } from '@aekit/core';
+import type { Command } from 'commander';
 import type { Output } from '../output.js';
 
 /** `aekit variants [name]`: the registry, or one variant's options. */
@@ -35,4 +36,21 @@ export function variantsCommand(name: string | undefined, json: boolean, output:
     output.out('');
   }
   if (!name) output.out('Train one with: aekit train --variant NAME --data mnist --out runs/NAME');
+}
+
+/** Registers `aekit variants`. */
+export function registerVariants(program: Command, output: Output): void {
+  program
+    .command('variants')
+    .description('List the registered autoencoder variants and their options.')
+    .argument('[name]', 'show only this variant, with its description')
+    .option('--json', 'print as JSON')
+    .option(
+      '--plugin <module>',
+      'import a variant plugin first (repeatable)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .action((name: string | undefined, opts: { json?: boolean }) => {
+      variantsCommand(name, Boolean(opts.json), output);
+    });
 }
