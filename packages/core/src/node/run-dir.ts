@@ -45,11 +45,15 @@ export function writingTo<T>(path: string, write: () => T): T {
   try {
     return write();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code ? WRITE_FAILURES[code] : undefined;
-    if (reason === undefined) throw err;
-    throw aekitErrorWithCause(err, 'CannotWrite', path, reason);
+    throw writeFailure(err, path);
   }
+}
+
+/** `err` as `CannotWrite` naming `path` when it is one of {@link WRITE_FAILURES}, else itself. */
+function writeFailure(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = code ? WRITE_FAILURES[code] : undefined;
+  return reason === undefined ? err : aekitErrorWithCause(err, 'CannotWrite', path, reason);
 }
 
 /**
@@ -182,7 +186,7 @@ export class RunDirectory {
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw writeError(err, path);
+          throw writeFailure(err, path);
         }
       }
       const found = readOwner(path);
@@ -439,15 +443,4 @@ export class RunDirectory {
     }
     return data;
   }
-}
-
-function writeError(err: unknown, path: string): unknown {
-  try {
-    writingTo(path, () => {
-      throw err;
-    });
-  } catch (mapped) {
-    return mapped;
-  }
-  return err;
 }
