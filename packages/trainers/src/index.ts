@@ -86,8 +86,8 @@ export type {
   DenseConstraint,
   DenseParts,
   ForwardPass,
-} from './variants/constraint.js';
-export { defineConstraint } from './variants/constraint.js';
+} from './families/constraint.js';
+export { defineConstraint } from './families/constraint.js';
 export { contractiveVariant, jacobianNormSquared } from './variants/contractive/index.js';
 export { corrupt, denoisingVariant, NOISES } from './variants/denoising/index.js';
 export {
@@ -95,7 +95,7 @@ export {
   type DenseAutoencoderConfig,
   defineDenseVariant,
   denseAutoencoderOptions,
-} from './variants/dense-autoencoder.js';
+} from './families/dense-autoencoder.js';
 export { greedyVariant } from './variants/greedy/index.js';
 export {
   BITS_OUTPUT,

@@ -3,6 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
+  buildDenseAutoencoder,
+  checkDenseConfig,
+  type DenseAutoencoderConfig,
+  denseAutoencoderOptions,
+} from '../../families/dense-autoencoder.js';
+import { denseStackWeightCount, sizeOf } from '../../families/dense-stack.js';
+import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
@@ -17,13 +24,6 @@ import {
   lossInputRange,
   lossParts,
 } from '../../plugin.js';
-import { denseStackWeightCount, sizeOf } from '../dense.js';
-import {
-  buildDenseAutoencoder,
-  checkDenseConfig,
-  type DenseAutoencoderConfig,
-  denseAutoencoderOptions,
-} from '../dense-autoencoder.js';
 
 /** Validated options: the dense autoencoder's and the discriminator's. */
 type AdversarialConfig = DenseAutoencoderConfig & {

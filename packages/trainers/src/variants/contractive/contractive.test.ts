@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
+import { jacobianNormSquared } from '../../families/constraints/contractive.js';
 import { tempDir } from '../../test-utils/index.js';
 import { mnistTest, runModel, trainMnist } from '../../test-utils/mnist.js';
-import { jacobianNormSquared } from './constraint.js';
 
 const dir = tempDir();
 beforeAll(() => selectBackend('wasm'));

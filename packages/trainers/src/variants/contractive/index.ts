@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked autoencoder with a contractive penalty. */
 export const contractiveVariant = defineDenseVariant({
@@ -9,4 +9,4 @@ export const contractiveVariant = defineDenseVariant({
   constraints: ['contractive'],
 });
 
-export { jacobianNormSquared } from './constraint.js';
+export { jacobianNormSquared } from '../../families/constraints/contractive.js';

@@ -3,6 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
+  convDecoderLayers,
+  convEncoderLayers,
+  convOptionFields,
+  convShapeProblem,
+} from '../../families/conv-stack.js';
+import {
   applyAll,
   denseOptionFields,
   l2Penalty,
@@ -15,12 +21,6 @@ import {
   defineTfjsVariant,
   lossInputRange,
 } from '../../plugin.js';
-import {
-  convDecoderLayers,
-  convEncoderLayers,
-  convOptionFields,
-  convShapeProblem,
-} from '../conv-stack.js';
 
 const options = z
   .object({

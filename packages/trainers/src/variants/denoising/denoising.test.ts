@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
+import { corrupt } from '../../families/constraints/denoising.js';
 import { tempDir } from '../../test-utils/index.js';
 import { mnistTest, runModel, trainMnist } from '../../test-utils/mnist.js';
-import { corrupt } from './constraint.js';
 
 const dir = tempDir();
 beforeAll(() => selectBackend('wasm'));

@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked autoencoder trained to remove noise from its inputs. */
 export const denoisingVariant = defineDenseVariant({
@@ -9,4 +9,4 @@ export const denoisingVariant = defineDenseVariant({
   constraints: ['denoising'],
 });
 
-export { corrupt, NOISES } from './constraint.js';
+export { corrupt, NOISES } from '../../families/constraints/denoising.js';

@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked autoencoder trained greedily, one layer at a time. */
 export const greedyVariant = defineDenseVariant({

@@ -1,6 +1,6 @@
-import type { ConstraintConfig } from '../constraint.js';
-import type { denoisingConstraint } from '../denoising/constraint.js';
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import type { ConstraintConfig } from '../../families/constraint.js';
+import type { denoisingConstraint } from '../../families/constraints/denoising.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** Steps of the sampling chain when the caller gives none. */
 export const GSN_CHAIN_STEPS = 30;

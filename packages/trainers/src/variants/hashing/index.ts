@@ -3,6 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
+  applyWithoutLast,
+  denseStack,
+  denseStackWeightCount,
+  sizeOf,
+} from '../../families/dense-stack.js';
+import {
   type ActivationName,
   applyAll,
   denseLayer,
@@ -22,7 +28,6 @@ import {
   type LossValue,
   lossInputRange,
 } from '../../plugin.js';
-import { applyWithoutLast, denseStack, denseStackWeightCount, sizeOf } from '../dense.js';
 
 /** The ONNX encoder output holding the rounded bits (beside `codings`, the probabilities). */
 export const BITS_OUTPUT = 'bits';

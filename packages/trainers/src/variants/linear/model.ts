@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { denseStack, run, sizeOf } from '../../families/dense-stack.js';
 import type { AutoencoderModel, BuildContext } from '../../plugin.js';
-import { denseStack, run, sizeOf } from '../dense.js';
 import type { LinearConfig } from './spec.js';
 
 /**

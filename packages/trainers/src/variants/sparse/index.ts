@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked autoencoder with a sparse coding layer. */
 export const sparseVariant = defineDenseVariant({
@@ -9,4 +9,4 @@ export const sparseVariant = defineDenseVariant({
   constraints: ['sparse'],
 });
 
-export { klSparsity } from './constraint.js';
+export { klSparsity } from '../../families/constraints/sparse.js';

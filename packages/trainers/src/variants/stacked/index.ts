@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked (deep) autoencoder: symmetric dense layers, no constraint of its own. */
 export const stackedVariant = defineDenseVariant({

@@ -1,4 +1,4 @@
-import { defineDenseVariant } from '../dense-autoencoder.js';
+import { defineDenseVariant } from '../../families/dense-autoencoder.js';
 
 /** The stacked autoencoder with tied weights. */
 export const tiedVariant = defineDenseVariant({
@@ -9,4 +9,4 @@ export const tiedVariant = defineDenseVariant({
   constraints: ['tied'],
 });
 
-export { TiedDense } from './tied-dense.js';
+export { TiedDense } from '../../families/constraints/tied-dense.js';

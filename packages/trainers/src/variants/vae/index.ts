@@ -3,6 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import {
+  convDecoderLayers,
+  convEncoderLayers,
+  convOptionFields,
+  convShapeProblem,
+  convShapes,
+} from '../../families/conv-stack.js';
+import { sizeOf } from '../../families/dense-stack.js';
+import {
   ACTIVATIONS,
   type ActivationName,
   applyAll,
@@ -18,14 +26,6 @@ import {
   DEFAULT_ONNX_GRAPHS,
   defineTfjsVariant,
 } from '../../plugin.js';
-import {
-  convDecoderLayers,
-  convEncoderLayers,
-  convOptionFields,
-  convShapeProblem,
-  convShapes,
-} from '../conv-stack.js';
-import { sizeOf } from '../dense.js';
 
 const options = z
   .object({

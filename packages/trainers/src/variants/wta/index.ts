@@ -2,6 +2,7 @@ import { aekitError } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { sizeOf } from '../../families/dense-stack.js';
 import {
   ACTIVATIONS,
   type ActivationName,
@@ -20,7 +21,6 @@ import {
   defineTfjsVariant,
   lossInputRange,
 } from '../../plugin.js';
-import { sizeOf } from '../dense.js';
 
 const options = z
   .object({

@@ -30,8 +30,8 @@ import {
   denseBaseFields,
   type ForwardPass,
 } from './constraint.js';
-import { DENSE_CONSTRAINTS } from './constraints.js';
-import { denseStackWeightCount, sizeOf } from './dense.js';
+import { DENSE_CONSTRAINTS } from './constraints/index.js';
+import { denseStackWeightCount, sizeOf } from './dense-stack.js';
 
 type AnyConstraint = DenseConstraint<z.ZodRawShape>;
 const constraints = DENSE_CONSTRAINTS as readonly AnyConstraint[];
