@@ -85,9 +85,11 @@ export const AekitErrors = Object.freeze({
   TrainingInterrupted: entry({
     name: 'TrainingInterrupted',
     title: 'Training interrupted.',
-    message: (dir: string, epochs: number) =>
+    message: (dir: string, epochs: number, _command?: string) =>
       `Training in "${dir}" was interrupted; ${epochs} epoch(s) are complete and checkpointed.`,
-    hint: (dir: string) => `Continue it with \`aekit train --resume --out ${dir}\`.`,
+    /** `command` is the one that trained it (default `aekit train`). */
+    hint: (dir: string, _epochs: number, command = 'aekit train') =>
+      `Continue it with \`${command} --resume --out ${dir}\`.`,
   }),
   UnknownDataset: entry({
     name: 'UnknownDataset',
@@ -301,10 +303,16 @@ export const AekitErrors = Object.freeze({
   CapabilityMissing: entry({
     name: 'CapabilityMissing',
     title: 'Model lacks a capability.',
-    message: (model: string, capability: string, capable: readonly string[]) =>
-      `${model} cannot ${capability}: only models whose aekit.json lists the "${capability}" capability can. Variants that can: ${list(capable)}.`,
+    /**
+     * `declared` is what the model's aekit.json lists in `capabilities`, or undefined when
+     * the model has no aekit.json.
+     */
+    message: (model: string, capability: string, declared: readonly string[] | undefined) =>
+      declared === undefined
+        ? `${model} cannot ${capability}: it has no aekit.json, and only a model whose aekit.json declares the "${capability}" capability can.`
+        : `${model} cannot ${capability}: its aekit.json declares ${declared.length ? `the capabilities ${list(declared)}` : 'no capabilities'}, not "${capability}".`,
     hint: (_model: string, capability: string) =>
-      `Load a model trained with a variant that has the "${capability}" capability and exported with \`aekit export\` (which writes aekit.json).`,
+      `Export a model whose variant declares the "${capability}" capability with \`aekit export\` (which writes aekit.json)${capability === 'classify' ? ', or a classifier run of `aekit classify`' : ''}; \`aekit variants\` lists each variant's capabilities.`,
   }),
   InvalidHashIndex: entry({
     name: 'InvalidHashIndex',
@@ -312,6 +320,14 @@ export const AekitErrors = Object.freeze({
     message: (source: string, reason: string) =>
       `"${source}" is not a valid aekit hash index: ${reason}`,
     hint: 'Rebuild the index with `aekit hash` (it writes the checksummed aekit-hash/2 format; this version reads aekit-hash/2 and /1); if the file was copied or downloaded, copy it again and check that the copy is complete.',
+  }),
+  PackageMissing: entry({
+    name: 'PackageMissing',
+    title: 'An optional package is not installed.',
+    message: (pkg: string, purpose: string, reason: string) =>
+      `${purpose} needs ${pkg}, which cannot be loaded: ${reason}`,
+    hint: (pkg: string) =>
+      `Install it beside @aekit/cli, at the CLI's version: \`npm install ${pkg}\`.`,
   }),
   InvalidArgument: entry({
     name: 'InvalidArgument',

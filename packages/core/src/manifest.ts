@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { CHECK_SAMPLE_SOURCES } from './exported-model.js';
+import { NORMALIZATION_KINDS } from './normalization.js';
 
 const normalizationSchema = z.object({
-  kind: z.enum(['none', 'unit', 'minmax', 'standard']),
+  kind: z.enum(NORMALIZATION_KINDS),
   scale: z.union([z.number(), z.array(z.number())]),
   offset: z.union([z.number(), z.array(z.number())]),
 });
@@ -13,7 +15,7 @@ export const dataSourceSchema = z.object({
   dataDir: z.string().optional(),
   limit: z.number().int().positive().optional(),
   validationSplit: z.number().min(0).lt(1),
-  normalize: z.enum(['none', 'unit', 'minmax', 'standard']),
+  normalize: z.enum(NORMALIZATION_KINDS),
   header: z.enum(['yes', 'no']).optional(),
   /** Values above this threshold (after normalisation) became 1, the others 0. */
   binarize: z.number().gt(0).lt(1).optional(),
@@ -24,15 +26,10 @@ export const dataSourceSchema = z.object({
 });
 
 /**
- * Where the samples came from that `aekit export` checked ONNX Runtime against TensorFlow.js
- * on: the data set's `test` split, the run's `validation` split, its `training` split (a run
- * without held-out samples), a user's `file`, or `random` seeded uniform inputs (a run whose
- * data was only in memory).
+ * Where the samples of an export's parity check came from (see `CHECK_SAMPLE_SOURCES` in
+ * `exported-model.ts`).
  */
-export const checkSampleSourceSchema = z.enum(['test', 'validation', 'training', 'file', 'random']);
-
-/** One of {@link checkSampleSourceSchema}'s values. */
-export type CheckSampleSource = z.infer<typeof checkSampleSourceSchema>;
+export const checkSampleSourceSchema = z.enum(CHECK_SAMPLE_SOURCES);
 
 /** The parity check of an export: how many samples, where from, the largest difference. */
 export const exportCheckSchema = z.object({
@@ -129,6 +126,8 @@ export const manifestSchema = z.object({
       labelled: z.number().int().positive(),
       /** The label of each output, in order. */
       classes: z.array(z.number().int()),
+      /** Share of the labelled samples held out for the validation loss (absent: none). */
+      validationSplit: z.number().gt(0).lt(1).optional(),
     })
     .optional(),
   versions: z.record(z.string(), z.string()),
@@ -142,61 +141,6 @@ export const manifestSchema = z.object({
   /** Each `--resume` of the run, in order. */
   history: z.array(resumeEntrySchema).optional(),
 });
-
-/**
- * What a runtime needs beside the ONNX files (`onnx/aekit.json`): enough to use the graphs
- * without the rest of the run directory.
- */
-/**
- * How a model that can sample generates (`aekit.json`'s `sampler`): `prior`, codings drawn
- * from N(0, I) and decoded (VAE); `chain`, a Markov chain from uniform noise, each step
- * corrupting the current images as in training, reconstructing them and drawing binary
- * pixels from the reconstruction (generative stochastic networks).
- */
-export const samplerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('prior') }),
-  z.object({
-    kind: z.literal('chain'),
-    noise: z.enum(['gaussian', 'dropout']),
-    noiseStd: z.number().nonnegative(),
-    noiseRate: z.number().min(0).lt(1),
-    steps: z.number().int().positive(),
-  }),
-]);
-
-/** A sampler description (see {@link samplerSchema}). */
-export type SamplerSpec = z.infer<typeof samplerSchema>;
-
-export const onnxMetadataSchema = z.object({
-  format: z.literal('aekit-onnx/1'),
-  variant: z.string(),
-  inputShape: z.array(z.number().int().positive()),
-  codingShape: z.array(z.number().int().positive()),
-  normalization: normalizationSchema,
-  outputActivation: z.string().optional(),
-  capabilities: z.array(z.string()),
-  /**
-   * ONNX graph files by role (encoder, decoder, autoencoder, …): input and output names,
-   * and the names of any further outputs (e.g. `['log_variance']`).
-   */
-  graphs: z.record(
-    z.string(),
-    z.object({
-      file: z.string(),
-      input: z.string(),
-      output: z.string(),
-      extraOutputs: z.array(z.string()).optional(),
-    }),
-  ),
-  /** A classifier run's labels, one per output of `classifier.onnx`, in order. */
-  classes: z.array(z.number().int()).optional(),
-  /** What the graphs were checked on against TensorFlow.js before they were written. */
-  check: exportCheckSchema.optional(),
-  aekitVersion: z.string(),
-});
-
-/** The contents of `onnx/aekit.json`. */
-export type OnnxMetadata = z.infer<typeof onnxMetadataSchema>;
 
 /** The run manifest (manifest.json). */
 export type RunManifest = z.infer<typeof manifestSchema>;

@@ -11,7 +11,10 @@ export interface Normalization {
 }
 
 /** The normalisations aekit can compute. */
-export type NormalizationKind = 'none' | 'unit' | 'minmax' | 'standard';
+export const NORMALIZATION_KINDS = Object.freeze(['none', 'unit', 'minmax', 'standard'] as const);
+
+/** One of {@link NORMALIZATION_KINDS}. */
+export type NormalizationKind = (typeof NORMALIZATION_KINDS)[number];
 
 /** The identity normalisation. */
 export const IDENTITY: Normalization = Object.freeze({ kind: 'none', scale: 1, offset: 0 });

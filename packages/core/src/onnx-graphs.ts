@@ -2,6 +2,7 @@
  * The ONNX graphs a variant exposes, as data: which of its networks each graph chains and
  * the tensor names it gets. Variant plugins declare them; the exporter writes them.
  */
+import { TENSOR_NAMES } from './exported-model.js';
 
 /** One ONNX graph a variant exposes: a chain of its networks, with stable tensor names. */
 export interface OnnxGraphDescription {
@@ -31,12 +32,22 @@ export interface OnnxGraphDescription {
 
 /** The graphs every autoencoder exposes unless its plugin says otherwise. */
 export const DEFAULT_ONNX_GRAPHS: readonly OnnxGraphDescription[] = Object.freeze([
-  { role: 'encoder', networks: ['encoder'], inputName: 'input', outputName: 'codings' },
-  { role: 'decoder', networks: ['decoder'], inputName: 'codings', outputName: 'reconstruction' },
+  {
+    role: 'encoder',
+    networks: ['encoder'],
+    inputName: TENSOR_NAMES.input,
+    outputName: TENSOR_NAMES.codings,
+  },
+  {
+    role: 'decoder',
+    networks: ['decoder'],
+    inputName: TENSOR_NAMES.codings,
+    outputName: TENSOR_NAMES.reconstruction,
+  },
   {
     role: 'autoencoder',
     networks: ['encoder', 'decoder'],
-    inputName: 'input',
-    outputName: 'reconstruction',
+    inputName: TENSOR_NAMES.input,
+    outputName: TENSOR_NAMES.reconstruction,
   },
 ]);

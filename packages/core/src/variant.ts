@@ -1,7 +1,11 @@
 import type { z } from 'zod';
+import type { CapabilityKind } from './exported-model.js';
 
-/** What a trained model of a variant can do at run time, beyond encode/decode/reconstruct. */
-export type Capability = 'sample' | 'hash' | 'denoise' | 'classify';
+/**
+ * What a trained model of a variant can do at run time, beyond encode/decode/reconstruct:
+ * one of the capability kinds of the exported-model contract (`CAPABILITIES`).
+ */
+export type Capability = CapabilityKind;
 
 /** The config schema of a variant: a zod object whose fields all have defaults. */
 export type VariantOptionsSchema = z.ZodObject<z.ZodRawShape>;

@@ -1,12 +1,16 @@
 import { createRequire } from 'node:module';
 import {
   aekitError,
+  type CapabilityKind,
   type CheckSampleSource,
   createRng,
   DEFAULT_ONNX_GRAPHS,
+  EXPORTED_MODEL_FILE,
+  type ExportCheck,
+  graphFileName,
   type OnnxGraphDescription,
-  type OnnxMetadata,
   type SamplerSpec,
+  writeExportedModel,
 } from '@aekit/core';
 import { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -49,8 +53,8 @@ export interface ExportModelInput {
   readonly networks: Readonly<Record<string, LayersModel>>;
   /** The graphs to write (default {@link DEFAULT_ONNX_GRAPHS}). */
   readonly graphs?: readonly OnnxGraphDescription[];
-  /** What runtimes may do with the model (`encode`, `sample`, `hash`...). */
-  readonly capabilities: readonly string[];
+  /** What runtimes may do with the model beyond reconstruction (`sample`, `hash`, `classify`). */
+  readonly capabilities: readonly CapabilityKind[];
   /** The activation of the reconstruction, recorded for runtimes (e.g. `sigmoid`). */
   readonly outputActivation?: string;
   /** How runtimes sample, for models with the `sample` capability. */
@@ -188,6 +192,24 @@ export async function exportModel(
   const samples =
     input.samples?.x ?? randomInputs(manifest.inputShape, count, manifest.training.seed);
   const from: CheckSampleSource = input.samples?.from ?? 'random';
+  // aekit.json, built and checked by @aekit/core's writer; checked here first, without the
+  // parity check's result, so that a variant's wrong declaration (a sampler out of range,
+  // a capability no runtime knows) fails before any graph is built.
+  const aekitJson = (check?: ExportCheck): string =>
+    writeExportedModel({
+      variant: manifest.variant,
+      inputShape: manifest.inputShape,
+      codingShape: manifest.codingShape,
+      normalization: manifest.normalization,
+      ...(outputActivation ? { outputActivation } : {}),
+      capabilities,
+      ...(sampler ? { sampler } : {}),
+      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
+      ...(check ? { check } : {}),
+      graphs,
+      aekitVersion: AEKIT_VERSION,
+    });
+  aekitJson();
   const runtime = await onnxRuntime(options.runtime);
   // The encoder's first output (the mean of a variational encoder) feeds the decoder check.
   const codings = runTfjsChain([encoder], samples, [count, ...manifest.inputShape])[0]!.data;
@@ -268,11 +290,14 @@ export async function exportModel(
   }
 
   function writeExport(): ExportReport {
+    const worst = Math.max(0, ...built.map((b) => b.diff));
+    const check: ExportCheck = { samples: count, from, maxAbsDiff: worst };
+    const description = aekitJson(check);
     const exported: ExportedGraph[] = built.map(({ graph, bytes, diff }) => {
-      run.writeFile(`onnx/${graph.role}.onnx`, bytes);
+      run.writeFile(`onnx/${graphFileName(graph.role)}`, bytes);
       return {
         role: graph.role,
-        path: run.path('onnx', `${graph.role}.onnx`),
+        path: run.path('onnx', graphFileName(graph.role)),
         bytes: bytes.length,
         inputName: graph.inputName,
         outputName: graph.outputName,
@@ -280,39 +305,14 @@ export async function exportModel(
         maxAbsDiff: diff,
       };
     });
-    const worst = Math.max(0, ...exported.map((g) => g.maxAbsDiff));
-    const metadata: OnnxMetadata = {
-      format: 'aekit-onnx/1',
-      variant: manifest.variant,
-      inputShape: manifest.inputShape,
-      codingShape: manifest.codingShape,
-      normalization: manifest.normalization,
-      ...(outputActivation ? { outputActivation } : {}),
-      capabilities: [...capabilities],
-      ...(sampler ? { sampler } : {}),
-      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
-      check: { samples: count, from, maxAbsDiff: worst },
-      graphs: Object.fromEntries(
-        graphs.map((g) => [
-          g.role,
-          {
-            file: `${g.role}.onnx`,
-            input: g.inputName,
-            output: g.outputName,
-            ...(g.extraOutputNames?.length ? { extraOutputs: [...g.extraOutputNames] } : {}),
-          },
-        ]),
-      ),
-      aekitVersion: AEKIT_VERSION,
-    };
-    run.writeFile('onnx/aekit.json', `${JSON.stringify(metadata, null, 2)}\n`);
+    run.writeFile(`onnx/${EXPORTED_MODEL_FILE}`, description);
     run.writeManifest({
       ...manifest,
       onnx: {
-        files: exported.map((g) => `onnx/${g.role}.onnx`),
+        files: exported.map((g) => `onnx/${graphFileName(g.role)}`),
         opset,
         maxAbsDiff: worst,
-        check: { samples: count, from, maxAbsDiff: worst },
+        check,
         exportedAt: new Date().toISOString(),
       },
       updatedAt: new Date().toISOString(),

@@ -13,8 +13,8 @@
  *
  * {@link exportModel} exports a trained model into its run directory: every graph its variant
  * declares, checked in ONNX Runtime against TensorFlow.js before anything is written, and
- * the `aekit.json` runtimes read. (`exportRun` in `@aekit/cli`, behind `aekit export`, loads
- * a run with `@aekit/trainers` and calls it; this package depends on neither.)
+ * the `aekit.json` runtimes read. (`exportRun` in `@aekit/trainers`, behind `aekit export`,
+ * loads a run's networks and calls it; this package depends on neither trainers nor the CLI.)
  *
  * @packageDocumentation
  */

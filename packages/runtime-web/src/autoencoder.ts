@@ -7,6 +7,7 @@ import {
   searchNearest,
   searchRadius,
 } from '@aekit/core/hashing';
+import { type CapabilityKind, TENSOR_NAMES } from '@aekit/core/model';
 import {
   AUTO_DEVICE,
   checkDeviceName,
@@ -48,17 +49,17 @@ type LazyRole = 'autoencoder' | 'classifier';
 
 /** The output name each role has in graphs written by `aekit export`. */
 const AEKIT_OUTPUT: Readonly<Record<Role, string>> = Object.freeze({
-  encoder: 'codings',
-  decoder: 'reconstruction',
-  autoencoder: 'reconstruction',
-  classifier: 'probabilities',
+  encoder: TENSOR_NAMES.codings,
+  decoder: TENSOR_NAMES.reconstruction,
+  autoencoder: TENSOR_NAMES.reconstruction,
+  classifier: TENSOR_NAMES.probabilities,
 });
 
 /** The encoder output of a variational autoencoder that `encode` returns as `logVariance`. */
-const LOG_VARIANCE_OUTPUT = 'log_variance';
+const LOG_VARIANCE_OUTPUT = TENSOR_NAMES.logVariance;
 
-/** The encoder output of a semantic-hashing model that `hash` packs: the rounded codings. */
-const BITS_OUTPUT = 'bits';
+/** The encoder output of a model with the `hash` capability that `hash` packs: rounded codings. */
+const BITS_OUTPUT = TENSOR_NAMES.bits;
 
 /** The further outputs the runtime reads from each role's graph, when the graph has them. */
 const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
@@ -66,16 +67,6 @@ const EXTRA_OUTPUTS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
   decoder: Object.freeze([]),
   autoencoder: Object.freeze([]),
   classifier: Object.freeze([]),
-});
-
-/**
- * The aekit variants that export each capability, for messages (a model's own aekit.json
- * decides what it can do).
- */
-const CAPABLE_VARIANTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  sample: Object.freeze(['vae', 'gsn', 'adversarial']),
-  hash: Object.freeze(['hashing']),
-  classify: Object.freeze(['classifier runs of `aekit classify`']),
 });
 
 /** One graph output: its name and declared shape, batch axis first (`[]` when unknown). */
@@ -531,15 +522,15 @@ class OrtAutoencoder implements Autoencoder {
     return this.#run(this.#opened.decoder, codings);
   }
 
-  /** Fails with `CapabilityMissing` unless aekit.json lists `capability`. */
-  #require(capability: string): void {
-    const { capabilities, variant, described, source } = this.info;
+  /**
+   * Fails with `CapabilityMissing` unless aekit.json lists `capability`: the model's own
+   * file decides what it can do, whichever variant wrote it.
+   */
+  #require(capability: CapabilityKind): void {
+    const { capabilities, described, source } = this.info;
     if (capabilities.includes(capability)) return;
-    const model =
-      variant !== undefined
-        ? `Variant "${variant}" (${source})`
-        : `The model at "${source}" (${described === 'sessions' ? 'no aekit.json' : 'its aekit.json names no variant'})`;
-    throw aekitError('CapabilityMissing', model, capability, CAPABLE_VARIANTS[capability] ?? []);
+    const declared = described === 'sessions' ? undefined : capabilities;
+    throw aekitError('CapabilityMissing', `The model at "${source}"`, capability, declared);
   }
 
   hash(x: AutoencoderInput): Promise<PackedCodes> {

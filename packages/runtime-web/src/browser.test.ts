@@ -234,6 +234,7 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))('browser runtime in 
         '@aekit/runtime-web': '/runtime-web/browser.js',
         '@aekit/core/errors': '/core/errors.js',
         '@aekit/core/hashing': '/core/hashing.js',
+        '@aekit/core/model': '/core/exported-model.js',
         'pure-rand/distribution/uniformFloat64': '/pure-rand/distribution/uniformFloat64.js',
         'pure-rand/generator/xoroshiro128plus': '/pure-rand/generator/xoroshiro128plus.js',
         'onnxruntime-web/wasm': '/ort/ort.wasm.bundle.min.mjs',

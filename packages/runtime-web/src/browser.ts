@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { loadAutoencoder } from '@aekit/runtime-web';
- * const ae = await loadAutoencoder('/models/stacked/');
+ * const ae = await loadAutoencoder('/models/digits/');
  * const { data, shape } = await ae.reconstruct(new Float32Array(784));
  * ```
  *

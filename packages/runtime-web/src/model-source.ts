@@ -1,11 +1,16 @@
 import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
+import {
+  EXPORTED_MODEL_FILE,
+  graphFile,
+  hasGraph,
+  parseExportedModelText,
+} from '@aekit/core/model';
 import { reasonOf } from './devices.js';
-import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import type { AutoencoderSource, ModelBytes, ModelFiles } from './session.js';
 
 /** The name of the optional metadata file beside the ONNX graphs. */
-export const METADATA_FILE = 'aekit.json';
+export const METADATA_FILE = EXPORTED_MODEL_FILE;
 
 /** Whether `source` holds the model bytes rather than naming a place. */
 export function isModelBytes(source: AutoencoderSource): source is ModelBytes {
@@ -133,7 +138,7 @@ export async function fetchModelFiles(
 ): Promise<ModelFiles> {
   const source = folder.href;
   const metaRes = await get(folder, METADATA_FILE, true, fetchImpl);
-  const parsed = metaRes ? parseMetadataText(await metaRes.text(), source) : undefined;
+  const parsed = metaRes ? parseExportedModelText(await metaRes.text(), source) : undefined;
   // Both fetched at once; when both fail, the encoder's error is reported, whichever
   // answered first, so the message does not depend on timing.
   const settled = await Promise.allSettled(

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { loadAutoencoder } from '@aekit/runtime-web';
- * const ae = await loadAutoencoder('runs/stacked/onnx');
+ * const ae = await loadAutoencoder('runs/digits/onnx');
  * const { data, shape } = await ae.reconstruct(new Float32Array(784));
  * await ae.dispose();
  * ```
@@ -22,9 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
 import { autoWebGpuSkipped } from '@aekit/core/gpu-drivers';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
+import { graphFile, hasGraph, parseExportedModelText } from '@aekit/core/model';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, NODE_DEVICES, reasonOf } from './devices.js';
-import { graphFile, hasGraph, parseMetadataText } from './metadata.js';
 import {
   fetchHashIndex,
   fetchModelFiles,
@@ -43,6 +43,8 @@ import type {
   RuntimePlatform,
 } from './session.js';
 
+export * from './file-jobs.js';
+export * from './files.js';
 export * from './shared-exports.js';
 
 /** The devices of this platform (onnxruntime-node) and their execution providers. */
@@ -113,7 +115,7 @@ async function readModelFolder(dir: string): Promise<ModelFiles> {
   }
   const metaPath = join(dir, METADATA_FILE);
   const parsed = existsSync(metaPath)
-    ? parseMetadataText(await readFile(metaPath, 'utf8'), source)
+    ? parseExportedModelText(await readFile(metaPath, 'utf8'), source)
     : undefined;
   const read = async (role: string): Promise<Uint8Array> => {
     const file = graphFile(parsed, role);

@@ -37,15 +37,15 @@ export interface SampleOptions {
   readonly seed?: number;
   /** Standard deviation the N(0, I) draws are scaled by: `1` (default) is the prior. */
   readonly temperature?: number;
-  /** Chain samplers (GSN): steps of the Markov chain (default: the model's, from aekit.json). */
+  /** Chain samplers: steps of the Markov chain (default: the model's, from aekit.json). */
   readonly steps?: number;
 }
 
 /** What `sample` returns: the decoded samples, with the codings they were decoded from. */
 export interface SampleResult extends TensorData {
   /**
-   * Prior samplers (VAE): the codings drawn from N(0, temperature² I), `[n, ...codingShape]`.
-   * Chain samplers (GSN) have none; they report `steps`.
+   * Prior samplers: the codings drawn from N(0, temperature² I), `[n, ...codingShape]`.
+   * Chain samplers have none; they report `steps`.
    */
   readonly codings?: TensorData;
   /** Chain samplers: the steps the Markov chain ran. */
@@ -113,13 +113,13 @@ export interface AutoencoderInfo {
   readonly inputShape: readonly number[];
   /** Shape of one coding (without the batch axis). */
   readonly codingShape: readonly number[];
-  /** The aekit variant (from `aekit.json`). */
+  /** The aekit variant that trained the model (from `aekit.json`), for people to read. */
   readonly variant?: string;
   /** How raw inputs were normalised for training (from `aekit.json`); the graphs expect normalised inputs. */
   readonly normalization?: Normalization;
   /** The decoder's last activation, e.g. `sigmoid` (from `aekit.json`). */
   readonly outputActivation?: string;
-  /** Extra runtime capabilities of the variant, e.g. `sample`, `hash` (from `aekit.json`). */
+  /** What the model can do beyond reconstruction, e.g. `sample`, `hash` (from `aekit.json`). */
   readonly capabilities: readonly string[];
   /** How `sample` generates, when `aekit.json` says (absent: from the prior). */
   readonly sampler?: Sampler;
@@ -167,9 +167,10 @@ export interface Autoencoder {
    */
   reconstruct(x: AutoencoderInput): Promise<TensorData>;
   /**
-   * Draws `n` codings from N(0, temperature² I) with a seeded generator and decodes them.
-   * Only for models whose `info.capabilities` include `sample` (variational autoencoders);
-   * others reject with `CapabilityMissing`. `n` is a positive integer whose samples hold at
+   * Generates `n` samples as `info.sampler` says: a prior sampler (the default) draws `n`
+   * codings from N(0, temperature² I) with a seeded generator and decodes them; a chain
+   * sampler runs its Markov chain from seeded noise. Only for models whose
+   * `info.capabilities` include `sample`; others reject with `CapabilityMissing`. `n` is a positive integer whose samples hold at
    * most `MAX_SAMPLE_VALUES` (2^26) values in all, as they are decoded in one run
    * (`InvalidArgument` otherwise). The draws are pure-rand's xoroshiro128+ seeded with `seed`
    * (0 to 2^32 - 1) turned normal by Box-Muller, so a seed gives the same codings in Node and
@@ -179,8 +180,8 @@ export interface Autoencoder {
   /**
    * The binary codes of samples `[N, ...inputShape]`: the encoder's `bits` output (its
    * codings rounded: 1 above 0.5), packed 32 to a word, least significant bit first (see
-   * `@aekit/core/hashing`). Only for models whose `info.capabilities` include `hash`
-   * (semantic hashing); others reject with `CapabilityMissing`.
+   * `@aekit/core/hashing`). Only for models whose `info.capabilities` include `hash`;
+   * others reject with `CapabilityMissing`.
    */
   hash(x: AutoencoderInput): Promise<PackedCodes>;
   /**

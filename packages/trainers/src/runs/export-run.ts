@@ -1,0 +1,79 @@
+import { RunDirectory } from '@aekit/core/node';
+import {
+  type ExportModelInput,
+  type ExportOptions,
+  type ExportReport,
+  exportModel,
+} from '@aekit/export';
+import { selectBackend } from './backends/index.js';
+import { CLASSIFIER_GRAPH } from './classifier-model.js';
+import { loadEvaluationData, loadRunModel } from './evaluate.js';
+import { DEFAULT_ONNX_GRAPHS, disposeNetworks } from './plugin.js';
+
+export type { ExportReport };
+
+/** Options of {@link exportRun}: `@aekit/export`'s options, and where the check runs. */
+export interface ExportRunOptions extends ExportOptions {
+  /** tfjs backend computing the reference outputs (default `wasm`). */
+  readonly backend?: string;
+  /** How many samples the self-check runs (default 256). */
+  readonly checkSamples?: number;
+  /** Folder of the data set's files, if they moved since training. */
+  readonly dataDir?: string;
+}
+
+/**
+ * Exports a trained run directory to ONNX (what `aekit export` runs): loads its networks,
+ * asks its variant which graphs to write, and hands them to
+ * `@aekit/export`'s `exportModel`, which checks every graph against TensorFlow.js before
+ * writing `onnx/*.onnx` and `onnx/aekit.json`. The check runs on held-out samples (the test
+ * split, else the validation split); a run trained with `validationSplit: 0` on a file has
+ * none, so on training samples; a run trained on in-memory data, on seeded random inputs.
+ * The report's `samplesFrom` says which.
+ */
+export async function exportRun(
+  dir: string,
+  options: ExportRunOptions = {},
+): Promise<ExportReport> {
+  const run = new RunDirectory(dir);
+  const manifest = run.readManifest();
+  // A data set kept only in memory while training cannot be read back: random inputs then.
+  let samples: ExportModelInput['samples'];
+  if (!manifest.data.source.startsWith('memory:')) {
+    const { train, heldOut, split } = loadEvaluationData(manifest, options.dataDir);
+    // Without held-out samples (validation split 0), the training samples are the data.
+    const [from, source] = heldOut.count > 0 ? [split, heldOut] : (['training', train] as const);
+    if (source.count > 0) {
+      const data = source.slice(0, options.checkSamples ?? 256);
+      samples = { x: data.x, count: data.count, from };
+    }
+  }
+  await selectBackend(options.backend ?? 'wasm');
+  const { model, plugin, config } = loadRunModel(run, manifest);
+  const own = plugin.trainer.onnxGraphs?.(config) ?? DEFAULT_ONNX_GRAPHS;
+  const outputActivation = plugin.trainer.outputActivation?.(config);
+  const sampler = plugin.trainer.sampler?.(config);
+  try {
+    return await exportModel(
+      {
+        run: run.root,
+        networks: model.networks,
+        // A classifier run also exports its classifier: input -> class probabilities.
+        graphs: manifest.classifier ? [...own, CLASSIFIER_GRAPH] : own,
+        capabilities: [
+          ...plugin.capabilities,
+          ...(manifest.classifier ? ['classify' as const] : []),
+        ],
+        ...(outputActivation ? { outputActivation } : {}),
+        ...(sampler ? { sampler } : {}),
+        ...(samples ? { samples } : {}),
+      },
+      {
+        ...(options.opset !== undefined ? { opset: options.opset } : {}),
+        ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+      },
+    );
+  } finally {
+    disposeNetworks(model.networks);
+  }
+}
