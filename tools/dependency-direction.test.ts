@@ -1,7 +1,10 @@
 /**
- * The project graph keeps the intended direction: @aekit/core at the bottom; trainers,
- * export and runtime-web on core only; the CLI and the playground on top. A variant plugin
- * package (packages/variant-*) sits beside trainers. Nothing depends on the tools.
+ * The project graph keeps the intended direction: @aekit/core at the bottom; export and
+ * runtime-web on core only; trainers on core and export (`exportRun` exports a run
+ * directory with `@aekit/export`; export never loads trainers); the CLI and the playground
+ * on top. A variant plugin package (packages/variant-*) sits beside trainers. `@aekit/bench`
+ * (tools/bench: `aekit bench`) runs on core and the libraries, and only the CLI, which
+ * loads it, depends on it. Nothing depends on the tools.
  *
  * The edges are Nx's project graph (declared dependencies, and imports of declared ones)
  * plus every import of a workspace package found in a project's files, tests included,
@@ -17,15 +20,24 @@ import { ROOT } from './test-utils/scratch-workspace.js';
 
 const LIBRARIES = ['@aekit/trainers', '@aekit/export', '@aekit/runtime-web'];
 
+/** What each library depends on: core, and trainers on export. */
+const LIBRARY_EDGES: Readonly<Record<string, readonly string[]>> = {
+  '@aekit/trainers': ['@aekit/core', '@aekit/export'],
+  '@aekit/export': ['@aekit/core'],
+  '@aekit/runtime-web': ['@aekit/core'],
+};
+
 /** What each project may depend on. */
 function allowed(project: string): readonly string[] | undefined {
   if (project === '@aekit/core') return [];
-  if (LIBRARIES.includes(project)) return ['@aekit/core'];
-  if (project === '@aekit/cli' || project === '@aekit/playground')
-    return ['@aekit/core', ...LIBRARIES];
+  if (LIBRARIES.includes(project)) return LIBRARY_EDGES[project];
+  if (project === '@aekit/bench') return ['@aekit/core', ...LIBRARIES];
+  if (project === '@aekit/cli') return ['@aekit/core', ...LIBRARIES, '@aekit/bench'];
+  if (project === '@aekit/playground') return ['@aekit/core', ...LIBRARIES];
   // A plugin runs on core and trainers; its tests may export and serve it.
   if (/\/variant-[a-z0-9-]+$/.test(project)) return ['@aekit/core', ...LIBRARIES];
-  if (project === '@aekit/tools') return ['@aekit/core', ...LIBRARIES, '@aekit/cli'];
+  if (project === '@aekit/tools')
+    return ['@aekit/core', ...LIBRARIES, '@aekit/cli', '@aekit/bench'];
   return undefined;
 }
 
@@ -69,7 +81,13 @@ describe('dependency direction', () => {
 
   it('every project has a place in the layering', () => {
     expect(projects).toEqual(
-      expect.arrayContaining(['@aekit/core', ...LIBRARIES, '@aekit/cli', '@aekit/playground']),
+      expect.arrayContaining([
+        '@aekit/core',
+        ...LIBRARIES,
+        '@aekit/cli',
+        '@aekit/bench',
+        '@aekit/playground',
+      ]),
     );
     expect(projects.filter((p) => allowed(p) === undefined)).toEqual([]);
   });
@@ -82,8 +100,13 @@ describe('dependency direction', () => {
     ).toEqual([]);
   });
 
-  it('the libraries each build on core, and the CLI on all of them', () => {
-    for (const library of LIBRARIES) expect(edges(library)).toEqual(['@aekit/core']);
-    expect(edges('@aekit/cli')).toEqual(['@aekit/core', ...LIBRARIES].sort());
+  it('the libraries each build on core (trainers on export too), and the CLI on all of them', () => {
+    for (const library of LIBRARIES) expect(edges(library)).toEqual(LIBRARY_EDGES[library]);
+    expect(edges('@aekit/cli')).toEqual(expect.arrayContaining(['@aekit/core', ...LIBRARIES]));
+  });
+
+  it('only the CLI (and the tools) depend on @aekit/bench', () => {
+    const dependents = projects.filter((p) => edges(p).includes('@aekit/bench'));
+    expect(dependents.filter((p) => p !== '@aekit/cli' && p !== '@aekit/tools')).toEqual([]);
   });
 });

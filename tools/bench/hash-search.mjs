@@ -11,7 +11,7 @@ import {
   searchNearest,
   searchRadius,
   searchStrategy,
-} from '../../packages/core/dist/index.js';
+} from '@aekit/core';
 
 const { values } = parseArgs({
   options: {

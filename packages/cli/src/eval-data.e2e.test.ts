@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, onnxMetadataSchema, type RunManifest } from '@aekit/core';
+import { createRng, parseExportedModel, type RunManifest } from '@aekit/core';
 import { BUILTIN_DATASETS, encodeCsv, encodeNpy, readIdx } from '@aekit/core/node';
 import { type EvaluationReport, evaluateRun } from '@aekit/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,8 +169,9 @@ describe('a run trained with --validation-split 0 (no held-out samples)', () => 
     const r = await aekit('export', run);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Checked on ${ROWS} training samples`);
-    const metadata = onnxMetadataSchema.parse(
+    const metadata = parseExportedModel(
       JSON.parse(readFileSync(join(run, 'onnx', 'aekit.json'), 'utf8')),
+      'aekit.json',
     );
     expect(metadata.check).toMatchObject({ samples: ROWS, from: 'training' });
     // float32 rounding of sums of 16 and 8 products: measured 1.8e-7, within the 1e-5 allowed.

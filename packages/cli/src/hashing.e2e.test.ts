@@ -201,6 +201,8 @@ describe('semantic hashing from the command line and the runtime', () => {
     const r = await aekit('hash', stacked, '--data', 'mnist', '--out', join(dir, 'x.aehash'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('CapabilityMissing');
-    expect(r.stderr).toContain('hashing');
+    // What the model's aekit.json declares, and where to look for a variant that can.
+    expect(r.stderr).toContain('its aekit.json declares no capabilities, not "hash"');
+    expect(r.stderr).toContain('aekit variants');
   });
 });

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { releaseBackend } from '@aekit/trainers';
 import { Command } from 'commander';
-import { registerBench } from './bench/command.js';
+import { loadBench, registerBench } from './commands/bench.js';
 import { registerClassify } from './commands/classify.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
@@ -18,7 +18,10 @@ const { version: VERSION } = createRequire(import.meta.url)('../package.json') a
   version: string;
 };
 
-/** Builds the `aekit` command tree. Commands write through `output`. */
+/**
+ * Builds the `aekit` command tree. Commands write through `output`. `aekit bench` is
+ * `@aekit/bench`'s where `main` (or `loadBench`) loaded it first.
+ */
 export function createProgram(output: Output = processOutput): Command {
   const program = new Command('aekit')
     .description(
@@ -54,6 +57,7 @@ export async function main(
   try {
     // Plugins first: their variants' options become flags of `aekit train`.
     await loadPlugins([...pluginArgs(argv), ...runPlugins(argv)]);
+    await loadBench();
     const program = createProgram(output);
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -23,14 +23,14 @@ export {
   useWasmBlas,
   wasmBlas,
 } from './backends/wasm-kernels.js';
-export { classifierAccuracy } from './classifier-accuracy.js';
-export { CLASSIFIER_GRAPH, CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
+export { classifierAccuracy } from './downstream/classifier-accuracy.js';
 export {
   type ClassifierEpoch,
   type ClassifyOptions,
   type ClassifyResult,
   trainClassifier,
-} from './classify.js';
+} from './downstream/classify.js';
+export { fitLinearProbe, type ProbeOptions, type ProbeReport } from './downstream/probe.js';
 export {
   type CheckpointState,
   parseCheckpoint,
@@ -43,21 +43,41 @@ export {
   trainOptionsSchema,
 } from './engine/config.js';
 export type { TrainEvent, TrainListener } from './engine/events.js';
-export { evaluateLoss, mapBatches, toBatchTensor } from './engine/loss.js';
-export { loadNetworkWeights, saveNetwork } from './engine/model-io.js';
+export {
+  type FitBatchEnd,
+  type FitCallbacks,
+  type FitEpoch,
+  type FitHistoryEntry,
+  type FitLoss,
+  type FitModel,
+  type FitOptions,
+  type FitPhase,
+  type FitRestore,
+  type FitResult,
+  type FitState,
+  type FitStep,
+  fit,
+  fitSchedule,
+  type SavedTensor,
+  type ScheduledPhase,
+  saveOptimizers,
+} from './engine/fit.js';
 export { createOptimizer, OPTIMIZERS, type OptimizerName } from './engine/optimizers.js';
 export { type TrainResult, train } from './engine/train.js';
+export type {
+  ConstraintConfig,
+  DenseArchitecture,
+  DenseConstraint,
+  DenseParts,
+  ForwardPass,
+} from './families/constraint.js';
+export { defineConstraint } from './families/constraint.js';
 export {
-  type EvaluateOptions,
-  type EvaluationData,
-  type EvaluationFile,
-  type EvaluationReport,
-  type EvaluationSplit,
-  evaluateRun,
-  loadEvaluationData,
-  loadRunModel,
-  RETRIEVAL_K,
-} from './evaluate.js';
+  buildDenseAutoencoder,
+  type DenseAutoencoderConfig,
+  defineDenseVariant,
+  denseAutoencoderOptions,
+} from './families/dense-autoencoder.js';
 export {
   drawInsideFigures,
   drawLossFigure,
@@ -74,28 +94,31 @@ export {
   liveliestUnits,
   topActivations,
 } from './figures/inside.js';
-export { drawFigures, type FiguresOptions } from './figures/run-figures.js';
 export * from './layers.js';
+export { evaluateLoss, mapBatches, toBatchTensor } from './model/batches.js';
+export {
+  CLASSIFIER_GRAPH,
+  CLASSIFIER_NETWORK,
+  withClassifier,
+} from './model/classifier.js';
+export { loadNetworkWeights, loadRunModel, saveNetwork } from './model/io.js';
 export * from './plugin.js';
-export { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
 export { builtinVariants, registerBuiltinVariants } from './register-all.js';
+export {
+  type EvaluateOptions,
+  type EvaluationData,
+  type EvaluationFile,
+  type EvaluationReport,
+  type EvaluationSplit,
+  evaluateRun,
+  loadEvaluationData,
+  RETRIEVAL_K,
+} from './runs/evaluate.js';
+export { type ExportReport, type ExportRunOptions, exportRun } from './runs/export-run.js';
+export { drawFigures, type FiguresOptions } from './runs/figures.js';
 export { adversarialVariant } from './variants/adversarial/index.js';
-export type {
-  ConstraintConfig,
-  DenseArchitecture,
-  DenseConstraint,
-  DenseParts,
-  ForwardPass,
-} from './families/constraint.js';
-export { defineConstraint } from './families/constraint.js';
 export { contractiveVariant, jacobianNormSquared } from './variants/contractive/index.js';
 export { corrupt, denoisingVariant, NOISES } from './variants/denoising/index.js';
-export {
-  buildDenseAutoencoder,
-  type DenseAutoencoderConfig,
-  defineDenseVariant,
-  denseAutoencoderOptions,
-} from './families/dense-autoencoder.js';
 export { greedyVariant } from './variants/greedy/index.js';
 export {
   BITS_OUTPUT,

@@ -47,6 +47,19 @@ describe('sigmoidCrossEntropyWithLogits', () => {
       expect(Math.abs(fused[i]! - plain[i]!)).toBeLessThan(1e-6);
   });
 
+  it('has its gradient when the target is made inside the loss', () => {
+    // The function differentiated frees what it made once its forward pass ends: the
+    // gradient must not read such a target (an adversarial discriminator's ones).
+    const inside = tf
+      .grad((logits: tf.Tensor) => sigmoidCrossEntropyWithLogits(tf.onesLike(logits), logits))(z)
+      .dataSync();
+    const ones = tf.onesLike(z);
+    const outside = tf
+      .grad((logits: tf.Tensor) => sigmoidCrossEntropyWithLogits(ones, logits))(z)
+      .dataSync();
+    expect(Array.from(inside)).toEqual(Array.from(outside));
+  });
+
   it('stays finite where sigmoid saturates', () => {
     const big = tf.tensor1d([-200, 200]);
     const v = sigmoidCrossEntropyWithLogits(tf.tensor1d([1, 0]), big).dataSync()[0]!;

@@ -118,11 +118,13 @@ export function sigmoidCrossEntropyWithLogits(target: tf.Tensor, logits: tf.Tens
     const value = tf.mean(
       tf.add(tf.sub(tf.relu(z), tf.mul(z, target)), tf.log1p(tf.exp(tf.neg(tf.abs(z))))),
     );
-    save([z]);
+    // The target is saved too: one made inside the loss (an adversarial discriminator's
+    // ones and zeros) is freed when the forward pass ends, before the gradient is taken.
+    save([z, target]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.mul(dy, tf.div(tf.sub(tf.sigmoid(saved[0]!), target), n)),
+        tf.mul(dy, tf.div(tf.sub(tf.sigmoid(saved[0]!), saved[1]!), n)),
     };
   };
   const loss = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -1,7 +1,6 @@
-import type { ExportReport } from '@aekit/export';
+import { type ExportReport, exportRun } from '@aekit/trainers';
 import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
-import { exportRun } from '../export-run.js';
 import { fmt, type Output } from '../output.js';
 
 /** Options of `aekit export`. */

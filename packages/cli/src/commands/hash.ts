@@ -1,32 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { aekitError } from '@aekit/core';
+import { searchNearest, searchRadius, searchStrategy } from '@aekit/core/hashing';
 import {
-  aekitError,
-  applyNormalization,
+  buildHashIndex,
   codeAt,
-  codeWords,
-  createHashIndex,
   formatCode,
-  type HashIndex,
   type HashSearchResult,
-  type PackedCodes,
-  packedCodesFromWords,
-  parseCode,
-  searchNearest,
-  searchRadius,
-  searchStrategy,
-  serializeHashIndex,
-} from '@aekit/core';
-import { fileFitsSampleShape, loadDataset, type Split, writeAtomic } from '@aekit/core/node';
-import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
+  hashQueries,
+  loadHashIndex,
+} from '@aekit/runtime-web';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { numberFlag, runtimeDeviceOption } from '../flags.js';
 import { fmt, type Output } from '../output.js';
-import { checkOutputFile, modelNormalization, onnxFolder, readSamples, size } from './infer.js';
-
-/** Samples hashed per ONNX Runtime run. */
-const HASH_CHUNK = 4096;
 
 /** Options of `aekit hash`. */
 export interface HashOptions {
@@ -41,115 +26,50 @@ export interface HashOptions {
   readonly raw?: boolean;
 }
 
-/** Reads `--ids FILE`: one id per line, as many as items. */
-function readIds(path: string, count: number): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw aekitError('InvalidArgument', `--ids ${path} cannot be read: ${(err as Error).message}`);
-  }
-  const ids = text.split(/\r?\n/);
-  if (ids.at(-1) === '') ids.pop();
-  if (ids.length !== count) {
-    throw aekitError(
-      'InvalidArgument',
-      `--ids ${path} has ${ids.length} lines, but there are ${count} items: give one id per line, in the data's order.`,
-    );
-  }
-  return ids;
-}
-
-/** Item count, distinct codes and the largest bucket, for the summary line. */
-function bucketStats(codes: PackedCodes): { distinct: number; largest: number } {
-  const words = codeWords(codes.bits);
-  const counts = new Map<string, number>();
-  for (let i = 0; i < codes.count; i++) {
-    const key = codes.data.subarray(i * words, (i + 1) * words).join(',');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return { distinct: counts.size, largest: Math.max(0, ...counts.values()) };
-}
-
 /**
- * `aekit hash RUN --data SRC --out INDEX`: hashes every sample of a data set with the
- * exported encoder's bits and writes a hash index (codes packed as bits, the labels when the
- * data has them, ids from `--ids`), atomically, in the checksummed `aekit-hash/2` format. The
- * data is normalised as the model was trained (see `modelNormalization`) unless `--raw`.
+ * `aekit hash RUN --data SRC --out INDEX`: `buildHashIndex` of `@aekit/runtime-web`, with a
+ * progress bar on a terminal and a summary line.
  */
 export async function hashCommand(run: string, options: HashOptions, output: Output) {
-  const folder = onnxFolder(run);
-  const split = (options.split ?? 'train') as Split;
+  const split = options.split ?? 'train';
   if (split !== 'train' && split !== 'test') {
     throw aekitError('InvalidArgument', `--split must be train or test, not "${options.split}".`);
   }
   const limit = numberFlag(options.limit, '--limit', 0);
-  checkOutputFile(options.out);
-  const ae = await loadAutoencoder(folder, { device: options.device ?? 'auto' });
-  try {
-    const { inputShape, codingShape } = ae.info;
-    const raw = options.raw === true;
-    const normalization = modelNormalization(ae.info, raw, output);
-    const { dataset } = loadDataset({
-      source: options.data,
-      split,
-      ...(limit ? { limit } : {}),
-      ...(normalization ? { normalization } : { normalize: 'none' }),
-      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    });
-    // The rule of every file fed to a model: the same sample shape, or flat rows.
-    if (!fileFitsSampleShape([dataset.count, ...dataset.sampleShape], inputShape)) {
-      throw aekitError(
-        'InvalidInput',
-        `${options.data} holds ${dataset.count} sample(s) of shape [${dataset.sampleShape.join(', ')}] (${dataset.featureCount} values each), but the model's inputs have shape [${inputShape.join(', ')}] (${size(inputShape)} values). Give data of shape [N, ${inputShape.join(', ')}] or [N, ${size(inputShape)}] (a CSV: ${size(inputShape)} columns).`,
-      );
-    }
-    const ids = options.ids ? readIds(options.ids, dataset.count) : undefined;
-    const bits = size(codingShape);
-    const words = codeWords(bits);
-    const data = new Uint32Array(dataset.count * words);
-    const started = performance.now();
-    const bar = output.interactive
-      ? new cliProgress.SingleBar(
-          {
-            format: 'hashing [{bar}] {value}/{total} | eta {eta_formatted}',
-            stream: process.stderr,
-            clearOnComplete: true,
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-    bar?.start(dataset.count, 0);
-    for (let start = 0; start < dataset.count; start += HASH_CHUNK) {
-      const chunk = dataset.slice(start, Math.min(dataset.count, start + HASH_CHUNK));
-      const codes = await ae.hash({ data: chunk.x, shape: [chunk.count, ...inputShape] });
-      data.set(codes.data, start * words);
-      bar?.update(start + chunk.count);
-    }
-    bar?.stop();
-    const codes = packedCodesFromWords(data, bits);
-    const index = createHashIndex(codes, {
-      ...(dataset.labels ? { labels: dataset.labels } : {}),
-      ...(ids ? { ids } : {}),
-      meta: {
-        model: resolve(folder),
-        ...(ae.info.variant ? { variant: ae.info.variant } : {}),
-        data: options.data,
-        split,
-        ...(limit ? { limit } : {}),
-        ...(raw ? { raw } : {}),
-      },
-    });
-    writeAtomic(options.out, serializeHashIndex(index));
-    const { distinct, largest } = bucketStats(codes);
-    const seconds = (performance.now() - started) / 1000;
-    output.out(
-      `hashed ${dataset.count} items of ${options.data} (${split}) to ${options.out}: ${bits}-bit codes, ${distinct} distinct (largest bucket ${largest} items)${dataset.labels ? ', with labels' : ''}${ids ? ', with ids' : ''}, ${fmt(seconds, 3)} s on ${ae.info.device}`,
-    );
-  } finally {
-    await ae.dispose();
-  }
+  const started = performance.now();
+  const bar = output.interactive
+    ? new cliProgress.SingleBar(
+        {
+          format: 'hashing [{bar}] {value}/{total} | eta {eta_formatted}',
+          stream: process.stderr,
+          clearOnComplete: true,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let barStarted = false;
+  const built = await buildHashIndex(run, {
+    data: options.data,
+    split,
+    out: options.out,
+    ...(limit ? { limit } : {}),
+    ...(options.ids ? { idsFile: options.ids } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.raw ? { raw: true } : {}),
+    ...(options.device ? { device: options.device } : {}),
+    onNotice: (text) => output.err(text),
+    onProgress: (done, count) => {
+      if (!barStarted) bar?.start(count, 0);
+      barStarted = true;
+      bar?.update(done);
+    },
+  }).finally(() => bar?.stop());
+  const { index, bits, distinct, largest, device } = built;
+  const seconds = (performance.now() - started) / 1000;
+  output.out(
+    `hashed ${index.codes.count} items of ${options.data} (${split}) to ${options.out}: ${bits}-bit codes, ${distinct} distinct (largest bucket ${largest} items)${index.labels ? ', with labels' : ''}${index.ids ? ', with ids' : ''}, ${fmt(seconds, 3)} s on ${device}`,
+  );
 }
 
 /** Options of `aekit search`. */
@@ -162,65 +82,6 @@ export interface SearchOptions {
   readonly device?: string;
   readonly show?: string;
   readonly json?: boolean;
-}
-
-/** The query codes of `aekit search`: `--code HEX`, `--query item:N` or a samples file. */
-async function queryCodes(
-  index: HashIndex,
-  options: SearchOptions,
-  output: Output,
-): Promise<{ codes: PackedCodes; names: string[] }> {
-  const { bits } = index.codes;
-  if ((options.code === undefined) === (options.query === undefined)) {
-    throw aekitError(
-      'InvalidArgument',
-      'aekit search needs one of --query (item:N, or a file of samples) and --code (a hex code).',
-    );
-  }
-  if (options.code !== undefined) {
-    const code = parseCode(options.code, bits);
-    return { codes: packedCodesFromWords(code, bits), names: [`code ${options.code}`] };
-  }
-  const query = options.query!;
-  const item = /^item:(\d+)$/.exec(query);
-  if (item) {
-    const i = Number(item[1]);
-    if (i >= index.codes.count) {
-      throw aekitError(
-        'InvalidArgument',
-        `--query ${query}: the index has items 0 to ${index.codes.count - 1}.`,
-      );
-    }
-    return { codes: packedCodesFromWords(codeAt(index.codes, i), bits), names: [query] };
-  }
-  const model = options.model ?? (index.meta.model as string | undefined);
-  if (!model) {
-    throw aekitError(
-      'InvalidArgument',
-      `--query ${query} must be hashed by the index's model, which the index does not name: give --model RUN.`,
-    );
-  }
-  const ae = await loadAutoencoder(onnxFolder(model), { device: options.device ?? 'auto' });
-  try {
-    const { inputShape } = ae.info;
-    // Query files are normalised as the index's data was (raw when built with --raw).
-    const normalization = modelNormalization(ae.info, index.meta.raw === true, output);
-    const { data, count } = readSamples(query, inputShape);
-    if (normalization) applyNormalization(data, size(inputShape), normalization);
-    const codes = await ae.hash({ data, shape: [count, ...inputShape] });
-    if (codes.bits !== bits) {
-      throw aekitError(
-        'InvalidArgument',
-        `The model makes ${codes.bits}-bit codes, but the index holds ${bits}-bit codes: search with the model that built it.`,
-      );
-    }
-    return {
-      codes,
-      names: Array.from({ length: count }, (_, i) => (count === 1 ? query : `${query}[${i}]`)),
-    };
-  } finally {
-    await ae.dispose();
-  }
 }
 
 /** Label counts of a result, most frequent first: `7×12, 9×3`. */
@@ -248,7 +109,13 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
   const k = numberFlag(options.k, '--k', 1);
   const show = numberFlag(options.show, '--show', 0) ?? 10;
   const index = await loadHashIndex(indexPath);
-  const { codes, names } = await queryCodes(index, options, output);
+  const { codes, names } = await hashQueries(index, {
+    ...(options.query !== undefined ? { query: options.query } : {}),
+    ...(options.code !== undefined ? { code: options.code } : {}),
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.device ? { device: options.device } : {}),
+    onNotice: (text) => output.err(text),
+  });
   const results: { query: string; code: string; result: HashSearchResult; ms: number }[] = [];
   for (let q = 0; q < codes.count; q++) {
     const code = codeAt(codes, q);

@@ -1,7 +1,7 @@
 import type { Dataset } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { toBatchTensor } from './engine/loss.js';
+import { toBatchTensor } from '../model/batches.js';
 
 /** Share of `data` that `classifier` labels right (class `i` is `classes[i]`). */
 export async function classifierAccuracy(

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backends/index.js';
+import { selectBackend } from '../backends/index.js';
+import { evaluateRun } from '../runs/evaluate.js';
+import { maxAbsDiff, savedWeights, tempDir } from '../test-utils/index.js';
+import { trainMnist } from '../test-utils/mnist.js';
 import { trainClassifier } from './classify.js';
-import { evaluateRun } from './evaluate.js';
-import { maxAbsDiff, savedWeights, tempDir } from './test-utils/index.js';
-import { trainMnist } from './test-utils/mnist.js';
 
 const dir = tempDir();
 let pretrained: string;

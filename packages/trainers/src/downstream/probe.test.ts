@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunDirectory, writeDataFile } from '@aekit/core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backends/index.js';
-import { mapBatches } from './engine/loss.js';
-import { evaluateRun, loadEvaluationData } from './evaluate.js';
-import { disposeNetworks } from './plugin.js';
+import { selectBackend } from '../backends/index.js';
+import { mapBatches } from '../model/batches.js';
+import { disposeNetworks } from '../plugin.js';
+import { evaluateRun, loadEvaluationData } from '../runs/evaluate.js';
+import { tempDir } from '../test-utils/index.js';
+import { runModel, trainMnist } from '../test-utils/mnist.js';
+import { missing, PYTHON, PYTHON_SKLEARN } from '../test-utils/requirements.js';
 import { fitLinearProbe } from './probe.js';
-import { tempDir } from './test-utils/index.js';
-import { runModel, trainMnist } from './test-utils/mnist.js';
-import { missing, PYTHON, PYTHON_SKLEARN } from './test-utils/requirements.js';
 
 const dir = tempDir();
-const REFERENCE = fileURLToPath(new URL('../reference/probe_sklearn.py', import.meta.url));
+const REFERENCE = fileURLToPath(new URL('../../reference/probe_sklearn.py', import.meta.url));
 beforeAll(() => selectBackend('wasm'));
 
 describe('linear probe', () => {

@@ -1,5 +1,6 @@
-import { aekitError, createRng, permutation } from '@aekit/core';
+import { aekitError, createRng, Dataset, permutation } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { fit } from '../engine/fit.js';
 
 /** Options of {@link fitLinearProbe}. */
 export interface ProbeOptions {
@@ -83,11 +84,15 @@ export async function fitLinearProbe(
   const target = (y: Int32Array) => Int32Array.from(y, (label) => of.get(label) ?? -1);
 
   const C = classes.length;
-  const xs = tf.tensor2d(standardise(trainX), [n, features]);
-  const ys = tf.tensor1d(target(trainY), 'int32');
+  const train = new Dataset({
+    x: standardise(trainX),
+    sampleShape: [features],
+    labels: target(trainY),
+  });
+  const xs = tf.tensor2d(train.x, [n, features]);
+  const ys = tf.tensor1d(train.labels!, 'int32');
   const w = tf.variable(tf.randomNormal([features, C], 0, 0.01, 'float32', seed));
   const b = tf.variable(tf.zeros([C]));
-  const optimizer = tf.train.adam(learningRate);
   const logits = (x: tf.Tensor) => tf.add(tf.matMul(x as tf.Tensor2D, w), b);
   const accuracyOf = async (x: tf.Tensor2D, y: tf.Tensor1D): Promise<number> => {
     const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits(x), 1), y), 'float32')));
@@ -96,32 +101,27 @@ export async function fitLinearProbe(
     return value / Math.max(1, y.shape[0]);
   };
   try {
+    // One seeded stream of shuffles over the epochs, one permutation each.
     const rng = createRng(seed, 'probe');
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = permutation(n, rng);
-      for (let start = 0; start < n; start += batchSize) {
-        const idx = tf.tensor1d(
-          Int32Array.from(order.subarray(start, Math.min(n, start + batchSize))),
-          'int32',
-        );
-        tf.tidy(() => {
-          const x = tf.gather(xs, idx);
-          const y = tf.oneHot(tf.gather(ys, idx), C);
-          optimizer.minimize(
-            () =>
-              tf.add(
-                tf.losses.softmaxCrossEntropy(y, logits(x)),
-                tf.mul(l2, tf.sum(tf.square(w))),
-              ) as tf.Scalar,
-            false,
-            [w, b],
-          );
-        });
-        idx.dispose();
-      }
-      // Let timers run (progress, Ctrl-C) between epochs.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+    await fit(
+      {
+        supervised: true,
+        variables: () => [w, b],
+        loss: (x, _training, y) =>
+          tf.add(
+            tf.losses.softmaxCrossEntropy(tf.oneHot(y!, C), logits(x)),
+            tf.mul(l2, tf.sum(tf.square(w))),
+          ) as tf.Scalar,
+      },
+      {
+        data: train,
+        epochs,
+        batchSize,
+        seed,
+        optimizer: () => tf.train.adam(learningRate),
+        order: () => permutation(n, rng),
+      },
+    );
     const testXs = tf.tensor2d(standardise(testX), [m, features]);
     const testYs = tf.tensor1d(target(testY), 'int32');
     try {
@@ -141,6 +141,5 @@ export async function fitLinearProbe(
     }
   } finally {
     tf.dispose([xs, ys, w, b]);
-    optimizer.dispose();
   }
 }

@@ -3,7 +3,8 @@ import { aekitError } from '@aekit/core';
 import type { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { setWeightsChecked } from './model-io.js';
+import { setWeightsChecked } from '../model/io.js';
+import type { FitRestore, SavedTensor } from './fit.js';
 
 /** Version 2 starts with the sha256 of everything after it; version 1 had no checksum. */
 const MAGIC = 'AEKITCKPT2';
@@ -131,15 +132,15 @@ export function parseCheckpoint(bytes: Buffer, path: string): ParsedCheckpoint {
 }
 
 /**
- * Restores network and optimizer weights from checkpoints/last.ckpt and returns the saved
- * state. The networks must have been built with the same options. `optimizers` are named
- * by checkpoint group (`optimizer` for a run's one optimiser).
+ * Restores the networks' weights from checkpoints/last.ckpt and returns the rest of what
+ * it holds, to go on training with `fit`: the state of its epoch and its optimisers'
+ * weights (every group that is not a network: `optimizer`, `optimizer:STEP`). The networks
+ * must have been built with the same options.
  */
-export async function readCheckpoint(
+export async function restoreCheckpoint(
   run: RunDirectory,
   networks: Readonly<Record<string, LayersModel>>,
-  optimizers: Readonly<Record<string, tf.Optimizer>>,
-): Promise<CheckpointState> {
+): Promise<FitRestore> {
   let bytes: Buffer;
   try {
     // The checkpoint checks itself: it may be newer than the manifest's record of it (a run
@@ -150,36 +151,63 @@ export async function readCheckpoint(
   }
   const { header, body } = parseCheckpoint(bytes, run.checkpointPath);
   let offset = 0;
-  const groups = new Map<string, tf.Tensor[]>();
-  const named = new Map<string, { name: string; tensor: tf.Tensor }[]>();
+  const groups = new Map<string, { entry: TensorEntry; values: Float32Array }[]>();
   for (const entry of header.tensors) {
     const size = entry.shape.reduce((a, b) => a * b, 1);
-    const tensor = tf.tensor(body.subarray(offset, offset + size), entry.shape);
+    const values = body.subarray(offset, offset + size);
     offset += size;
-    if (entry.group in optimizers) {
-      named.set(entry.group, [...(named.get(entry.group) ?? []), { name: entry.name, tensor }]);
-    } else groups.set(entry.group, [...(groups.get(entry.group) ?? []), tensor]);
+    groups.set(entry.group, [...(groups.get(entry.group) ?? []), { entry, values }]);
   }
-  try {
-    for (const [group, model] of Object.entries(networks)) {
-      const tensors = groups.get(group);
-      if (!tensors)
-        throw aekitError(
-          'CheckpointMismatch',
-          `${run.checkpointPath} has no weights for network "${group}".`,
-        );
+  for (const [group, model] of Object.entries(networks)) {
+    const saved = groups.get(group);
+    if (!saved)
+      throw aekitError(
+        'CheckpointMismatch',
+        `${run.checkpointPath} has no weights for network "${group}".`,
+      );
+    const tensors = saved.map(({ entry, values }) => tf.tensor(values, entry.shape));
+    try {
       setWeightsChecked(model, tensors, run.checkpointPath);
+    } finally {
+      tf.dispose(tensors);
     }
-    // An optimiser with no state saved (a run stopped before its first step) starts fresh.
-    for (const [group, optimizer] of Object.entries(optimizers)) {
-      const weights = named.get(group);
-      if (weights) await optimizer.setWeights(weights);
-    }
-  } finally {
-    for (const tensors of groups.values()) tf.dispose(tensors);
-    for (const weights of named.values()) tf.dispose(weights.map((n) => n.tensor));
+  }
+  const optimizers: Record<string, SavedTensor[]> = {};
+  for (const [group, saved] of groups) {
+    if (group in networks) continue;
+    optimizers[group] = saved.map(({ entry, values }) => ({
+      name: entry.name,
+      shape: entry.shape,
+      values,
+    }));
   }
   const { epoch, bestValLoss, epochsWithoutImprovement } = header.state;
+  return { epoch, bestValLoss, epochsWithoutImprovement, optimizers };
+}
+
+/**
+ * Restores network and optimizer weights from checkpoints/last.ckpt and returns the saved
+ * state. The networks must have been built with the same options. `optimizers` are named
+ * by checkpoint group (`optimizer` for a run's one optimiser); one with no state saved (a
+ * run stopped before its first step) starts fresh.
+ */
+export async function readCheckpoint(
+  run: RunDirectory,
+  networks: Readonly<Record<string, LayersModel>>,
+  optimizers: Readonly<Record<string, tf.Optimizer>>,
+): Promise<CheckpointState> {
+  const restored = await restoreCheckpoint(run, networks);
+  for (const [group, optimizer] of Object.entries(optimizers)) {
+    const saved = restored.optimizers?.[group];
+    if (!saved) continue;
+    const weights = saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, [...w.shape]) }));
+    try {
+      await optimizer.setWeights(weights);
+    } finally {
+      tf.dispose(weights.map((w) => w.tensor));
+    }
+  }
+  const { epoch, bestValLoss, epochsWithoutImprovement } = restored;
   return { epoch, bestValLoss, epochsWithoutImprovement };
 }
 

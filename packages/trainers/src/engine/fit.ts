@@ -1,8 +1,8 @@
 import { aekitError, type Batch, type Dataset } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { evaluateLoss, toBatchTensor } from '../model/batches.js';
 import { type LossValue, lossParts } from '../plugin.js';
-import { evaluateLoss, toBatchTensor } from './loss.js';
 import { createOptimizer } from './optimizers.js';
 
 /**

@@ -3,10 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { mapBatches } from '../model/batches.js';
 import { defineTfjsVariant } from '../plugin.js';
 import { tempDir } from '../test-utils/index.js';
 import type { TrainEvent } from './events.js';
-import { mapBatches } from './loss.js';
 import { train } from './train.js';
 
 const dir = tempDir();

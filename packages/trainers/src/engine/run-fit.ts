@@ -1,6 +1,7 @@
 import { aekitError, type EpochMetrics, isAekitError, type RunManifest } from '@aekit/core';
 import type { RunDirectory } from '@aekit/core/node';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { networkDir, saveNetwork } from '../model/io.js';
 import { restoreCheckpoint, writeCheckpoint } from './checkpoint.js';
 import {
   type FitCallbacks,
@@ -11,7 +12,6 @@ import {
   type FitResult,
   fit,
 } from './fit.js';
-import { networkDir, saveNetwork } from './model-io.js';
 
 /** One line of metrics.jsonl: an epoch's numbers, the run's own beside these. */
 export interface RunEpochLine {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { aekitError, type RunManifest } from '@aekit/core';
 import { RunDirectory } from '@aekit/core/node';
 import { describe, expect, it } from 'vitest';
-import { loadRunModel } from '../evaluate.js';
+import { loadRunModel } from '../model/io.js';
 import { disposeNetworks } from '../plugin.js';
 import { tempDir } from '../test-utils/index.js';
 import type { TrainEvent } from './events.js';

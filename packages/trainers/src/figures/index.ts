@@ -1,7 +1,7 @@
 import type { Dataset, EpochMetrics, RunManifest, SamplerSpec } from '@aekit/core';
 import { imageGrid, type RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { mapBatches } from '../engine/loss.js';
+import { mapBatches } from '../model/batches.js';
 import type { AutoencoderModel } from '../plugin.js';
 import { lineChartPng, type SeriesPoint } from './chart.js';
 

@@ -5,11 +5,11 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backends/index.js';
 import { disposeNetworks } from '../plugin.js';
+import { drawFigures } from '../runs/figures.js';
 import { tempDir } from '../test-utils/index.js';
 import { runModel, trainMnist } from '../test-utils/mnist.js';
 import { drawLossFigure, lossTerms } from './index.js';
 import { codingsOf, firstLayerFeatures, liveliestUnits, topActivations } from './inside.js';
-import { drawFigures } from './run-figures.js';
 
 const dir = tempDir();
 let run: string;

@@ -7,7 +7,7 @@ import { createRng, type Dataset } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UMAP } from 'umap-js';
-import { mapBatches } from '../engine/loss.js';
+import { mapBatches } from '../model/batches.js';
 import type { AutoencoderModel } from '../plugin.js';
 
 /** First-layer weights of some units, each as an image of its inputs. */

@@ -7,18 +7,24 @@ export function toBatchTensor(batch: Batch, sampleShape: readonly number[]): tf.
   return tf.tensor(batch.x, [batch.size, ...sampleShape]);
 }
 
-/** Mean training loss (`loss`, e.g. a model's) over `data` in inference mode. */
+/**
+ * Mean training loss (`loss`, e.g. a model's) over `data` in inference mode; with
+ * `labelled`, the loss also receives each batch's labels (int32, one per sample).
+ */
 export async function evaluateLoss(
-  loss: (x: tf.Tensor, training: boolean) => LossValue,
+  loss: (x: tf.Tensor, training: boolean, labels?: tf.Tensor1D) => LossValue,
   data: Dataset,
   sampleShape: readonly number[],
   batchSize = 512,
+  labelled = false,
 ): Promise<number> {
   let total: tf.Tensor = tf.scalar(0);
   for (const b of data.batches(batchSize)) {
-    const next = tf.tidy(() =>
-      tf.add(total, tf.mul(lossParts(loss(toBatchTensor(b, sampleShape), false)).total, b.size)),
-    );
+    const next = tf.tidy(() => {
+      const x = toBatchTensor(b, sampleShape);
+      const labels = labelled ? tf.tensor1d(b.labels!, 'int32') : undefined;
+      return tf.add(total, tf.mul(lossParts(loss(x, false, labels)).total, b.size));
+    });
     total.dispose();
     total = next;
   }

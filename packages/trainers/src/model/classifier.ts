@@ -1,6 +1,7 @@
+import { TENSOR_NAMES } from '@aekit/core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { denseLayer } from './layers.js';
-import type { AutoencoderModel, OnnxGraphDescription } from './plugin.js';
+import { denseLayer } from '../layers.js';
+import type { AutoencoderModel, OnnxGraphDescription } from '../plugin.js';
 
 /** The network a classifier run adds: the encoder, then a softmax layer over the labels. */
 export const CLASSIFIER_NETWORK = 'classifier';
@@ -9,8 +10,8 @@ export const CLASSIFIER_NETWORK = 'classifier';
 export const CLASSIFIER_GRAPH: OnnxGraphDescription = Object.freeze({
   role: 'classifier',
   networks: [CLASSIFIER_NETWORK],
-  inputName: 'input',
-  outputName: 'probabilities',
+  inputName: TENSOR_NAMES.input,
+  outputName: TENSOR_NAMES.probabilities,
 });
 
 /**
@@ -20,7 +21,10 @@ export const CLASSIFIER_GRAPH: OnnxGraphDescription = Object.freeze({
  */
 export function withClassifier(model: AutoencoderModel, classes: number): AutoencoderModel {
   const encoder = model.networks.encoder;
-  const input = tfl.input({ shape: encoder.inputs[0]!.shape.slice(1) as number[], name: 'input' });
+  const input = tfl.input({
+    shape: encoder.inputs[0]!.shape.slice(1) as number[],
+    name: TENSOR_NAMES.input,
+  });
   const out = encoder.apply(input) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
   let codings = Array.isArray(out) ? out[0]! : out;
   if (codings.shape.length > 2) {

@@ -1,7 +1,14 @@
-import { aekitError } from '@aekit/core';
+import { aekitError, getVariant, parseVariantOptions } from '@aekit/core';
 import type { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import {
+  type AutoencoderModel,
+  asTfjsPlugin,
+  disposeNetworks,
+  type TfjsVariantPlugin,
+} from '../plugin.js';
+import { withClassifier } from './classifier.js';
 
 /** Folder of network `name` inside a run, relative to the run root. */
 export const networkDir = (name: string): string => `model/${name}`;
@@ -108,4 +115,43 @@ export function setWeightsChecked(model: LayersModel, tensors: tf.Tensor[], wher
     }
   });
   model.setWeights(tensors);
+}
+
+/**
+ * Rebuilds a run's model and loads its saved weights (model/); returns them with the manifest
+ * (read here unless given), the variant's plugin and its parsed options.
+ */
+export function loadRunModel(
+  run: RunDirectory,
+  manifest: ReturnType<RunDirectory['readManifest']> = run.readManifest(),
+): {
+  model: AutoencoderModel;
+  manifest: ReturnType<RunDirectory['readManifest']>;
+  plugin: TfjsVariantPlugin;
+  config: ReturnType<typeof parseVariantOptions<TfjsVariantPlugin>>;
+} {
+  const plugin = asTfjsPlugin(getVariant(manifest.variant));
+  const config = parseVariantOptions(plugin, manifest.options);
+  const built = plugin.trainer.build({
+    config,
+    inputShape: manifest.inputShape,
+    seed: manifest.training.seed,
+  });
+  // A classifier run adds its head to the encoder (its weights come with the others).
+  const model = manifest.classifier
+    ? withClassifier(built, manifest.classifier.classes.length)
+    : built;
+  try {
+    for (const [name, net] of Object.entries(model.networks)) {
+      const dir = manifest.networks[name];
+      if (!dir)
+        throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
+      loadNetworkWeights(run, dir, net);
+    }
+  } catch (err) {
+    // A run whose weights cannot be loaded leaves no networks behind.
+    disposeNetworks(model.networks);
+    throw err;
+  }
+  return { model, manifest, plugin, config };
 }

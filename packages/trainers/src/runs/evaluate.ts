@@ -13,20 +13,20 @@ import {
 } from '@aekit/core';
 import { BUILTIN_DATASETS, loadDataFile, loadDataset, RunDirectory } from '@aekit/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from './backends/index.js';
-import { classifierAccuracy } from './classifier-accuracy.js';
-import { CLASSIFIER_NETWORK, withClassifier } from './classifier-model.js';
-import { loadRunData } from './engine/data.js';
-import { mapBatches, meanOverBatches } from './engine/loss.js';
-import { loadNetworkWeights } from './engine/model-io.js';
+import { selectBackend } from '../backends/index.js';
+import { classifierAccuracy } from '../downstream/classifier-accuracy.js';
+import { CLASSIFIER_NETWORK, withClassifier } from '../model/classifier.js';
+import { loadRunData } from '../engine/data.js';
+import { mapBatches, meanOverBatches } from '../model/batches.js';
+import { loadNetworkWeights } from '../model/io.js';
 import {
   type AutoencoderModel,
   asTfjsPlugin,
   disposeNetworks,
   type TfjsVariantPlugin,
-} from './plugin.js';
-import { fitLinearProbe, type ProbeOptions, type ProbeReport } from './probe.js';
-import { registerBuiltinVariants } from './register-all.js';
+} from '../plugin.js';
+import { fitLinearProbe, type ProbeOptions, type ProbeReport } from '../downstream/probe.js';
+import { loadRunModel } from '../model/io.js';
 
 /**
  * The samples a run is scored on: the `test` split of a built-in data set, the run's
@@ -101,46 +101,6 @@ export interface EvaluateOptions {
   readonly labels?: string;
   /** Fit a linear probe on the codings of the training split (labelled data only). */
   readonly probe?: boolean | ProbeOptions;
-}
-
-/**
- * Rebuilds a run's model and loads its saved weights (model/); returns them with the manifest
- * (read here unless given), the variant's plugin and its parsed options.
- */
-export function loadRunModel(
-  run: RunDirectory,
-  manifest: ReturnType<RunDirectory['readManifest']> = run.readManifest(),
-): {
-  model: AutoencoderModel;
-  manifest: ReturnType<RunDirectory['readManifest']>;
-  plugin: TfjsVariantPlugin;
-  config: ReturnType<typeof parseVariantOptions<TfjsVariantPlugin>>;
-} {
-  registerBuiltinVariants();
-  const plugin = asTfjsPlugin(getVariant(manifest.variant));
-  const config = parseVariantOptions(plugin, manifest.options);
-  const built = plugin.trainer.build({
-    config,
-    inputShape: manifest.inputShape,
-    seed: manifest.training.seed,
-  });
-  // A classifier run adds its head to the encoder (its weights come with the others).
-  const model = manifest.classifier
-    ? withClassifier(built, manifest.classifier.classes.length)
-    : built;
-  try {
-    for (const [name, net] of Object.entries(model.networks)) {
-      const dir = manifest.networks[name];
-      if (!dir)
-        throw aekitError('RunNotFound', run.root, `the manifest lists no saved network "${name}"`);
-      loadNetworkWeights(run, dir, net);
-    }
-  } catch (err) {
-    // A run whose weights cannot be loaded leaves no networks behind.
-    disposeNetworks(model.networks);
-    throw err;
-  }
-  return { model, manifest, plugin, config };
 }
 
 /** The data a run is judged on: its training split (for baselines) and held-out samples. */

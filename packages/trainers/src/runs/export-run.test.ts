@@ -2,6 +2,7 @@
  * `exportRun` on a trained run whose encoder has two outputs (a variational encoder's
  * shape): every output checked against tfjs, and the further output recorded.
  */
+import '../test-utils/index.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { train } from './engine/train.js';
-import { loadRunModel } from './evaluate.js';
+import { train } from '../engine/train.js';
+import { loadRunModel } from '../model/io.js';
 import { exportRun } from './export-run.js';
-import { DEFAULT_ONNX_GRAPHS, defineTfjsVariant, disposeNetworks } from './plugin.js';
+import { DEFAULT_ONNX_GRAPHS, defineTfjsVariant, disposeNetworks } from '../plugin.js';
 
 const SAMPLE = [4, 4, 1];
 

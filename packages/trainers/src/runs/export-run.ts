@@ -5,10 +5,11 @@ import {
   type ExportReport,
   exportModel,
 } from '@aekit/export';
-import { selectBackend } from './backends/index.js';
-import { CLASSIFIER_GRAPH } from './classifier-model.js';
-import { loadEvaluationData, loadRunModel } from './evaluate.js';
-import { DEFAULT_ONNX_GRAPHS, disposeNetworks } from './plugin.js';
+import { selectBackend } from '../backends/index.js';
+import { CLASSIFIER_GRAPH } from '../model/classifier.js';
+import { loadRunModel } from '../model/io.js';
+import { loadEvaluationData } from './evaluate.js';
+import { DEFAULT_ONNX_GRAPHS, disposeNetworks } from '../plugin.js';
 
 export type { ExportReport };
 

@@ -1,9 +1,10 @@
 import { RunDirectory } from '@aekit/core/node';
 import { selectBackend } from '../backends/index.js';
-import { loadEvaluationData, loadRunModel } from '../evaluate.js';
 import { disposeNetworks } from '../plugin.js';
-import { drawInsideFigures, type InsideOptions } from './draw-inside.js';
-import { drawLossFigure } from './index.js';
+import { loadRunModel } from '../model/io.js';
+import { loadEvaluationData } from './evaluate.js';
+import { drawInsideFigures, type InsideOptions } from '../figures/draw-inside.js';
+import { drawLossFigure } from '../figures/index.js';
 
 /** Options of {@link drawFigures}. */
 export interface FiguresOptions extends InsideOptions {

@@ -2,6 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { registerBuiltinVariants } from '../register-all.js';
+
+// The package's entry registers the built-in variants when imported; tests that import its
+// modules directly (the engine, the runs) find them in the registry through this file.
+registerBuiltinVariants();
 
 /** A fresh temporary folder, removed when the test file ends. */
 export function tempDir(prefix = 'aekit-test-'): string {

@@ -1,10 +1,12 @@
 import { loadDataset, RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { mapBatches } from '../engine/loss.js';
 import { type TrainResult, train } from '../engine/train.js';
-import { type EvaluationReport, evaluateRun, loadRunModel } from '../evaluate.js';
+import { mapBatches } from '../model/batches.js';
+import { loadRunModel } from '../model/io.js';
 import type { AutoencoderModel } from '../plugin.js';
 import { disposeNetworks } from '../plugin.js';
+import './index.js';
+import { type EvaluationReport, evaluateRun } from '../runs/evaluate.js';
 
 /**
  * Trains `variant` on the first `limit` MNIST (or `data`) training images (wasm, seed 7, no

@@ -1,7 +1,7 @@
 import { Dataset } from '@aekit/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { mapBatches } from '../../engine/loss.js';
+import { mapBatches } from '../../model/batches.js';
 import type { TrainingPhase } from '../../plugin.js';
 import { defineConstraint } from '../constraint.js';
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../backends/index.js';
 import type { TrainEvent } from '../../engine/events.js';
 import { train } from '../../engine/train.js';
-import { evaluateRun } from '../../evaluate.js';
+import { evaluateRun } from '../../runs/evaluate.js';
 import { tempDir } from '../../test-utils/index.js';
 import { runModel } from '../../test-utils/mnist.js';
 

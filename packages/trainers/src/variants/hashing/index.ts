@@ -1,4 +1,4 @@
-import { createRng } from '@aekit/core';
+import { createRng, TENSOR_NAMES } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
@@ -30,7 +30,7 @@ import {
 } from '../../plugin.js';
 
 /** The ONNX encoder output holding the rounded bits (beside `codings`, the probabilities). */
-export const BITS_OUTPUT = 'bits';
+export const BITS_OUTPUT = TENSOR_NAMES.bits;
 
 /**
  * The export's parity allowance for graphs through the coding layer. The noise trains the
@@ -77,7 +77,7 @@ function build({ config, inputShape, seed }: BuildContext<HashingConfig>): Autoe
 
   // Encoder: [flatten], hidden dense layers, the coding logits, their sigmoid (the codings)
   // and, as a second output, the codings rounded to bits.
-  const input = tfl.input({ shape: [...inputShape], name: 'input' });
+  const input = tfl.input({ shape: [...inputShape], name: TENSOR_NAMES.input });
   const trunk: tfl.layers.Layer[] = [
     ...(inputShape.length > 1 ? [tfl.layers.flatten({ name: 'encoder_flatten' })] : []),
     ...config.layers.map((units, i) =>
@@ -96,7 +96,7 @@ function build({ config, inputShape, seed }: BuildContext<HashingConfig>): Autoe
   ];
   const logits = applyAll(trunk, input as unknown as tf.Tensor) as unknown as tfl.SymbolicTensor;
   const codings = tfl.layers
-    .activation({ activation: 'sigmoid', name: 'codings' })
+    .activation({ activation: 'sigmoid', name: TENSOR_NAMES.codings })
     .apply(logits) as tfl.SymbolicTensor;
   const bits = new Threshold({ threshold: 0.5, name: BITS_OUTPUT }).apply(
     codings,

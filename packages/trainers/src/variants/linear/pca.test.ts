@@ -3,7 +3,7 @@ import { RunDirectory } from '@aekit/core/node';
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { train } from '../../engine/train.js';
-import { loadRunModel } from '../../evaluate.js';
+import { loadRunModel } from '../../model/io.js';
 import { disposeNetworks } from '../../plugin.js';
 import { tempDir } from '../../test-utils/index.js';
 

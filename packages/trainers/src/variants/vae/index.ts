@@ -1,4 +1,4 @@
-import { aekitError, createRng } from '@aekit/core';
+import { aekitError, createRng, TENSOR_NAMES } from '@aekit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
@@ -91,7 +91,7 @@ function build({ config, inputShape, seed }: BuildContext<VaeConfig>): Autoencod
 
   // Encoder: [conv levels], flatten, hidden dense layers, then two heads from the same
   // tensor: the mean coding and gamma = log(sigma^2).
-  const input = tfl.input({ shape: [...inputShape], name: 'input' });
+  const input = tfl.input({ shape: [...inputShape], name: TENSOR_NAMES.input });
   const trunk: tfl.layers.Layer[] = [
     ...(conv ? convEncoderLayers('encoder', inputShape, config, seed * 1000) : []),
     ...(inputShape.length > 1 ? [tfl.layers.flatten({ name: 'encoder_flatten' })] : []),
@@ -102,7 +102,12 @@ function build({ config, inputShape, seed }: BuildContext<VaeConfig>): Autoencod
     input,
   );
   const meanHead = dense(config.codingSize, 'linear', 'mean', seed * 1000 + 200);
-  const logVarianceHead = dense(config.codingSize, 'linear', 'log_variance', seed * 1000 + 201);
+  const logVarianceHead = dense(
+    config.codingSize,
+    'linear',
+    TENSOR_NAMES.logVariance,
+    seed * 1000 + 201,
+  );
   const encoder = tfl.model({
     name: 'encoder',
     inputs: input,
@@ -200,7 +205,7 @@ export const vaeVariant = defineTfjsVariant({
     build,
     onnxGraphs: () =>
       DEFAULT_ONNX_GRAPHS.map((g) =>
-        g.role === 'encoder' ? { ...g, extraOutputNames: ['log_variance'] } : g,
+        g.role === 'encoder' ? { ...g, extraOutputNames: [TENSOR_NAMES.logVariance] } : g,
       ),
     outputActivation: () => 'sigmoid',
     inputRange: () => ({

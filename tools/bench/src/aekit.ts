@@ -6,13 +6,13 @@ import {
   asTfjsPlugin,
   disposeNetworks,
   evaluateRun,
+  exportRun,
   selectBackend,
   type TrainEvent,
   train,
   useWasmBlas,
   wasmBlas,
 } from '@aekit/trainers';
-import { exportRun } from '../export-run.js';
 import { MNIST_FEATURES, type TrainJob } from './jobs.js';
 
 /** How an aekit training run is set up. */

@@ -3,12 +3,17 @@ import { aekitError } from '@aekit/core';
 import { writeAtomic } from '@aekit/core/node';
 import { BACKEND_NAMES } from '@aekit/trainers';
 import { type Command, Option } from 'commander';
-import type { Output } from '../output.js';
 import { BENCH_JOB_IDS, BENCH_JOBS, MNIST_TRAIN_IMAGES } from './jobs.js';
 import type { BenchReport } from './report.js';
 import { formatReport } from './report.js';
 import { type BenchOptions, BLAS_MODES, type BlasMode, runBench } from './run.js';
 import { DEFAULT_PYTHON } from './torch.js';
+
+/** Where `aekit bench` writes: the table or report (`out`) and progress lines (`err`). */
+export interface BenchOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
 
 /** Flags of `aekit bench`, as commander gives them. */
 export interface BenchFlags {
@@ -99,7 +104,7 @@ export function toBenchOptions(flags: BenchFlags): BenchOptions {
  * exit status (a missing PyTorch is a note, not a failure; a quality miss is flagged in the
  * table and the report).
  */
-export async function benchCommand(flags: BenchFlags, output: Output): Promise<BenchReport> {
+export async function benchCommand(flags: BenchFlags, output: BenchOutput): Promise<BenchReport> {
   const options = toBenchOptions(flags);
   const outPath = resolve(flags.out ?? DEFAULT_REPORT_FILE);
   const report = await runBench(options, (line) => output.err(line));
@@ -108,8 +113,8 @@ export async function benchCommand(flags: BenchFlags, output: Output): Promise<B
   return report;
 }
 
-/** Registers `aekit bench`. */
-export function registerBench(program: Command, output: Output): void {
+/** Registers `aekit bench` on `program` (the `aekit` command of `@aekit/cli`). */
+export function registerBench(program: Command, output: BenchOutput): void {
   const benchCmd = program
     .command('bench')
     .description(

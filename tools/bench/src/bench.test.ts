@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missing, PYTHON_TORCH } from '../../../core/src/test-utils/requirements.js';
-import { BLAS } from '../../../trainers/src/test-utils/requirements.js';
+import { missing, PYTHON_TORCH } from '../../../packages/core/src/test-utils/requirements.js';
+import { BLAS } from '../../../packages/trainers/src/test-utils/requirements.js';
 import { BENCH_JOB_IDS, BENCH_JOBS, modelName } from './jobs.js';
 import { type BenchReport, median, qualityCheck, textTable } from './report.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin.js');
+/** `aekit`, which loads this package for `aekit bench`. */
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../packages/cli/dist/bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,9 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The PyTorch reference script, shipped with the package (`reference/`). */
-export const TORCH_SCRIPT = fileURLToPath(
-  new URL('../../reference/bench_torch.py', import.meta.url),
-);
+export const TORCH_SCRIPT = fileURLToPath(new URL('../reference/bench_torch.py', import.meta.url));
 
 /** The Python `aekit bench` runs the reference with unless `--python` says otherwise. */
 export const DEFAULT_PYTHON = '/usr/bin/python3';

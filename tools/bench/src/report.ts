@@ -233,15 +233,17 @@ export function packageVersions(): Record<string, string | null> {
   };
   const trainers = resolveFrom('@aekit/trainers');
   const runtime = resolveFrom('@aekit/runtime-web');
-  let cli: string | null = null;
+  let bench: string | null = null;
   try {
-    cli = (here('../../package.json') as { version?: string }).version ?? null;
+    bench = (here('../package.json') as { version?: string }).version ?? null;
   } catch {
-    cli = null;
+    bench = null;
   }
   return {
     node: process.versions.node,
-    '@aekit/cli': cli,
+    // The CLI that runs `aekit bench`, installed beside this package.
+    '@aekit/cli': versionFrom(import.meta.url, '@aekit/cli'),
+    '@aekit/bench': bench,
     '@aekit/trainers': versionFrom(import.meta.url, '@aekit/trainers'),
     '@aekit/runtime-web': versionFrom(import.meta.url, '@aekit/runtime-web'),
     '@tensorflow/tfjs-core': trainers ? versionFrom(trainers, '@tensorflow/tfjs-core') : null,
