@@ -36,6 +36,48 @@ export function chartCanvas(
   return canvas;
 }
 
+/** A canvas shown only once drawn on: a line of text holds its place until then. */
+export interface PendingCanvas {
+  /** The canvas and its placeholder, to add to the page. */
+  readonly element: HTMLElement;
+  /** Shows the canvas instead of the placeholder (call once it is drawn). */
+  reveal(): void;
+  /** Hides the canvas again behind the placeholder, saying `text` (default: as before). */
+  reset(text?: string): void;
+}
+
+/**
+ * Hides `canvas` behind `text` in a box of the canvas's size until {@link PendingCanvas.reveal}
+ * is called, so that no empty canvas shows before there is something to draw. The text has
+ * the id `<canvas id>-placeholder`.
+ */
+export function pendingCanvas(canvas: HTMLCanvasElement, text: string): PendingCanvas {
+  const element = document.createElement('div');
+  element.className = 'pending-canvas';
+  const placeholder = document.createElement('p');
+  placeholder.className = 'placeholder';
+  placeholder.id = `${canvas.id}-placeholder`;
+  placeholder.style.width = canvas.style.width || `${canvas.width}px`;
+  placeholder.style.minHeight = canvas.style.height || `${canvas.height}px`;
+  let first = text;
+  placeholder.textContent = text;
+  canvas.hidden = true;
+  element.append(placeholder, canvas);
+  return {
+    element,
+    reveal: () => {
+      canvas.hidden = false;
+      placeholder.hidden = true;
+    },
+    reset: (again = first) => {
+      first = again;
+      placeholder.textContent = again;
+      canvas.hidden = true;
+      placeholder.hidden = false;
+    },
+  };
+}
+
 /** Draws grey images (values in [0, 1]) side by side, `cols` per row, into `canvas`. */
 export function drawImages(
   canvas: HTMLCanvasElement,

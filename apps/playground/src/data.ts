@@ -24,3 +24,11 @@ export async function loadTestImages(count: number, split = 'test'): Promise<Tes
     labels: bytes.subarray(count * 784),
   };
 }
+
+/** The first `count` images (all by default) back to back: `count` x 784 values in [0, 1]. */
+export function imageBlock(images: TestImages, count = images.count, from = 0): Float32Array {
+  const n = Math.max(0, Math.min(count, images.count - from));
+  const out = new Float32Array(n * 784);
+  for (let i = 0; i < n; i++) out.set(images.image(from + i), i * 784);
+  return out;
+}

@@ -15,10 +15,12 @@ const VIEWS: Record<string, View> = {
   hashing: hashingView,
   // TensorFlow.js and the exporter load only when this view is opened.
   train: (root, ctx) => {
+    let cleanup: (() => void) | undefined;
     void import('./views/train.js').then(({ trainView }) => {
-      if (ctx.alive()) trainView(root, ctx);
+      if (ctx.alive()) cleanup = trainView(root, ctx) ?? undefined;
     });
-    return undefined;
+    // Leaving the view stops a training in progress.
+    return () => cleanup?.();
   },
 };
 

@@ -1,264 +1,249 @@
-import { getVariant, parseVariantOptions } from '@aekit/core';
-import { describedGraphSpec, layersToOnnx } from '@aekit/export/browser';
-import { loadAutoencoder } from '@aekit/runtime-web';
-import {
-  asTfjsPlugin,
-  DEFAULT_ONNX_GRAPHS,
-  disposeNetworks,
-  lossParts,
-  registerBuiltinVariants,
-} from '@aekit/trainers/browser';
+import { Dataset, type Normalization, parseVariantOptions } from '@aekit/core';
+import { graphFile } from '@aekit/core/model';
+import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
+import { type AutoencoderModel, disposeNetworks, fit } from '@aekit/trainers/browser';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import '@tensorflow/tfjs-backend-webgpu';
-import { chartCanvas, drawImages, imageCanvas } from '../canvas.js';
-import { loadTestImages } from '../data.js';
-import { el, panel, type View } from '../ui.js';
+import { imageBlock, loadTestImages, type TestImages } from '../data.js';
+import { pickBackend } from '../train/backend.js';
+import { exportInPage, type PageExport } from '../train/export-in-page.js';
+import type { EpochLosses } from '../train/loss-chart.js';
+import {
+  constantModelError,
+  maxAbsDifference,
+  meanImage,
+  meanSquaredError,
+} from '../train/measure.js';
+import {
+  type ExportShown,
+  exportPanel,
+  type ProgressPanel,
+  progressPanel,
+  SAMPLES,
+  SHOWN,
+} from '../train/result-panels.js';
+import { setupPanel, type TrainChoice } from '../train/setup-panel.js';
+import type { View, ViewContext } from '../ui.js';
 
-/** The network trained in the page: the stacked variant, small enough for seconds per epoch. */
-const VARIANT = 'stacked';
-const OPTIONS = { layers: [64, 16] };
-const SHOWN = 8;
+/** One MNIST digit, as the page's models take it. */
+const INPUT_SHAPE = [28, 28, 1] as const;
+/** The page's images are bytes scaled to [0, 1], recorded in aekit.json as the CLI does. */
+const UNIT: Normalization = { kind: 'unit', scale: 1 / 255, offset: 0 };
+/** Seed of the networks, the validation split, the batch order and the samples drawn. */
+const SEED = 1;
+/** Fraction of the training samples held out for the validation loss. */
+const VALIDATION_SPLIT = 0.1;
+/** Samples per batch, as the CLI trains by default. */
+const BATCH_SIZE = 32;
 
-// The threaded wasm build starts its workers from its own minified source, which breaks once
-// bundled; one thread (SIMD) is plenty for this small network.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-});
-
-/** The first of `wanted` (or webgpu, wasm, cpu in that order for auto) that starts here. */
-async function pickBackend(wanted: string): Promise<string> {
-  const order =
-    wanted === 'auto' ? ['webgpu', 'wasm', 'cpu'] : [wanted, ...(wanted === 'cpu' ? [] : ['cpu'])];
-  for (const name of order) {
-    if (name === 'webgpu' && !('gpu' in navigator)) continue;
-    try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return name;
-      }
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error('no TensorFlow.js backend starts in this browser');
+/** The files of an export as the runtime loads them from memory. */
+function modelBytes(out: PageExport) {
+  const file = (role: string) => out.files.get(graphFile(out.metadata, role));
+  const autoencoder = file('autoencoder');
+  return {
+    encoder: file('encoder')!,
+    decoder: file('decoder')!,
+    ...(autoencoder ? { autoencoder } : {}),
+    metadata: out.metadata,
+  };
 }
 
-/** A line chart of the loss per batch-averaged epoch, drawn on a canvas. */
-function drawLoss(canvas: HTMLCanvasElement, losses: readonly number[], epochs: number): void {
-  const g = canvas.getContext('2d')!;
-  const { width, height } = canvas;
-  g.fillStyle = '#fff';
-  g.fillRect(0, 0, width, height);
-  if (losses.length === 0) return;
-  const max = Math.max(...losses);
-  const min = Math.min(...losses);
-  const x = (i: number) => 20 + (i / Math.max(1, epochs - 1)) * (width - 30);
-  const y = (v: number) => height - 15 - ((v - min) / Math.max(1e-9, max - min)) * (height - 30);
-  g.strokeStyle = '#4c78a8';
-  g.lineWidth = 2;
-  g.beginPath();
-  losses.forEach((v, i) => {
-    if (i === 0) g.moveTo(x(i), y(v));
-    else g.lineTo(x(i), y(v));
-  });
-  g.stroke();
-  g.fillStyle = '#1d1d1f';
-  g.font = '12px sans-serif';
-  g.fillText(`loss ${losses.at(-1)!.toFixed(4)} (epoch ${losses.length})`, 24, 14);
+/** `model`'s inference-time reconstructions of `count` images held back to back in `x`. */
+async function reconstructWith(model: AutoencoderModel, x: Float32Array): Promise<Float32Array> {
+  const out = tf.tidy(() => model.reconstruct(tf.tensor4d(x, [x.length / 784, ...INPUT_SHAPE])));
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
+/** What a training in the page reports to, and on what. */
+interface TrainRun {
+  readonly choice: TrainChoice;
+  readonly backend: string;
+  readonly train: Dataset;
+  readonly validation: Dataset;
+  /** The test digits reconstructed after each epoch. */
+  readonly shown: Float32Array;
+  readonly signal: AbortSignal;
+  readonly progress: ProgressPanel;
+  readonly state: HTMLOutputElement;
+  readonly ctx: ViewContext;
 }
 
 /**
- * Train in the browser: a small stacked autoencoder (built through the variant plugin) on
- * MNIST training images with TensorFlow.js, with a live loss chart and reconstructions;
- * then exported to ONNX in the page and run through the runtime, next to tfjs's outputs.
+ * Trains `model` with the library's `fit`, drawing the losses and reconstructions after
+ * each epoch and the batches done during one; returns the epochs trained (fewer when
+ * stopped).
+ */
+async function trainInPage(model: AutoencoderModel, run: TrainRun): Promise<EpochLosses[]> {
+  const { choice, state, ctx } = run;
+  const history: EpochLosses[] = [];
+  const t0 = performance.now();
+  const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
+  // Phases (greedy layer-wise training) each train the epochs asked for.
+  let epochs = choice.epochs;
+  let phase = '';
+  let last = '';
+  await fit(model, {
+    data: run.train,
+    validation: run.validation,
+    epochs: choice.epochs,
+    batchSize: BATCH_SIZE,
+    seed: SEED,
+    signal: run.signal,
+    callbacks: {
+      onPhaseStart: (p) => {
+        phase = p.phases > 1 ? ` (phase ${p.phase}/${p.phases}: ${p.name})` : '';
+      },
+      onBatchEnd: (b) => {
+        if (!ctx.alive()) return;
+        state.textContent = `${choice.plugin.name}${phase}, epoch ${b.epoch}/${epochs}: batch ${b.batch}/${b.batches} on ${run.backend}, ${seconds()} s.${last}`;
+      },
+      onEpochEnd: async (e) => {
+        epochs = e.epochs;
+        history.push({ loss: e.loss, valLoss: e.valLoss });
+        if (!ctx.alive()) return;
+        const rebuilt = await reconstructWith(model, run.shown);
+        run.progress.epoch(history, epochs, run.shown, rebuilt);
+        last = ` Last epoch: loss ${e.loss.toFixed(4)}${e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(4)}`}.`;
+        state.textContent = `${choice.plugin.name}${phase}, epoch ${e.epoch}/${epochs} on ${run.backend}, ${seconds()} s.${last}`;
+      },
+    },
+  });
+  return history;
+}
+
+/**
+ * Runs the exported model with the runtime on the test digits `x`, next to the
+ * reconstructions of TensorFlow.js's model it came from and the mean training image, and
+ * samples from it when it can.
+ */
+async function scoreExport(
+  ae: Autoencoder,
+  variant: string,
+  out: PageExport,
+  test: { readonly x: Float32Array; readonly viaTfjs: Float32Array; readonly mean: Float32Array },
+): Promise<ExportShown> {
+  const { x, viaTfjs, mean } = test;
+  const digits = x.length / 784;
+  const viaOnnx = await ae.reconstruct({ data: x, shape: [digits, ...INPUT_SHAPE] });
+  const samples = ae.info.capabilities.includes('sample')
+    ? (await ae.sample(SAMPLES, { seed: SEED })).data
+    : undefined;
+  return {
+    variant,
+    out,
+    device: ae.info.device,
+    reconstructions: viaOnnx.data,
+    ...(samples ? { samples } : {}),
+    digits,
+    mse: {
+      onnx: meanSquaredError(viaOnnx.data, x),
+      tfjs: meanSquaredError(viaTfjs, x),
+      meanImage: constantModelError(x, mean),
+    },
+    maxDiff: maxAbsDifference(viaOnnx.data, viaTfjs),
+  };
+}
+
+/**
+ * Train in the browser: any registered variant with a TensorFlow.js trainer, its options
+ * from its schema, trained by the library's `fit` on MNIST training images with a live loss
+ * chart and reconstructions; then exported to ONNX in the page (with core's aekit.json),
+ * loaded by the runtime, scored on the test digits next to TensorFlow.js, and offered for
+ * download.
  */
 export const trainView: View = (root, ctx) => {
-  const setup = panel(root, 'Train a small autoencoder here');
-  const progress = panel(root, 'Loss and reconstructions');
-  const exported = panel(root, 'Exported to ONNX in the page, run by the runtime');
+  const setup = setupPanel(root, ctx, { batchSize: BATCH_SIZE, validationSplit: VALIDATION_SPLIT });
+  const progress = progressPanel(root);
+  const exported = exportPanel(root);
+  const { state } = setup;
+  let images: Promise<TestImages> | undefined;
+  let controller: AbortController | undefined;
 
-  const backendSelect = el('select', { id: 'train-backend' });
-  for (const b of ['auto', 'webgpu', 'wasm', 'cpu'])
-    backendSelect.append(el('option', { value: b }, b));
-  const backendLabel = el('label', {}, 'TensorFlow.js backend ');
-  backendLabel.append(backendSelect);
-  const epochsInput = el('input', {
-    id: 'epochs',
-    type: 'number',
-    min: '1',
-    max: '50',
-    value: '5',
-  });
-  const epochsLabel = el('label', {}, 'Epochs ');
-  epochsLabel.append(epochsInput);
-  const start = el('button', { id: 'train', type: 'button' }, 'Train');
-  const state = el('output', { id: 'train-status', 'aria-live': 'polite' });
-  const controls = el('div', { class: 'controls' });
-  controls.append(backendLabel, epochsLabel, start);
-  setup.append(
-    el(
-      'p',
-      {},
-      `784-64-16-64-784 SELU (the stacked variant), Adam, batch 64, on ${ctx.index.trainImages} MNIST training images.`,
-    ),
-    controls,
-    state,
-  );
-
-  const chart = chartCanvas('loss-chart', 'Training loss per epoch', 320, 160);
-  const recon = imageCanvas(
-    'train-recon',
-    'Test images (top) and their reconstructions (bottom)',
-    SHOWN * 28,
-    56,
-    3,
-  );
-  progress.append(chart, recon);
-  const onnxRecon = imageCanvas(
-    'onnx-recon',
-    'Reconstructions by the exported ONNX model',
-    SHOWN * 28,
-    28,
-    3,
-  );
-  const parity = el('output', { id: 'parity', 'aria-live': 'polite' });
-  exported.append(onnxRecon, el('div'), parity);
-
-  start.addEventListener('click', async () => {
-    start.disabled = true;
+  /** Trains, exports, scores and shows the model of `choice` (stopped by `signal`). */
+  const trainAndExport = async (choice: TrainChoice, signal: AbortSignal): Promise<void> => {
+    const { plugin } = choice;
+    const config = parseVariantOptions(plugin, choice.options);
+    state.textContent = 'Starting TensorFlow.js…';
+    const backend = await pickBackend(choice.backend);
+    images ??= loadTestImages(ctx.index.trainImages, 'train');
+    const all = new Dataset({
+      x: imageBlock(await images, choice.samples),
+      sampleShape: INPUT_SHAPE,
+      normalization: UNIT,
+      name: 'mnist/train',
+    });
+    const { train, validation } = all.split(VALIDATION_SPLIT, SEED);
+    const model = plugin.trainer.build({ config, inputShape: INPUT_SHAPE, seed: SEED });
     try {
-      const backend = await pickBackend(backendSelect.value);
-      const train = await loadTestImages(ctx.index.trainImages, 'train');
-      registerBuiltinVariants();
-      const plugin = asTfjsPlugin(getVariant(VARIANT));
-      const config = parseVariantOptions(plugin, OPTIONS);
-      const model = plugin.trainer.build({ config, inputShape: [28, 28, 1], seed: 1 });
-      const variables = [model.networks.encoder, model.networks.decoder].flatMap((n) =>
-        n.trainableWeights.map((w) => w.read() as tf.Variable),
-      );
-      const optimizer = tf.train.adam(0.003);
-      const epochs = Math.max(1, Math.min(50, Math.round(Number(epochsInput.value) || 5)));
-      const x = new Float32Array(train.count * 784);
-      for (let i = 0; i < train.count; i++) x.set(train.image(i), i * 784);
-      const shown = new Float32Array(SHOWN * 784);
-      for (let i = 0; i < SHOWN; i++) shown.set(ctx.data.image(i), i * 784);
-      const shownTensor = tf.tensor4d(shown, [SHOWN, 28, 28, 1]);
-      const losses: number[] = [];
-      const batch = 64;
-      const t0 = performance.now();
-      try {
-        for (let epoch = 1; epoch <= epochs; epoch++) {
-          const order = tf.util.createShuffledIndices(train.count);
-          let sum = 0;
-          for (let s = 0; s < train.count; s += batch) {
-            const idx = Array.from(order.subarray(s, Math.min(train.count, s + batch)));
-            const xb = new Float32Array(idx.length * 784);
-            idx.forEach((j, k) => {
-              xb.set(x.subarray(j * 784, (j + 1) * 784), k * 784);
-            });
-            const cost = tf.tidy(() => {
-              const input = tf.tensor4d(xb, [idx.length, 28, 28, 1]);
-              return optimizer.minimize(
-                () => lossParts(model.loss(input, true)).total,
-                true,
-                variables,
-              )!;
-            });
-            sum += (await cost.data())[0]! * idx.length;
-            cost.dispose();
-          }
-          if (!ctx.alive()) return;
-          losses.push(sum / train.count);
-          drawLoss(chart, losses, epochs);
-          const out = tf.tidy(() => model.reconstruct(shownTensor));
-          const r = (await out.data()) as Float32Array;
-          out.dispose();
-          const images = Array.from({ length: SHOWN }, (_, i) =>
-            shown.subarray(i * 784, (i + 1) * 784),
-          );
-          drawImages(
-            recon,
-            [
-              ...images,
-              ...Array.from({ length: SHOWN }, (_, i) => r.subarray(i * 784, (i + 1) * 784)),
-            ],
-            SHOWN,
-          );
-          state.textContent = `epoch ${epoch}/${epochs} on ${backend}: loss ${losses.at(-1)!.toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-          chart.dataset.losses = JSON.stringify(losses);
-        }
-        // Export in the page, then run the ONNX graphs with the runtime.
-        const files = Object.fromEntries(
-          DEFAULT_ONNX_GRAPHS.map((g) => [
-            g.role,
-            layersToOnnx(
-              describedGraphSpec(
-                g,
-                g.networks.map((n) => model.networks[n]!),
-              ),
-            ),
-          ]),
-        ) as Record<string, Uint8Array>;
-        const metadata = {
-          format: 'aekit-onnx/1',
-          variant: VARIANT,
-          inputShape: [28, 28, 1],
-          codingShape: [OPTIONS.layers.at(-1)],
-          normalization: { kind: 'unit', scale: 1 / 255, offset: 0 },
-          outputActivation: 'sigmoid',
-          capabilities: [],
-          graphs: Object.fromEntries(
-            DEFAULT_ONNX_GRAPHS.map((g) => [
-              g.role,
-              { file: `${g.role}.onnx`, input: g.inputName, output: g.outputName },
-            ]),
-          ),
-        };
-        const ae = await loadAutoencoder(
-          {
-            encoder: files.encoder!,
-            decoder: files.decoder!,
-            autoencoder: files.autoencoder!,
-            metadata,
-          },
-          { device: ctx.store.device },
-        );
-        const viaOnnx = await ae.reconstruct({ data: shown, shape: [SHOWN, 28, 28, 1] });
-        const tfOut = tf.tidy(() => model.reconstruct(shownTensor));
-        const want = (await tfOut.data()) as Float32Array;
-        tfOut.dispose();
-        let worst = 0;
-        for (let i = 0; i < want.length; i++)
-          worst = Math.max(worst, Math.abs(want[i]! - viaOnnx.data[i]!));
-        await ae.dispose();
-        if (!ctx.alive()) return;
-        drawImages(
-          onnxRecon,
-          Array.from({ length: SHOWN }, (_, i) => viaOnnx.data.subarray(i * 784, (i + 1) * 784)),
-          SHOWN,
-        );
-        const kb = Object.values(files).reduce((n, f) => n + f.length, 0) / 1024;
-        parity.textContent = `encoder, decoder and autoencoder graphs (${kb.toFixed(0)} KiB) run by ONNX Runtime on ${ae.info.device}: max |ONNX - TensorFlow.js| = ${worst.toExponential(2)}`;
-        parity.dataset.maxDiff = String(worst);
-        await ctx.store.addOwn('trained-here', { ...files, metadata } as never);
-      } finally {
-        shownTensor.dispose();
-        optimizer.dispose();
-        disposeNetworks(model.networks);
+      const shown = imageBlock(ctx.data, SHOWN);
+      const run = { choice, backend, train, validation, shown, signal, progress, state, ctx };
+      const history = await trainInPage(model, run);
+      if (!ctx.alive()) return;
+      if (history.length === 0) {
+        state.textContent = 'Stopped before the first epoch ended: nothing to export.';
+        return;
       }
+      const trained = state.textContent;
+      state.textContent = `${trained} Exporting…`;
+      // The exporter reads the weights synchronously, which a WebGPU backend does slowly, or
+      // not at all (headless Chromium's software adapter loses its device): read them
+      // asynchronously first, which keeps them on the CPU side.
+      await Promise.all(
+        Object.values(model.networks).flatMap((n) => n.weights.map((w) => w.read().data())),
+      );
+      const out = exportInPage({
+        plugin,
+        config,
+        model,
+        inputShape: INPUT_SHAPE,
+        normalization: UNIT,
+      });
+      // TensorFlow.js's reconstructions of the test digits, which the runtime's should match.
+      const x = imageBlock(ctx.data);
+      const test = { x, viaTfjs: await reconstructWith(model, x), mean: meanImage(train.x, 784) };
+      const ae = await loadAutoencoder(modelBytes(out), { device: ctx.store.device });
+      let shownExport: ExportShown;
+      try {
+        shownExport = await scoreExport(ae, plugin.name, out, test);
+      } finally {
+        await ae.dispose();
+      }
+      if (!ctx.alive()) return;
+      exported.show(shownExport);
+      state.textContent = `${trained} Exported${signal.aborted ? ` after stopping at epoch ${history.length}` : ''}.`;
+      await ctx.store.addOwn('trained-here', modelBytes(out));
+    } finally {
+      disposeNetworks(model.networks);
+    }
+  };
+
+  setup.start.addEventListener('click', async () => {
+    const choice = setup.choice();
+    if (typeof choice === 'string') {
+      state.textContent = choice;
+      return;
+    }
+    const mine = new AbortController();
+    controller = mine;
+    setup.busy(true);
+    progress.reset();
+    exported.reset(choice.plugin.name, choice.plugin.capabilities.includes('sample'));
+    try {
+      await trainAndExport(choice, mine.signal);
     } catch (err) {
+      console.error(err);
       state.textContent = `Training failed: ${err instanceof Error ? err.message : String(err)}`;
     } finally {
-      start.disabled = false;
+      if (controller === mine) controller = undefined;
+      setup.busy(false);
     }
   });
-  return undefined;
+  setup.stop.addEventListener('click', () => controller?.abort());
+  return () => {
+    controller?.abort();
+    exported.dispose();
+  };
 };
