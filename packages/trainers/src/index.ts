@@ -23,6 +23,8 @@ export {
   useWasmBlas,
   wasmBlas,
 } from './backends/wasm-kernels.js';
+// Everything a page can use (the plugin contract, layers, `fit`, the built-in variants).
+export * from './browser.js';
 export { classifierAccuracy } from './downstream/classifier-accuracy.js';
 export {
   type ClassifierEpoch,
@@ -43,26 +45,6 @@ export {
   trainOptionsSchema,
 } from './engine/config.js';
 export type { TrainEvent, TrainListener } from './engine/events.js';
-export {
-  type FitBatchEnd,
-  type FitCallbacks,
-  type FitEpoch,
-  type FitHistoryEntry,
-  type FitLoss,
-  type FitModel,
-  type FitOptions,
-  type FitPhase,
-  type FitRestore,
-  type FitResult,
-  type FitState,
-  type FitStep,
-  fit,
-  fitSchedule,
-  type SavedTensor,
-  type ScheduledPhase,
-  saveOptimizers,
-} from './engine/fit.js';
-export { createOptimizer, OPTIMIZERS, type OptimizerName } from './engine/optimizers.js';
 export { type TrainResult, train } from './engine/train.js';
 export type {
   ConstraintConfig,
@@ -94,7 +76,6 @@ export {
   liveliestUnits,
   topActivations,
 } from './figures/inside.js';
-export * from './layers.js';
 export { evaluateLoss, mapBatches, toBatchTensor } from './model/batches.js';
 export {
   CLASSIFIER_GRAPH,
@@ -102,8 +83,6 @@ export {
   withClassifier,
 } from './model/classifier.js';
 export { loadNetworkWeights, loadRunModel, saveNetwork } from './model/io.js';
-export * from './plugin.js';
-export { builtinVariants, registerBuiltinVariants } from './register-all.js';
 export {
   type EvaluateOptions,
   type EvaluationData,

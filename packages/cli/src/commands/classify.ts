@@ -4,6 +4,7 @@ import { trainClassifier } from '@aekit/trainers';
 import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
 import { backendOption, numberFlag } from '../flags.js';
+import { stoppableByCtrlC } from '../interrupt.js';
 import { fmt, type Output } from '../output.js';
 
 /** Flags of `aekit classify`, as commander gives them. */
@@ -60,40 +61,34 @@ export async function classifyCommand(
   const patience = numberFlag(flags.patience, '--patience', 0);
   const minDelta = numberFlag(flags.minDelta, '--min-delta');
   const backend = await startBackend(flags.backend, output);
-  // Ctrl-C stops after the current batch (the last checkpoint is intact); twice quits now.
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    controller.abort();
-    output.err('Stopping… (press Ctrl-C again to quit at once)');
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onInterrupt);
-  const result = await trainClassifier(
-    {
-      ...(run !== undefined ? { run } : {}),
-      out: flags.out,
-      ...(labelsFraction !== undefined ? { labelsFraction } : {}),
-      ...(freeze !== undefined ? { freeze } : {}),
-      ...(flags.fromScratch ? { fromScratch: true } : {}),
-      ...(flags.data ? { data: flags.data } : {}),
-      ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-      ...(epochs !== undefined ? { epochs } : {}),
-      ...(batchSize !== undefined ? { batchSize } : {}),
-      ...(learningRate !== undefined ? { learningRate } : {}),
-      ...(seed !== undefined ? { seed } : {}),
-      ...(validationSplit !== undefined ? { validationSplit } : {}),
-      ...(patience !== undefined ? { patience } : {}),
-      ...(minDelta !== undefined ? { minDelta } : {}),
-      backend,
-      ...(flags.overwrite ? { overwrite: true } : {}),
-      ...(flags.resume ? { resume: true } : {}),
-    },
-    (e, of) =>
-      output.err(
-        `epoch ${e.epoch}/${of}  loss ${fmt(e.loss)}  accuracy ${fmt(e.accuracy)}${e.valLoss !== undefined ? `  val loss ${fmt(e.valLoss)}` : ''}${e.valAccuracy !== undefined ? `  val accuracy ${fmt(e.valAccuracy)}` : ''}  ${fmt(e.seconds, 2)}s  ${Math.round(e.samplesPerSecond)} samples/s`,
-      ),
-    controller.signal,
-  ).finally(() => process.off('SIGINT', onInterrupt));
+  const result = await stoppableByCtrlC(output, (signal) =>
+    trainClassifier(
+      {
+        ...(run !== undefined ? { run } : {}),
+        out: flags.out,
+        ...(labelsFraction !== undefined ? { labelsFraction } : {}),
+        ...(freeze !== undefined ? { freeze } : {}),
+        ...(flags.fromScratch ? { fromScratch: true } : {}),
+        ...(flags.data ? { data: flags.data } : {}),
+        ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+        ...(epochs !== undefined ? { epochs } : {}),
+        ...(batchSize !== undefined ? { batchSize } : {}),
+        ...(learningRate !== undefined ? { learningRate } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(validationSplit !== undefined ? { validationSplit } : {}),
+        ...(patience !== undefined ? { patience } : {}),
+        ...(minDelta !== undefined ? { minDelta } : {}),
+        backend,
+        ...(flags.overwrite ? { overwrite: true } : {}),
+        ...(flags.resume ? { resume: true } : {}),
+      },
+      (e, of) =>
+        output.err(
+          `epoch ${e.epoch}/${of}  loss ${fmt(e.loss)}  accuracy ${fmt(e.accuracy)}${e.valLoss !== undefined ? `  val loss ${fmt(e.valLoss)}` : ''}${e.valAccuracy !== undefined ? `  val accuracy ${fmt(e.valAccuracy)}` : ''}  ${fmt(e.seconds, 2)}s  ${Math.round(e.samplesPerSecond)} samples/s`,
+        ),
+      signal,
+    ),
+  );
   const c = result.manifest.classifier!;
   const where = relative(process.cwd(), result.run) || '.';
   output.out(

@@ -10,6 +10,7 @@ import {
 import { OPTIMIZERS, type TrainOptions, train } from '@aekit/trainers';
 import { type Command, Option } from 'commander';
 import { backendOption } from '../flags.js';
+import { stoppableByCtrlC } from '../interrupt.js';
 import type { Output } from '../output.js';
 import { pluginSpecifier } from '../plugins.js';
 import { progressReporter } from '../progress.js';
@@ -109,29 +110,18 @@ export function toTrainOptions(flags: TrainFlags): TrainOptions {
 /** `aekit train`: trains a variant and writes its run directory. */
 export async function trainCommand(flags: TrainFlags, output: Output): Promise<void> {
   const options = toTrainOptions(flags);
-  // Ctrl-C stops after the current batch (the last checkpoint is intact); twice quits now.
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    controller.abort();
-    output.err('Stopping… (press Ctrl-C again to quit at once)');
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onInterrupt);
-  let result: Awaited<ReturnType<typeof train>>;
   let figures: readonly string[] = [];
   const report = progressReporter(output);
-  try {
-    result = await train(
+  const result = await stoppableByCtrlC(output, (signal) =>
+    train(
       options,
       (event) => {
         if (event.type === 'figures') figures = event.paths;
         report(event);
       },
-      controller.signal,
-    );
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+      signal,
+    ),
+  );
   const rel = relative(process.cwd(), result.run);
   const where = rel === '' ? '.' : rel.startsWith('..') ? result.run : rel;
   const last = result.metrics[result.metrics.length - 1];
