@@ -1,3 +1,5 @@
+import type { FitBatchEnd } from './fit.js';
+
 /** Events {@link train} reports while it works, for progress bars and logs. */
 export type TrainEvent =
   | {
@@ -18,15 +20,7 @@ export type TrainEvent =
       readonly phases: number;
       readonly name: string;
     }
-  | {
-      readonly type: 'batch';
-      readonly epoch: number;
-      readonly batch: number;
-      readonly batches: number;
-      readonly samples: number;
-      readonly loss: number | undefined;
-      readonly samplesPerSecond: number;
-    }
+  | ({ readonly type: 'batch' } & FitBatchEnd)
   | {
       readonly type: 'epoch-end';
       readonly epoch: number;

@@ -60,8 +60,7 @@ function progressCallbacks(
       if (multiPhase) listener({ type: 'phase', phase, phases, name });
     },
     onEpochStart: ({ epoch, epochs }) => listener({ type: 'epoch-start', epoch, epochs }),
-    onBatchEnd: ({ epoch, batch, batches, samples, loss, samplesPerSecond }) =>
-      listener({ type: 'batch', epoch, batch, batches, samples, loss, samplesPerSecond }),
+    onBatchEnd: (e) => listener({ type: 'batch', ...e }),
   };
 }
 
