@@ -258,6 +258,13 @@ export const AekitErrors = Object.freeze({
       `Layer "${layer}" is a ${className}, which the ONNX exporter does not convert. Supported layers: ${list(supported)}.`,
     hint: 'Use the supported layers in the variant, or add a converter for this layer to @aekit/export.',
   }),
+  RepositoryVersionExists: entry({
+    name: 'RepositoryVersionExists',
+    title: 'Model version already in the repository.',
+    message: (path: string) =>
+      `"${path}" already exists; a version in a model repository is never replaced.`,
+    hint: 'Leave out --version to add the next free version, or give a version that is not there.',
+  }),
   ExportMismatch: entry({
     name: 'ExportMismatch',
     title: 'Exported ONNX graph disagrees with the trained model.',

@@ -124,6 +124,31 @@ describe('parseExportedModel', () => {
     ]);
   });
 
+  it('reads and writes a repository folder: folded normalisation, model name, model.onnx', () => {
+    const written = writeExportedModel({
+      ...INPUT,
+      normalization: { kind: 'none', scale: 1, offset: 0 },
+      foldedNormalization: { kind: 'standard', scale: [2, 0.5], offset: [-1, 0] },
+      repository: { model: 'digits-encoder', version: 2 },
+      graphs: [{ role: 'encoder', file: 'model.onnx', inputName: 'input', outputName: 'codings' }],
+    });
+    const read = parseExportedModelText(written, 'm');
+    expect(read.normalization).toEqual({ kind: 'none', scale: 1, offset: 0 });
+    expect(read.foldedNormalization).toEqual({
+      kind: 'standard',
+      scale: [2, 0.5],
+      offset: [-1, 0],
+    });
+    expect(read.repository).toEqual({ model: 'digits-encoder', version: 2 });
+    expect(read.graphs).toEqual({
+      encoder: { file: 'model.onnx', input: 'input', output: 'codings' },
+    });
+    expect(graphFile(read, 'encoder')).toBe('model.onnx');
+    expect(hasGraph(read, 'decoder')).toBe(false);
+    // Files written before these fields existed read as before.
+    expect(parseExportedModel(valid, 'm')).not.toHaveProperty('repository');
+  });
+
   it('fails with ModelLoadFailed naming the first wrong field', () => {
     const cases: [unknown, string][] = [
       [[], 'it is not a JSON object.'],
@@ -137,6 +162,12 @@ describe('parseExportedModel', () => {
         { ...valid, normalization: { kind: 'unit', scale: [1, null], offset: 0 } },
         '"normalization"',
       ],
+      [
+        { ...valid, foldedNormalization: { kind: 'unit', scale: 'x', offset: 0 } },
+        '"foldedNormalization"',
+      ],
+      [{ ...valid, repository: { model: '', version: 1 } }, '"repository" must be'],
+      [{ ...valid, repository: { model: 'm-encoder', version: 0 } }, '"repository" must be'],
       [{ ...valid, sampler: { kind: 'walk' } }, '"sampler" must be'],
       [{ ...valid, sampler: { ...INPUT.sampler!, noiseRate: 1 } }, '"sampler" must be'],
       [{ ...valid, classes: [0.5] }, '"classes" must be an array of integer labels.'],

@@ -158,6 +158,14 @@ export interface ExportCheck {
   readonly maxAbsDiff: number;
 }
 
+/** A model folder's place in a Triton model repository (`NAME/VERSION/`). */
+export interface RepositoryEntry {
+  /** The model's name: its folder's in the repository. */
+  readonly model: string;
+  /** Its version: the folder's name, a positive integer. */
+  readonly version: number;
+}
+
 /**
  * The contents of `aekit.json`. Only `format`, `inputShape` and `codingShape` must be
  * there; runtimes report the rest and act on `capabilities`, `sampler`, `classes` and
@@ -172,8 +180,18 @@ export interface ExportedModel {
   readonly inputShape: readonly number[];
   /** Shape of one coding, e.g. `[30]`. */
   readonly codingShape: readonly number[];
-  /** How raw inputs were normalised for training (`x * scale + offset`). */
+  /**
+   * How raw inputs are to be normalised before the graphs (`x * scale + offset`); runtimes
+   * apply it to inputs and undo it on outputs. `none` where the graphs take raw values.
+   */
   readonly normalization?: Normalization;
+  /**
+   * The training normalisation folded into the graphs themselves (a model repository's
+   * graphs take and give raw values): for people, runtimes never apply it.
+   */
+  readonly foldedNormalization?: Normalization;
+  /** Where the folder sits in a Triton model repository: its model name and version. */
+  readonly repository?: RepositoryEntry;
   /** The decoder's last activation, e.g. `sigmoid`. */
   readonly outputActivation?: string;
   /**
@@ -275,17 +293,32 @@ function problemOf(m: unknown): string | undefined {
   if (m.capabilities !== undefined && !isStrings(m.capabilities)) {
     return '"capabilities" must be an array of strings.';
   }
-  const n = m.normalization;
+  for (const key of ['normalization', 'foldedNormalization'] as const) {
+    const n = m[key];
+    if (
+      n !== undefined &&
+      !(
+        isObject(n) &&
+        (NORMALIZATION_KINDS as readonly unknown[]).includes(n.kind) &&
+        isScaleOrOffset(n.scale) &&
+        isScaleOrOffset(n.offset)
+      )
+    ) {
+      return `"${key}" must be { kind, scale, offset } with kind one of ${NORMALIZATION_KINDS.map((k) => `"${k}"`).join(', ')} and finite numeric scale and offset.`;
+    }
+  }
+  const r = m.repository;
   if (
-    n !== undefined &&
+    r !== undefined &&
     !(
-      isObject(n) &&
-      (NORMALIZATION_KINDS as readonly unknown[]).includes(n.kind) &&
-      isScaleOrOffset(n.scale) &&
-      isScaleOrOffset(n.offset)
+      isObject(r) &&
+      typeof r.model === 'string' &&
+      r.model.length > 0 &&
+      Number.isSafeInteger(r.version) &&
+      (r.version as number) > 0
     )
   ) {
-    return `"normalization" must be { kind, scale, offset } with kind one of ${NORMALIZATION_KINDS.map((k) => `"${k}"`).join(', ')} and finite numeric scale and offset.`;
+    return '"repository" must be { model (a non-empty string), version (a positive integer) }.';
   }
   if (m.sampler !== undefined) {
     const problem = samplerProblem(m.sampler);
@@ -325,7 +358,12 @@ function pick(m: Fields): ExportedModel {
     inputShape: m.inputShape,
     codingShape: m.codingShape,
   };
-  for (const key of ['normalization', 'outputActivation'] as const) {
+  for (const key of [
+    'normalization',
+    'foldedNormalization',
+    'repository',
+    'outputActivation',
+  ] as const) {
     if (m[key] !== undefined) out[key] = m[key];
   }
   out.capabilities = m.capabilities ?? [];
@@ -366,6 +404,8 @@ export function parseExportedModelText(text: string, source: string): ExportedMo
 export interface ExportedGraphDescription {
   /** Role and file stem: `encoder` is `encoder.onnx`. */
   readonly role: string;
+  /** Its file name when not `ROLE.onnx` (a repository's `model.onnx`). */
+  readonly file?: string;
   readonly inputName: string;
   readonly outputName: string;
   readonly extraOutputNames?: readonly string[];
@@ -378,6 +418,10 @@ export interface ExportedModelInput {
   readonly inputShape: readonly number[];
   readonly codingShape: readonly number[];
   readonly normalization: Normalization;
+  /** The training normalisation folded into the graphs (then `normalization` is `none`). */
+  readonly foldedNormalization?: Normalization;
+  /** The folder's model name and version in a Triton model repository. */
+  readonly repository?: RepositoryEntry;
   /** The activation of the reconstruction (e.g. `sigmoid`). */
   readonly outputActivation?: string;
   /** What the variant (and a classifier run) declares. */
@@ -416,6 +460,8 @@ export function createExportedModel(input: ExportedModelInput): ExportedModel {
     inputShape: [...input.inputShape],
     codingShape: [...input.codingShape],
     normalization: input.normalization,
+    ...(input.foldedNormalization ? { foldedNormalization: input.foldedNormalization } : {}),
+    ...(input.repository ? { repository: { ...input.repository } } : {}),
     ...(input.outputActivation ? { outputActivation: input.outputActivation } : {}),
     capabilities: [...new Set(input.capabilities)],
     ...(input.sampler ? { sampler: input.sampler } : {}),
@@ -425,7 +471,7 @@ export function createExportedModel(input: ExportedModelInput): ExportedModel {
       input.graphs.map((g) => [
         g.role,
         {
-          file: graphFileName(g.role),
+          file: g.file ?? graphFileName(g.role),
           input: g.inputName,
           output: g.outputName,
           ...(g.extraOutputNames?.length ? { extraOutputs: [...g.extraOutputNames] } : {}),

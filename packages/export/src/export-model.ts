@@ -8,14 +8,17 @@ import {
   EXPORTED_MODEL_FILE,
   type ExportCheck,
   graphFileName,
+  type Normalization,
   type OnnxGraphDescription,
   type SamplerSpec,
+  TENSOR_NAMES,
+  undoNormalization,
   writeExportedModel,
 } from '@aekit/core';
 import { RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { describedGraphSpec, layersToOnnx } from './layers-to-onnx.js';
+import { type Affine, describedGraphSpec, layersToOnnx } from './layers-to-onnx.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './onnx-model.js';
 import {
   type OnnxRuntimeChoice,
@@ -43,6 +46,37 @@ export interface ExportOptions {
    * else onnxruntime-web's WebAssembly build).
    */
   readonly runtime?: OnnxRuntimeChoice;
+}
+
+/** Options of {@link buildCheckedGraphs}: {@link ExportOptions}, and whether to fold. */
+export interface BuildGraphsOptions extends ExportOptions {
+  /**
+   * Folds the run's normalisation into the graphs: a graph whose input is samples takes
+   * them raw (as the training data had them) and a graph whose output is samples
+   * (`reconstruction`) gives them raw. The check then feeds raw samples and compares with
+   * TensorFlow.js's outputs mapped back to the raw scale.
+   */
+  readonly foldNormalization?: boolean;
+}
+
+/** One graph built and checked by {@link buildCheckedGraphs}, not written yet. */
+export interface CheckedGraph {
+  readonly graph: OnnxGraphDescription;
+  /** The `.onnx` file's bytes. */
+  readonly bytes: Uint8Array;
+  /** Largest |ONNX Runtime − tfjs| over the check samples and every output. */
+  readonly maxAbsDiff: number;
+}
+
+/** What {@link buildCheckedGraphs} gives: graphs that passed the check, and the check. */
+export interface CheckedGraphs {
+  readonly graphs: readonly CheckedGraph[];
+  readonly opset: number;
+  readonly check: ExportCheck;
+  /** The ONNX Runtime the check ran on. */
+  readonly runtime: OnnxRuntimeInfo;
+  /** The aekit version that built them. */
+  readonly aekitVersion: string;
 }
 
 /** A trained model to export, with what its variant says about it. */
@@ -146,19 +180,38 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/** `x * scale + offset` that undoes `n` (as `undoNormalization` does, feature by feature). */
+export function inverseNormalization(n: Normalization): Affine {
+  const inverse = (s: number, o: number): [number, number] => (s === 0 ? [0, o] : [1 / s, -o / s]);
+  if (typeof n.scale === 'number' && typeof n.offset === 'number') {
+    const [scale, offset] = inverse(n.scale, n.offset);
+    return { scale, offset };
+  }
+  const count = Math.max(
+    typeof n.scale === 'number' ? 1 : n.scale.length,
+    typeof n.offset === 'number' ? 1 : n.offset.length,
+  );
+  const at = (v: number | readonly number[], i: number): number =>
+    typeof v === 'number' ? v : (v[i] ?? 0);
+  const pairs = Array.from({ length: count }, (_, i) => inverse(at(n.scale, i), at(n.offset, i)));
+  return { scale: pairs.map((p) => p[0]), offset: pairs.map((p) => p[1]) };
+}
+
 /**
- * Exports trained networks to ONNX: `onnx/encoder.onnx`, `decoder.onnx`, `autoencoder.onnx`
- * (or the graphs given) and `onnx/aekit.json` in the run directory, and records the export
- * in its manifest. Before anything is written, every graph runs in ONNX Runtime and is
- * compared with TensorFlow.js (on its active backend); a difference above the tolerance
- * fails with `ExportMismatch` and writes nothing.
+ * Builds the ONNX graphs of trained networks and checks each against TensorFlow.js (on its
+ * active backend), writing nothing: what {@link exportModel} writes to a run's `onnx/`, and
+ * what other layouts (a serving repository) write elsewhere. With `foldNormalization`, the
+ * run's normalisation is folded into the graphs (see {@link BuildGraphsOptions}).
+ *
+ * @throws AekitError `ExportMismatch` when a graph differs from tfjs by more than the
+ *   tolerance (scaled to the output's largest magnitude), `InvalidArgument` for an opset out
+ *   of range or networks the graphs do not name, `EmptyDataset` for no check samples.
  */
-export async function exportModel(
+export async function buildCheckedGraphs(
   input: ExportModelInput,
-  options: ExportOptions = {},
-): Promise<ExportReport> {
-  const run = new RunDirectory(input.run);
-  const manifest = run.readManifest();
+  options: BuildGraphsOptions = {},
+): Promise<CheckedGraphs> {
+  const manifest = new RunDirectory(input.run).readManifest();
   const opset = options.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw aekitError(
@@ -213,6 +266,11 @@ export async function exportModel(
   const runtime = await onnxRuntime(options.runtime);
   // The encoder's first output (the mean of a variational encoder) feeds the decoder check.
   const codings = runTfjsChain([encoder], samples, [count, ...manifest.inputShape])[0]!.data;
+  const fold = options.foldNormalization === true;
+  const normalization = manifest.normalization;
+  // Raw samples for folded graphs: the check samples mapped back to the data's own scale.
+  const rawSamples = fold ? undoNormalization(samples, size, normalization) : samples;
+  const rawOutput = fold ? inverseNormalization(normalization) : undefined;
   const baseMetadata: Record<string, string> = {
     'aekit.variant': manifest.variant,
     'aekit.input_shape': JSON.stringify(manifest.inputShape),
@@ -221,9 +279,10 @@ export async function exportModel(
     'aekit.capabilities': JSON.stringify(capabilities),
     'aekit.version': AEKIT_VERSION,
     ...(outputActivation ? { 'aekit.output_activation': outputActivation } : {}),
+    ...(fold ? { 'aekit.normalization_folded': 'true' } : {}),
   };
 
-  const built: { graph: OnnxGraphDescription; bytes: Uint8Array; diff: number }[] = [];
+  const built: CheckedGraph[] = [];
   for (const graph of graphs) {
     const outputNames = [graph.outputName, ...(graph.extraOutputNames ?? [])];
     const networks = graph.networks.map((name) => {
@@ -235,13 +294,21 @@ export async function exportModel(
         );
       return net;
     });
+    const inShape = inputShapeOf(networks[0]!);
+    // Graphs whose input is samples take them raw; those whose output is samples give them raw.
+    const foldsInput =
+      fold &&
+      graph.inputName === TENSOR_NAMES.input &&
+      inShape.join('x') === manifest.inputShape.join('x');
+    const foldsOutput = fold && graph.outputName === TENSOR_NAMES.reconstruction;
     const bytes = layersToOnnx({
       ...describedGraphSpec(graph, networks),
+      ...(foldsInput ? { inputAffine: normalization } : {}),
+      ...(foldsOutput && rawOutput ? { outputAffine: rawOutput } : {}),
       opset,
       metadata: { ...baseMetadata, 'aekit.graph': graph.role },
       docString: `aekit ${manifest.variant} autoencoder: ${graph.role} (${graph.inputName} -> ${outputNames.join(', ')})`,
     });
-    const inShape = inputShapeOf(networks[0]!);
     const x =
       inShape.join('x') === manifest.inputShape.join('x')
         ? samples
@@ -249,7 +316,13 @@ export async function exportModel(
           ? codings
           : randomInputs(inShape, count, manifest.training.seed + 1);
     const expected = runTfjsChain(networks, x, [count, ...inShape]);
-    const actual = await runOnnxOutputs(bytes, x, [count, ...inShape], {
+    if (foldsOutput) {
+      const first = expected[0]!;
+      const perSample = first.dims.slice(1).reduce((a, b) => a * b, 1);
+      expected[0] = { ...first, data: undoNormalization(first.data, perSample, normalization) };
+    }
+    const onnxInput = foldsInput ? rawSamples : x;
+    const actual = await runOnnxOutputs(bytes, onnxInput, [count, ...inShape], {
       inputName: graph.inputName,
       outputNames,
       runtime: runtime.name,
@@ -277,8 +350,50 @@ export async function exportModel(
         checks[worst]!.allowed,
       );
     }
-    built.push({ graph, bytes, diff });
+    built.push({ graph, bytes, maxAbsDiff: diff });
   }
+  const worst = Math.max(0, ...built.map((b) => b.maxAbsDiff));
+  return {
+    graphs: built,
+    opset,
+    check: { samples: count, from, maxAbsDiff: worst },
+    runtime,
+    aekitVersion: AEKIT_VERSION,
+  };
+}
+
+/**
+ * Exports trained networks to ONNX: `onnx/encoder.onnx`, `decoder.onnx`, `autoencoder.onnx`
+ * (or the graphs given) and `onnx/aekit.json` in the run directory, and records the export
+ * in its manifest. Before anything is written, every graph runs in ONNX Runtime and is
+ * compared with TensorFlow.js (on its active backend); a difference above the tolerance
+ * fails with `ExportMismatch` and writes nothing.
+ */
+export async function exportModel(
+  input: ExportModelInput,
+  options: ExportOptions = {},
+): Promise<ExportReport> {
+  const run = new RunDirectory(input.run);
+  const manifest = run.readManifest();
+  const { graphs: built, opset, check, runtime } = await buildCheckedGraphs(input, options);
+  const { capabilities, outputActivation, sampler } = input;
+  const graphs = built.map((b) => b.graph);
+  const count = check.samples;
+  const from = check.from;
+  const aekitJson = (c: ExportCheck): string =>
+    writeExportedModel({
+      variant: manifest.variant,
+      inputShape: manifest.inputShape,
+      codingShape: manifest.codingShape,
+      normalization: manifest.normalization,
+      ...(outputActivation ? { outputActivation } : {}),
+      capabilities,
+      ...(sampler ? { sampler } : {}),
+      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
+      check: c,
+      graphs,
+      aekitVersion: AEKIT_VERSION,
+    });
 
   // Every graph passed: only now is anything written (each file atomically), with the run
   // locked against another process writing it.
@@ -290,10 +405,9 @@ export async function exportModel(
   }
 
   function writeExport(): ExportReport {
-    const worst = Math.max(0, ...built.map((b) => b.diff));
-    const check: ExportCheck = { samples: count, from, maxAbsDiff: worst };
+    const worst = check.maxAbsDiff;
     const description = aekitJson(check);
-    const exported: ExportedGraph[] = built.map(({ graph, bytes, diff }) => {
+    const exported: ExportedGraph[] = built.map(({ graph, bytes, maxAbsDiff: diff }) => {
       run.writeFile(`onnx/${graphFileName(graph.role)}`, bytes);
       return {
         role: graph.role,

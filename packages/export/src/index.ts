@@ -13,7 +13,9 @@
  *
  * {@link exportModel} exports a trained model into its run directory: every graph its variant
  * declares, checked in ONNX Runtime against TensorFlow.js before anything is written, and
- * the `aekit.json` runtimes read. (`exportRun` in `@aekit/trainers`, behind `aekit export`,
+ * the `aekit.json` runtimes read. {@link buildCheckedGraphs} builds and checks the same graphs
+ * without writing them (optionally with the run's normalisation folded in), and
+ * {@link tritonModelConfig} describes one for a Triton model repository. (`exportRun` in `@aekit/trainers`, behind `aekit export`,
  * loads a run's networks and calls it; this package depends on neither trainers nor the CLI.)
  *
  * @packageDocumentation
@@ -29,15 +31,21 @@ export type {
 export { deconvLength, samePadding } from './convert/conv.js';
 export { CONVERTERS, SUPPORTED_LAYERS } from './convert/registry.js';
 export {
+  type BuildGraphsOptions,
+  buildCheckedGraphs,
+  type CheckedGraph,
+  type CheckedGraphs,
   EXPORT_TOLERANCE,
   type ExportedGraph,
   type ExportModelInput,
   type ExportOptions,
   type ExportReport,
   exportModel,
+  inverseNormalization,
   runTfjsChain,
 } from './export-model.js';
 export {
+  type Affine,
   describedGraphSpec,
   type LowerableLayer,
   layerChain,
@@ -72,3 +80,13 @@ export {
   runOnnx,
   runOnnxOutputs,
 } from './run-onnx.js';
+export {
+  TRITON_MAX_BATCH_SIZE,
+  TRITON_MAX_QUEUE_DELAY_MICROSECONDS,
+  TRITON_ONNX_PLATFORM,
+  type TritonConfigOptions,
+  type TritonTensor,
+  tritonModelConfig,
+  tritonModelName,
+  tritonTensors,
+} from './triton-config.js';

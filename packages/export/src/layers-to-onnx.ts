@@ -44,6 +44,25 @@ export interface OnnxGraphSpec
   readonly metadata?: Readonly<Record<string, string>>;
   /** The model's `doc_string`. */
   readonly docString?: string;
+  /**
+   * An affine map folded in before the first network: the graph's input `x` becomes
+   * `x * scale + offset` (a training normalisation, so the graph takes raw values).
+   */
+  readonly inputAffine?: Affine;
+  /**
+   * An affine map folded in after the last network, on the first output only: `y * scale +
+   * offset` (the inverse of a training normalisation, so the graph gives raw values).
+   */
+  readonly outputAffine?: Affine;
+}
+
+/**
+ * `x * scale + offset`, with `scale` and `offset` each one number or one per value of a
+ * sample (C order, broadcast over the batch), as a `Normalization` records them.
+ */
+export interface Affine {
+  readonly scale: number | readonly number[];
+  readonly offset: number | readonly number[];
 }
 
 /**
@@ -275,6 +294,54 @@ function convertLayer(layer: Layer, value: TensorValue, ctx: ConversionContext):
   }
 }
 
+/** One value, or one per value of a sample of `shape`, as an initializer's dims. */
+function affineDims(
+  v: number | readonly number[],
+  shape: readonly number[],
+  what: string,
+): number[] {
+  if (typeof v === 'number') return [];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (v.length !== size) {
+    throw aekitError(
+      'InvalidArgument',
+      `The ${what} has ${v.length} values; it needs one, or one per value of a sample of [${shape.join(', ')}] (${size}).`,
+    );
+  }
+  return [...shape];
+}
+
+const values32 = (v: number | readonly number[]): Float32Array =>
+  Float32Array.from(typeof v === 'number' ? [v] : v);
+
+const isAll = (v: number | readonly number[], x: number): boolean =>
+  typeof v === 'number' ? v === x : v.every((e) => e === x);
+
+/**
+ * Adds `value * scale + offset` (Mul, then Add, each left out where it is the identity) and
+ * returns the name of the result. `shape` is one sample's, which per-value arrays take.
+ */
+function addAffine(
+  ctx: ConversionContext,
+  value: string,
+  shape: readonly number[],
+  affine: Affine,
+  where: 'input' | 'output',
+): string {
+  let out = value;
+  if (!isAll(affine.scale, 1)) {
+    const dims = affineDims(affine.scale, shape, `${where} scale`);
+    const scale = ctx.floatConst(`${where}_map/scale`, dims, values32(affine.scale));
+    out = ctx.node('Mul', [out, scale], { output: `${where}_map/scaled` });
+  }
+  if (!isAll(affine.offset, 0)) {
+    const dims = affineDims(affine.offset, shape, `${where} offset`);
+    const offset = ctx.floatConst(`${where}_map/offset`, dims, values32(affine.offset));
+    out = ctx.node('Add', [out, offset], { output: `${where}_map/shifted` });
+  }
+  return out;
+}
+
 function checkOpset(opset: number): void {
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw aekitError(
@@ -350,8 +417,11 @@ export function layersToOnnx(spec: OnnxGraphSpec): Uint8Array {
   ctx.reserve(spec.inputName);
   for (const name of names) ctx.reserve(name);
   builder.addInput(spec.inputName, [BATCH_DIM, ...(sample as number[])]);
+  const input = spec.inputAffine
+    ? addAffine(ctx, spec.inputName, sample as number[], spec.inputAffine, 'input')
+    : spec.inputName;
   let values: TensorValue[] = [
-    { name: spec.inputName, shape: [null, ...sample], perm: identityPerm(inputShape.length) },
+    { name: input, shape: [null, ...sample], perm: identityPerm(inputShape.length) },
   ];
   // A network before the last passes on its first output only.
   for (const [i, network] of spec.networks.entries()) {
@@ -362,6 +432,16 @@ export function layersToOnnx(spec: OnnxGraphSpec): Uint8Array {
   // Back to tfjs's layout (every Transpose added before any output is renamed), then the
   // last node computing each output writes it, or an Identity copies it.
   const sources = values.map((value) => ctx.layout(value, identityPerm(value.shape.length)));
+  if (spec.outputAffine) {
+    const shape = values[0]!.shape.slice(1);
+    if (shape.some((d) => d == null)) {
+      throw aekitError(
+        'InvalidArgument',
+        `ONNX graph "${spec.name}": an output map needs an output of known shape, not [${shape.map((d) => d ?? 'null')}].`,
+      );
+    }
+    sources[0] = addAffine(ctx, sources[0]!, shape as number[], spec.outputAffine, 'output');
+  }
   const written = new Map<string, string>();
   for (const [i, source] of sources.entries()) {
     const name = names[i]!;

@@ -93,6 +93,14 @@ export {
   loadEvaluationData,
   RETRIEVAL_K,
 } from './runs/evaluate.js';
+export {
+  exportToRepository,
+  REPOSITORY_CONFIG_FILE,
+  REPOSITORY_GRAPH_FILE,
+  type RepositoryExportOptions,
+  type RepositoryExportReport,
+  type RepositoryModel,
+} from './runs/export-repository.js';
 export { type ExportReport, type ExportRunOptions, exportRun } from './runs/export-run.js';
 export { drawFigures, type FiguresOptions } from './runs/figures.js';
 export { adversarialVariant } from './variants/adversarial/index.js';

@@ -36,6 +36,24 @@ export async function exportRun(
   dir: string,
   options: ExportRunOptions = {},
 ): Promise<ExportReport> {
+  return withExportInput(dir, options, (input) =>
+    exportModel(input, {
+      ...(options.opset !== undefined ? { opset: options.opset } : {}),
+      ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+    }),
+  );
+}
+
+/**
+ * Loads a run's networks and what its variant declares (graphs, capabilities, sampler) and
+ * its check samples, as `@aekit/export` takes them, and hands them to `use`; the networks
+ * are disposed after it settles.
+ */
+export async function withExportInput<T>(
+  dir: string,
+  options: Pick<ExportRunOptions, 'backend' | 'checkSamples' | 'dataDir'>,
+  use: (input: ExportModelInput) => Promise<T>,
+): Promise<T> {
   const run = new RunDirectory(dir);
   const manifest = run.readManifest();
   // A data set kept only in memory while training cannot be read back: random inputs then.
@@ -55,25 +73,16 @@ export async function exportRun(
   const outputActivation = plugin.trainer.outputActivation?.(config);
   const sampler = plugin.trainer.sampler?.(config);
   try {
-    return await exportModel(
-      {
-        run: run.root,
-        networks: model.networks,
-        // A classifier run also exports its classifier: input -> class probabilities.
-        graphs: manifest.classifier ? [...own, CLASSIFIER_GRAPH] : own,
-        capabilities: [
-          ...plugin.capabilities,
-          ...(manifest.classifier ? ['classify' as const] : []),
-        ],
-        ...(outputActivation ? { outputActivation } : {}),
-        ...(sampler ? { sampler } : {}),
-        ...(samples ? { samples } : {}),
-      },
-      {
-        ...(options.opset !== undefined ? { opset: options.opset } : {}),
-        ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
-      },
-    );
+    return await use({
+      run: run.root,
+      networks: model.networks,
+      // A classifier run also exports its classifier: input -> class probabilities.
+      graphs: manifest.classifier ? [...own, CLASSIFIER_GRAPH] : own,
+      capabilities: [...plugin.capabilities, ...(manifest.classifier ? ['classify' as const] : [])],
+      ...(outputActivation ? { outputActivation } : {}),
+      ...(sampler ? { sampler } : {}),
+      ...(samples ? { samples } : {}),
+    });
   } finally {
     disposeNetworks(model.networks);
   }
