@@ -9,6 +9,7 @@ import { registerFigures } from './commands/figures.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerHash } from './commands/hash.js';
 import { registerInference } from './commands/infer.js';
+import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 import { registerVariants } from './commands/variants.js';
 import { type Output, processOutput, reportError } from './output.js';
@@ -44,6 +45,7 @@ export function createProgram(output: Output = processOutput): Command {
   registerFigures(program, output);
   registerClassify(program, output);
   registerHash(program, output);
+  registerServe(program, output);
   registerBench(program, output);
   registerVariants(program, output);
   return program;

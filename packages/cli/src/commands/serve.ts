@@ -1,0 +1,106 @@
+import { basename, resolve } from 'node:path';
+import { runDirectory, SERVER_DEFAULTS, serve } from '@aekit/server';
+import { type Command, Option } from 'commander';
+import { runtimeDeviceOption } from '../flags.js';
+import type { Output } from '../output.js';
+
+/** Options of `aekit serve`. */
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: string;
+  readonly name?: string;
+  readonly device: string;
+  readonly maxBatchSize: string;
+  readonly maxQueueDelay: string;
+  readonly maxQueueSize: string;
+  readonly queueTimeout: string;
+  readonly logLevel: string;
+}
+
+/**
+ * `aekit serve RUN...`: `serve` of `@aekit/server` on the runs, a line with the URL and the
+ * models, then waits for SIGTERM or SIGINT, answers the requests in flight and returns.
+ */
+export async function serveCommand(
+  runs: readonly string[],
+  options: ServeOptions,
+  output: Output,
+  stop: Promise<string> = signalled(),
+): Promise<void> {
+  if (options.name !== undefined && runs.length > 1) {
+    throw new Error('--name names one run; serve one run with it, or leave it out.');
+  }
+  const server = await serve({
+    models: runs.map((run) => runDirectory(run, { name: options.name ?? basename(resolve(run)) })),
+    host: options.host,
+    port: Number(options.port),
+    device: options.device === 'auto' ? 'auto' : options.device,
+    maxBatchSize: Number(options.maxBatchSize),
+    maxQueueDelayMs: Number(options.maxQueueDelay),
+    maxQueueSize: Number(options.maxQueueSize),
+    queueTimeoutMs: Number(options.queueTimeout),
+    logLevel: options.logLevel,
+  });
+  output.out(`serving ${server.models.join(', ')} on ${server.url}`);
+  const signal = await stop;
+  output.err(`${signal}: answering the requests in flight, then stopping`);
+  await server.close();
+}
+
+/** Resolves to the name of the first SIGTERM or SIGINT. */
+function signalled(): Promise<string> {
+  return new Promise((done) => {
+    const on = (signal: string) => () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+      done(signal);
+    };
+    const term = on('SIGTERM');
+    const int = on('SIGINT');
+    process.once('SIGTERM', term);
+    process.once('SIGINT', int);
+  });
+}
+
+/** Registers `aekit serve`. */
+export function registerServe(program: Command, output: Output): void {
+  const d = SERVER_DEFAULTS;
+  program
+    .command('serve')
+    .description(
+      'Serve exported runs over the Open Inference Protocol (KServe v2 REST, as Triton speaks it): each run as models <name>-encoder, <name>-decoder, <name>-autoencoder (and <name>-classifier), with tensors on the raw data scale, dynamic batching and /metrics. SIGTERM or Ctrl-C answers the requests in flight, then exits.',
+    )
+    .argument('<runs...>', 'exported run directories (aekit export RUN first)')
+    .option('--host <host>', 'interface to listen on (0.0.0.0: every interface)', d.host)
+    .option('--port <port>', 'port to listen on (0 picks a free one)', String(d.port))
+    .option('--name <name>', "model name prefix of a single run (default: the run folder's name)")
+    .addOption(runtimeDeviceOption().default(d.device))
+    .option(
+      '--max-batch-size <n>',
+      'most samples in one batch run and one request',
+      String(d.maxBatchSize),
+    )
+    .option(
+      '--max-queue-delay <ms>',
+      'how long a request waits for others to batch with (0: none)',
+      String(d.maxQueueDelayMs),
+    )
+    .option(
+      '--max-queue-size <n>',
+      'most requests waiting per model; more are answered 503 with Retry-After',
+      String(d.maxQueueSize),
+    )
+    .option(
+      '--queue-timeout <ms>',
+      'longest a request waits in the queue before it is answered 503',
+      String(d.queueTimeoutMs),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'request log level (pino)')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default(d.logLevel),
+    )
+    .action(async (runs: string[], opts: ServeOptions) => {
+      await serveCommand(runs, opts, output);
+    });
+}

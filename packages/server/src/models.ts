@@ -1,0 +1,238 @@
+/**
+ * The model table: what the server serves, by name. A {@link ModelSource} turns something
+ * on disk into {@link ServedModel}s; `runDirectory` is the source of an exported run (its
+ * `onnx/` folder), one model per graph. Other sources (a Triton-layout model repository)
+ * plug in beside it.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { applyNormalization, IDENTITY, type Normalization, undoNormalization } from '@aekit/core';
+import { aekitError } from '@aekit/core/errors';
+import { TENSOR_NAMES } from '@aekit/core/model';
+import {
+  type Autoencoder,
+  type LoadOptions,
+  loadAutoencoder,
+  unpackBits,
+} from '@aekit/runtime-web';
+import { type Float32Tensor, FP32, type MetadataTensor } from './protocol.js';
+
+/** The graphs of an exported run, each served as a model `<name>-<role>`. */
+export const ROLES = Object.freeze(['encoder', 'decoder', 'autoencoder', 'classifier'] as const);
+
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+
+/** What `POST /v2/models/{name}/sample` asks for. */
+export interface SampleRequest {
+  readonly n: number;
+  readonly seed?: number;
+  readonly temperature?: number;
+  readonly steps?: number;
+}
+
+/** What a served model generates: named float32 tensors, raw scale, and the seed used. */
+export interface SampleResponse {
+  readonly outputs: Readonly<Record<string, Float32Tensor>>;
+  readonly seed: number;
+}
+
+/** A model the server answers for. */
+export interface ServedModel {
+  /** Its name in URLs, e.g. `digits-encoder`. */
+  readonly name: string;
+  /** Its versions; the first is the one `/v2/models/{name}` means. */
+  readonly versions: readonly string[];
+  /** The protocol's `platform`: `onnxruntime_onnx`. */
+  readonly platform: string;
+  /** Inputs and outputs, shapes with `-1` for the batch axis. */
+  readonly inputs: readonly MetadataTensor[];
+  readonly outputs: readonly MetadataTensor[];
+  /** Values in one sample of all inputs together (sizes the request body limit). */
+  readonly valuesPerSample: number;
+  /**
+   * Runs a batch: `inputs` on the protocol's (raw) scale, `[n, ...]` each; answers the
+   * `outputs` asked for, `[n, ...]`, on the raw scale.
+   */
+  run(
+    inputs: Readonly<Record<string, Float32Tensor>>,
+    outputs: readonly string[],
+  ): Promise<Record<string, Float32Tensor>>;
+  /** aekit's `sample`, where the model declares it (decoder models of runs that can). */
+  readonly sample?: (request: SampleRequest) => Promise<SampleResponse>;
+}
+
+/** What a model source gives: its models, and how to release them. */
+export interface LoadedModels {
+  readonly models: readonly ServedModel[];
+  close(): Promise<void>;
+}
+
+/** Something the server loads models from. */
+export interface ModelSource {
+  /** For messages: where the models come from. */
+  readonly description: string;
+  /** Opens the models (ONNX Runtime sessions). */
+  load(options: LoadOptions): Promise<LoadedModels>;
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Normalises raw samples as in training (a copy), as `aekit encode` does. */
+function normalize(x: Float32Tensor, n: Normalization): Float32Tensor {
+  const data = applyNormalization(new Float32Array(x.data), sizeOf(x.shape.slice(1)), n);
+  return { data, shape: x.shape };
+}
+
+/** Undoes the normalisation: samples back on the raw scale. */
+function denormalize(x: Float32Tensor, n: Normalization): Float32Tensor {
+  return { data: undoNormalization(x.data, sizeOf(x.shape.slice(1)), n), shape: x.shape };
+}
+
+const tensor = (name: string, sample: readonly number[]): MetadataTensor => ({
+  name,
+  datatype: FP32,
+  shape: [-1, ...sample],
+});
+
+/** Options of {@link runDirectory}. */
+export interface RunDirectoryOptions {
+  /** The prefix of its model names (default: the folder's base name). */
+  readonly name?: string;
+}
+
+/**
+ * An exported run directory (`aekit export RUN`: `RUN/onnx/aekit.json` and the graphs), as
+ * the models `<name>-encoder`, `<name>-decoder`, `<name>-autoencoder` (when the run has
+ * `autoencoder.onnx`) and `<name>-classifier` (classifier runs), version `1`. Tensors are on
+ * the training data's raw scale: the run's normalisation is applied to samples going in and
+ * undone on samples coming out.
+ */
+export function runDirectory(dir: string, options: RunDirectoryOptions = {}): ModelSource {
+  const path = resolve(dir);
+  const name = options.name ?? basename(path);
+  return {
+    description: path,
+    async load(loadOptions) {
+      const folder = existsSync(join(path, 'onnx', 'aekit.json')) ? join(path, 'onnx') : path;
+      if (!existsSync(join(folder, 'aekit.json'))) {
+        throw aekitError(
+          'ModelLoadFailed',
+          path,
+          'it has no onnx/aekit.json: run `aekit export` on it first.',
+        );
+      }
+      const ae = await loadAutoencoder(folder, loadOptions);
+      try {
+        const models = modelsOf(ae, name, {
+          autoencoder: existsSync(join(folder, 'autoencoder.onnx')),
+          classifier: ae.info.capabilities.includes('classify'),
+        });
+        return { models, close: () => ae.dispose() };
+      } catch (err) {
+        await ae.dispose();
+        throw err;
+      }
+    },
+  };
+}
+
+function modelsOf(
+  ae: Autoencoder,
+  name: string,
+  has: { autoencoder: boolean; classifier: boolean },
+): ServedModel[] {
+  const { info } = ae;
+  const n = info.normalization ?? IDENTITY;
+  const base = { versions: ['1'], platform: 'onnxruntime_onnx' } as const;
+  const inputSize = sizeOf(info.inputShape);
+  const codingSize = sizeOf(info.codingShape);
+  const input = info.inputName;
+  const hashes = info.capabilities.includes('hash');
+  const encoderOutputs = [
+    tensor(info.codingName, info.codingShape),
+    ...(info.logVarianceName ? [tensor(info.logVarianceName, info.codingShape)] : []),
+    ...(hashes ? [tensor(TENSOR_NAMES.bits, info.codingShape)] : []),
+  ];
+  const models: ServedModel[] = [
+    {
+      ...base,
+      name: `${name}-encoder`,
+      inputs: [tensor(input, info.inputShape)],
+      outputs: encoderOutputs,
+      valuesPerSample: inputSize,
+      async run(inputs, outputs) {
+        const x = normalize(inputs[input]!, n);
+        const result: Record<string, Float32Tensor> = {};
+        if (outputs.some((o) => o !== TENSOR_NAMES.bits)) {
+          const encoded = await ae.encode(x);
+          result[info.codingName] = encoded;
+          if (info.logVarianceName && encoded.logVariance) {
+            result[info.logVarianceName] = encoded.logVariance;
+          }
+        }
+        if (outputs.includes(TENSOR_NAMES.bits)) {
+          // The encoder's `bits` output, as `hash` reads it: one 0/1 value per coding.
+          const codes = await ae.hash(x);
+          const bits = new Float32Array(codes.count * codingSize);
+          for (let i = 0; i < codes.count; i++) bits.set(unpackBits(codes, i), i * codingSize);
+          result[TENSOR_NAMES.bits] = { data: bits, shape: [codes.count, ...info.codingShape] };
+        }
+        return result;
+      },
+    },
+    {
+      ...base,
+      name: `${name}-decoder`,
+      inputs: [tensor(info.decoderInputName, info.codingShape)],
+      outputs: [tensor(info.outputName, info.inputShape)],
+      valuesPerSample: codingSize,
+      async run(inputs) {
+        const decoded = await ae.decode(inputs[info.decoderInputName]!);
+        return { [info.outputName]: denormalize(decoded, n) };
+      },
+      ...(info.capabilities.includes('sample')
+        ? {
+            async sample(request: SampleRequest): Promise<SampleResponse> {
+              const { n: count, ...options } = request;
+              const result = await ae.sample(count, options);
+              return {
+                seed: result.seed,
+                outputs: {
+                  [info.outputName]: denormalize(result, n),
+                  ...(result.codings ? { [info.codingName]: result.codings } : {}),
+                },
+              };
+            },
+          }
+        : {}),
+    },
+  ];
+  if (has.autoencoder) {
+    models.push({
+      ...base,
+      name: `${name}-autoencoder`,
+      inputs: [tensor(input, info.inputShape)],
+      outputs: [tensor(TENSOR_NAMES.reconstruction, info.inputShape)],
+      valuesPerSample: inputSize,
+      async run(inputs) {
+        const out = await ae.reconstruct(normalize(inputs[input]!, n));
+        return { [TENSOR_NAMES.reconstruction]: denormalize(out, n) };
+      },
+    });
+  }
+  if (has.classifier) {
+    models.push({
+      ...base,
+      name: `${name}-classifier`,
+      inputs: [tensor(input, info.inputShape)],
+      outputs: [{ name: TENSOR_NAMES.probabilities, datatype: FP32, shape: [-1, -1] }],
+      valuesPerSample: inputSize,
+      async run(inputs) {
+        const { probabilities } = await ae.classify(normalize(inputs[input]!, n));
+        return { [TENSOR_NAMES.probabilities]: probabilities };
+      },
+    });
+  }
+  return models;
+}

@@ -1,0 +1,337 @@
+/**
+ * The HTTP server: the Open Inference Protocol's REST routes (health, metadata, infer) over
+ * the model table, aekit's `sample` route, `/metrics`, with a {@link Batcher} per model.
+ */
+import { createRequire } from 'node:module';
+import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { Batcher } from './batcher.js';
+import { createMetrics } from './metrics.js';
+import { type LoadedModels, type ModelSource, runDirectory, type ServedModel } from './models.js';
+import {
+  checkInferenceRequest,
+  type InferenceResponse,
+  ProtocolError,
+  responseOutput,
+} from './protocol.js';
+
+const { version: VERSION } = createRequire(import.meta.url)('../package.json') as {
+  version: string;
+};
+
+/** The defaults of {@link ServerOptions}. */
+export const SERVER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8000,
+  maxBatchSize: 64,
+  maxQueueDelayMs: 2,
+  maxQueueSize: 256,
+  queueTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
+  logLevel: 'warn',
+  device: 'cpu',
+});
+
+/** Options of {@link createServer} and {@link serve}. */
+export interface ServerOptions {
+  /** What to serve: model sources, or paths of exported run directories (`runDirectory`). */
+  readonly models: readonly (ModelSource | string)[];
+  /** Interface to listen on (default `127.0.0.1`: this machine only). */
+  readonly host?: string;
+  /** Port (default 8000; 0 picks a free one). */
+  readonly port?: number;
+  /** Where ONNX Runtime runs (`loadAutoencoder`'s `device`; default `cpu`). */
+  readonly device?: string;
+  /** Most samples in one batch run, and in one request (default 64). */
+  readonly maxBatchSize?: number;
+  /** How long a request waits for others to batch with, in ms (default 2; 0: no waiting). */
+  readonly maxQueueDelayMs?: number;
+  /** Most requests waiting per model; more are answered 503 with `Retry-After` (default 256). */
+  readonly maxQueueSize?: number;
+  /** Longest a request waits in the queue before it is answered 503, in ms (default 30 000). */
+  readonly queueTimeoutMs?: number;
+  /** Longest the server takes to receive a whole request, in ms (default 60 000). */
+  readonly requestTimeoutMs?: number;
+  /** Largest request body in bytes (default: sized from the largest batch of the largest model). */
+  readonly bodyLimit?: number;
+  /** pino log level: `fatal`, `error`, `warn` (default), `info`, `debug`, `trace`, `silent`. */
+  readonly logLevel?: string;
+  /** Told of each batch run: the model, how many requests and samples it served. */
+  readonly onBatch?: (model: string, requests: number, samples: number) => void;
+}
+
+/** A server made by {@link createServer}. */
+export interface AekitServer {
+  /** The fastify instance (for `inject` in tests, or more routes). */
+  readonly app: FastifyInstance;
+  /** The names of the models served. */
+  readonly models: readonly string[];
+  /** The Prometheus registry behind `/metrics`. */
+  readonly metrics: Registry;
+  /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:8000`. */
+  listen(): Promise<string>;
+  /**
+   * Stops taking connections, answers the requests in flight, then releases the models.
+   * Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+/** What JSON bytes one value of a request body can take, generously (`-1.2345678e-12, `). */
+const BYTES_PER_VALUE = 32;
+
+function checkCount(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min || value > 2 ** 31) {
+    throw aekitError('InvalidArgument', `${name} must be an integer >= ${min}, not ${value}.`);
+  }
+  return value;
+}
+
+/** Sends a protocol error as `{ "error": message }`. */
+function sendError(reply: FastifyReply, err: ProtocolError): FastifyReply {
+  if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
+  return reply.code(err.status).send({ error: err.message });
+}
+
+/**
+ * Loads the models and builds the server (not yet listening).
+ *
+ * @throws AekitError `ModelLoadFailed` (a run that is not exported, files that do not
+ *   load), `InvalidArgument` (options out of range, two models of one name).
+ */
+export async function createServer(options: ServerOptions): Promise<AekitServer> {
+  const o = { ...SERVER_DEFAULTS, ...options };
+  const maxBatchSize = checkCount('maxBatchSize', o.maxBatchSize, 1);
+  const maxQueueSize = checkCount('maxQueueSize', o.maxQueueSize, 1);
+  const maxQueueDelayMs = checkCount('maxQueueDelayMs', o.maxQueueDelayMs, 0);
+  const queueTimeoutMs = checkCount('queueTimeoutMs', o.queueTimeoutMs, 1);
+  const requestTimeoutMs = checkCount('requestTimeoutMs', o.requestTimeoutMs, 1);
+  checkCount('port', o.port, 0);
+  if (o.models.length === 0) throw aekitError('InvalidArgument', 'no models to serve.');
+  const sources = o.models.map((m) => (typeof m === 'string' ? runDirectory(m) : m));
+
+  const loaded: LoadedModels[] = [];
+  const release = () => Promise.allSettled(loaded.map((l) => l.close()));
+  const table = new Map<string, { model: ServedModel; batcher: Batcher }>();
+  const metrics = createMetrics();
+  try {
+    for (const source of sources) {
+      const models = await source.load({ device: o.device });
+      loaded.push(models);
+      for (const model of models.models) {
+        if (table.has(model.name)) {
+          throw aekitError(
+            'InvalidArgument',
+            `two models are named "${model.name}" (the second from ${source.description}): give each run its own name.`,
+          );
+        }
+        const batcher = new Batcher(
+          (inputs, outputs) => model.run(inputs, outputs),
+          { maxBatchSize, maxQueueDelayMs, maxQueueSize, queueTimeoutMs },
+          (requests, samples) => {
+            metrics.batchSize.observe({ model: model.name }, samples);
+            metrics.batchRequests.observe({ model: model.name }, requests);
+            o.onBatch?.(model.name, requests, samples);
+          },
+        );
+        table.set(model.name, { model, batcher });
+      }
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+
+  const largest = Math.max(...[...table.values()].map((e) => e.model.valuesPerSample));
+  const bodyLimit = o.bodyLimit ?? maxBatchSize * largest * BYTES_PER_VALUE + 64 * 1024;
+  const app = Fastify({
+    logger: { level: o.logLevel },
+    bodyLimit,
+    requestTimeout: requestTimeoutMs,
+    return503OnClosing: true,
+  });
+  let closing = false;
+
+  // Every body is JSON, whatever its content type says (curl -d sends form encoding).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch (err) {
+      done(new ProtocolError(400, `the request body is not JSON: ${(err as Error).message}`));
+    }
+  });
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof ProtocolError) return sendError(reply, err);
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendError(reply, new ProtocolError(status, (err as Error).message));
+    }
+    request.log.error(err);
+    return sendError(reply, new ProtocolError(500, (err as Error).message));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new ProtocolError(404, `no route ${request.method} ${request.url}.`)),
+  );
+  // While closing, answers end their connection, so that keep-alive does not hold the close.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const name = (request.params as { name?: string } | undefined)?.name;
+    const model = name !== undefined && table.has(name) ? name : '';
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requests.inc({ model, route, status: String(reply.statusCode) });
+    metrics.latency.observe({ model, route }, reply.elapsedTime / 1000);
+  });
+
+  type ModelParams = { name: string; version?: string };
+  const find = (request: FastifyRequest) => {
+    const { name, version } = request.params as ModelParams;
+    const entry = table.get(name);
+    if (!entry) throw new ProtocolError(404, `unknown model "${name}".`);
+    if (version !== undefined && !entry.model.versions.includes(version)) {
+      throw new ProtocolError(
+        404,
+        `model "${name}" has no version "${version}" (it has ${entry.model.versions.join(', ')}).`,
+      );
+    }
+    return { ...entry, version: version ?? entry.model.versions[0]! };
+  };
+  const both = (suffix: string) => [
+    `/v2/models/:name${suffix}`,
+    `/v2/models/:name/versions/:version${suffix}`,
+  ];
+
+  app.get('/v2', async () => ({ name: 'aekit', version: VERSION, extensions: [] }));
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_request, reply) =>
+    reply.code(closing ? 503 : 200).send({ ready: !closing }),
+  );
+  for (const url of both('')) {
+    app.get(url, async (request) => {
+      const { model } = find(request);
+      return {
+        name: model.name,
+        versions: model.versions,
+        platform: model.platform,
+        inputs: model.inputs,
+        outputs: model.outputs,
+      };
+    });
+  }
+  for (const url of both('/ready')) {
+    app.get(url, async (request, reply) => {
+      const { model } = find(request);
+      return reply.code(closing ? 503 : 200).send({ name: model.name, ready: !closing });
+    });
+  }
+  for (const url of both('/infer')) {
+    app.post(url, async (request): Promise<InferenceResponse> => {
+      const { model, batcher, version } = find(request);
+      const checked = checkInferenceRequest(
+        request.body,
+        model.inputs,
+        model.outputs,
+        maxBatchSize,
+      );
+      const gauge = () => metrics.queueDepth.set({ model: model.name }, batcher.depth);
+      const pending = batcher.submit(checked.rows, checked.inputs, checked.outputs);
+      gauge();
+      const outputs = await pending.finally(gauge);
+      return {
+        model_name: model.name,
+        model_version: version,
+        ...(checked.id !== undefined ? { id: checked.id } : {}),
+        outputs: checked.outputs.map((name) => responseOutput(name, outputs[name]!)),
+      };
+    });
+  }
+  for (const url of both('/sample')) {
+    app.post(url, async (request) => {
+      const { model, version } = find(request);
+      if (!model.sample) {
+        throw new ProtocolError(
+          400,
+          `model "${model.name}" cannot sample: its run does not declare the sample capability.`,
+        );
+      }
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const { id, n, seed, temperature, steps } = body;
+      if (typeof body !== 'object' || Array.isArray(body)) {
+        throw new ProtocolError(400, 'the request body must be a JSON object.');
+      }
+      if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > maxBatchSize) {
+        throw new ProtocolError(400, `"n" must be an integer from 1 to ${maxBatchSize}.`);
+      }
+      for (const [key, value] of Object.entries({ seed, temperature, steps })) {
+        if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+          throw new ProtocolError(400, `"${key}" must be a finite number.`);
+        }
+      }
+      let result: Awaited<ReturnType<NonNullable<ServedModel['sample']>>>;
+      try {
+        result = await model.sample({
+          n: n as number,
+          ...(seed !== undefined ? { seed: seed as number } : {}),
+          ...(temperature !== undefined ? { temperature: temperature as number } : {}),
+          ...(steps !== undefined ? { steps: steps as number } : {}),
+        });
+      } catch (err) {
+        const name = (err as { name?: string }).name;
+        if (name === 'InvalidArgument') throw new ProtocolError(400, (err as Error).message);
+        throw err;
+      }
+      return {
+        model_name: model.name,
+        model_version: version,
+        ...(typeof id === 'string' ? { id } : {}),
+        parameters: { seed: result.seed },
+        outputs: Object.entries(result.outputs).map(([k, t]) => responseOutput(k, t)),
+      };
+    });
+  }
+  app.get('/metrics', async (_request, reply) =>
+    reply
+      .header('Content-Type', metrics.registry.contentType)
+      .send(await metrics.registry.metrics()),
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    models: [...table.keys()],
+    metrics: metrics.registry,
+    async listen() {
+      try {
+        return await app.listen({ host: o.host, port: o.port });
+      } catch (err) {
+        throw aekitErrorWithCause(
+          err,
+          'InvalidArgument',
+          `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}. Pick another port (0 picks a free one).`,
+        );
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await app.close();
+        await release();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** {@link createServer}, then `listen()`: resolves to the server and its base URL. */
+export async function serve(options: ServerOptions): Promise<AekitServer & { url: string }> {
+  const server = await createServer(options);
+  try {
+    return Object.assign(server, { url: await server.listen() });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+}
