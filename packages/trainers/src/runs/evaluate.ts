@@ -6,7 +6,6 @@ import {
   hashRetrievalMetrics,
   meanSquaredError,
   packBits,
-  parseVariantOptions,
   type RunManifest,
   reconstructionMetric,
   tile,
@@ -15,18 +14,12 @@ import { BUILTIN_DATASETS, loadDataFile, loadDataset, RunDirectory } from '@aeki
 import type * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backends/index.js';
 import { classifierAccuracy } from '../downstream/classifier-accuracy.js';
-import { CLASSIFIER_NETWORK, withClassifier } from '../model/classifier.js';
+import { fitLinearProbe, type ProbeOptions, type ProbeReport } from '../downstream/probe.js';
 import { loadRunData } from '../engine/data.js';
 import { mapBatches, meanOverBatches } from '../model/batches.js';
-import { loadNetworkWeights } from '../model/io.js';
-import {
-  type AutoencoderModel,
-  asTfjsPlugin,
-  disposeNetworks,
-  type TfjsVariantPlugin,
-} from '../plugin.js';
-import { fitLinearProbe, type ProbeOptions, type ProbeReport } from '../downstream/probe.js';
+import { CLASSIFIER_NETWORK } from '../model/classifier.js';
 import { loadRunModel } from '../model/io.js';
+import { type AutoencoderModel, disposeNetworks } from '../plugin.js';
 
 /**
  * The samples a run is scored on: the `test` split of a built-in data set, the run's

@@ -125,8 +125,14 @@ export async function exportToRepository(
       `--name "${name}" is not a Triton model name: use letters, digits, "_", "-" and "." (e.g. "${tritonModelName(name)}").`,
     );
   }
-  if (options.version !== undefined && !(Number.isSafeInteger(options.version) && options.version > 0)) {
-    throw aekitError('InvalidArgument', `--version must be a positive integer, got ${options.version}.`);
+  if (
+    options.version !== undefined &&
+    !(Number.isSafeInteger(options.version) && options.version > 0)
+  ) {
+    throw aekitError(
+      'InvalidArgument',
+      `--version must be a positive integer, got ${options.version}.`,
+    );
   }
   const { checked, capabilities, outputActivation, sampler } = await withExportInput(
     run,
@@ -144,9 +150,11 @@ export async function exportToRepository(
   );
   const repository = resolve(dir);
   const modelName = (role: string): string => `${name}-${role}`;
-  const models = checked.graphs.map((g) => ({ ...g, dir: join(repository, modelName(g.graph.role)) }));
-  const version =
-    options.version ?? 1 + Math.max(0, ...models.flatMap((m) => versionsIn(m.dir)));
+  const models = checked.graphs.map((g) => ({
+    ...g,
+    dir: join(repository, modelName(g.graph.role)),
+  }));
+  const version = options.version ?? 1 + Math.max(0, ...models.flatMap((m) => versionsIn(m.dir)));
   for (const m of models) {
     const taken = join(m.dir, String(version));
     if (existsSync(taken)) throw aekitError('RepositoryVersionExists', taken);

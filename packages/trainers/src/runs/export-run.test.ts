@@ -23,8 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { train } from '../engine/train.js';
 import { loadRunModel } from '../model/io.js';
-import { exportRun } from './export-run.js';
 import { DEFAULT_ONNX_GRAPHS, defineTfjsVariant, disposeNetworks } from '../plugin.js';
+import { exportRun } from './export-run.js';
 
 const SAMPLE = [4, 4, 1];
 

@@ -8,8 +8,8 @@ import {
 import { selectBackend } from '../backends/index.js';
 import { CLASSIFIER_GRAPH } from '../model/classifier.js';
 import { loadRunModel } from '../model/io.js';
-import { loadEvaluationData } from './evaluate.js';
 import { DEFAULT_ONNX_GRAPHS, disposeNetworks } from '../plugin.js';
+import { loadEvaluationData } from './evaluate.js';
 
 export type { ExportReport };
 

@@ -1,10 +1,10 @@
 import { RunDirectory } from '@aekit/core/node';
 import { selectBackend } from '../backends/index.js';
-import { disposeNetworks } from '../plugin.js';
-import { loadRunModel } from '../model/io.js';
-import { loadEvaluationData } from './evaluate.js';
 import { drawInsideFigures, type InsideOptions } from '../figures/draw-inside.js';
 import { drawLossFigure } from '../figures/index.js';
+import { loadRunModel } from '../model/io.js';
+import { disposeNetworks } from '../plugin.js';
+import { loadEvaluationData } from './evaluate.js';
 
 /** Options of {@link drawFigures}. */
 export interface FiguresOptions extends InsideOptions {
