@@ -336,6 +336,24 @@ export const AekitErrors = Object.freeze({
     hint: (pkg: string) =>
       `Install it beside @aekit/cli, at the CLI's version: \`npm install ${pkg}\`.`,
   }),
+  ServerUnreachable: entry({
+    name: 'ServerUnreachable',
+    title: 'Model server cannot be reached.',
+    message: (url: string, reason: string) => `No answer from ${url}: ${reason}`,
+    hint: 'Check that `aekit serve` (or another Open Inference Protocol server) is running at that address and reachable from here; raise `timeoutMs` if the model is slow.',
+  }),
+  RemoteRequestFailed: entry({
+    name: 'RemoteRequestFailed',
+    title: 'Model server refused the request.',
+    /** `status` is the HTTP status; `error` the server's `{"error": ...}` message. */
+    message: (url: string, status: number, error: string) => `${url} answered ${status}: ${error}`,
+    hint: (_url: string, status: number) =>
+      status === 404
+        ? 'Check the model name: `GET /v2/models/{name}` must answer; `aekit serve` names models `<run>-encoder`, `-decoder`, `-autoencoder` and `-classifier`.'
+        : status === 503
+          ? 'The server is busy or closing: retry later, or raise its --max-queue-size.'
+          : 'The message says what the server did not accept; `GET /v2/models/{name}` lists the tensors it takes.',
+  }),
   InvalidArgument: entry({
     name: 'InvalidArgument',
     title: 'Invalid argument.',

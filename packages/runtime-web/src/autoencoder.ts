@@ -1,12 +1,5 @@
 import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/errors';
-import {
-  codeAt,
-  type HashIndex,
-  type PackedCodes,
-  packBits,
-  searchNearest,
-  searchRadius,
-} from '@aekit/core/hashing';
+import { type HashIndex, type PackedCodes, packBits } from '@aekit/core/hashing';
 import { type CapabilityKind, TENSOR_NAMES } from '@aekit/core/model';
 import {
   AUTO_DEVICE,
@@ -23,7 +16,7 @@ import {
   type Sampler,
 } from './metadata.js';
 import { checkSampleRequest, normalDraws, seededUniform } from './sampling.js';
-import { checkNearestRequest } from './search.js';
+import { checkIndexBits, checkNearestRequest, neighboursOf } from './search.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
@@ -549,29 +542,9 @@ class OrtAutoencoder implements Autoencoder {
 
   nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]> {
     return this.#call(async () => {
-      const { radius, k } = checkNearestRequest(options);
-      const bits = sizeOf(this.info.codingShape);
-      if (index?.codes?.bits !== bits) {
-        throw aekitError(
-          'InvalidArgument',
-          `nearest(): the index holds ${index?.codes?.bits ?? 'no'}-bit codes, but this model makes ${bits}-bit codes: build the index with this model (aekit hash).`,
-        );
-      }
-      const codes = await this.#hash(x, 'nearest');
-      return Array.from({ length: codes.count }, (_, i) => {
-        const query = codeAt(codes, i);
-        const found =
-          radius !== undefined
-            ? searchRadius(index, query, radius)
-            : searchNearest(index, query, k!);
-        return {
-          ...found,
-          ...(index.ids ? { ids: Array.from(found.indices, (j) => index.ids![j]!) } : {}),
-          ...(index.labels
-            ? { labels: Int32Array.from(found.indices, (j) => index.labels![j]!) }
-            : {}),
-        };
-      });
+      const request = checkNearestRequest(options);
+      checkIndexBits(index, sizeOf(this.info.codingShape));
+      return neighboursOf(await this.#hash(x, 'nearest'), index, request);
     });
   }
 

@@ -1,5 +1,13 @@
 import { aekitError } from '@aekit/core/errors';
+import {
+  codeAt,
+  type HashIndex,
+  type PackedCodes,
+  searchNearest,
+  searchRadius,
+} from '@aekit/core/hashing';
 import { show } from './sampling.js';
+import type { Neighbours } from './session.js';
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
@@ -28,4 +36,39 @@ export function checkNearestRequest(options: unknown): { radius?: number; k?: nu
   }
   if (!isCount(k) || k < 1) throw fail(`k must be a positive integer, not ${show(k)}.`);
   return { k };
+}
+
+/**
+ * The neighbours in `index` of each code of `codes`, as `nearest` returns them: within
+ * `radius`, or the `k` nearest, with the index's ids and labels when it has them.
+ */
+export function neighboursOf(
+  codes: PackedCodes,
+  index: HashIndex,
+  { radius, k }: ReturnType<typeof checkNearestRequest>,
+): Neighbours[] {
+  return Array.from({ length: codes.count }, (_, i) => {
+    const query = codeAt(codes, i);
+    const found =
+      radius !== undefined ? searchRadius(index, query, radius) : searchNearest(index, query, k!);
+    return {
+      ...found,
+      ...(index.ids ? { ids: Array.from(found.indices, (j) => index.ids![j]!) } : {}),
+      ...(index.labels ? { labels: Int32Array.from(found.indices, (j) => index.labels![j]!) } : {}),
+    };
+  });
+}
+
+/**
+ * Checks that `index` holds codes of `bits` bits, as the model makes.
+ *
+ * @throws AekitError `InvalidArgument` saying to rebuild the index with this model.
+ */
+export function checkIndexBits(index: HashIndex, bits: number): void {
+  if (index?.codes?.bits !== bits) {
+    throw aekitError(
+      'InvalidArgument',
+      `nearest(): the index holds ${index?.codes?.bits ?? 'no'}-bit codes, but this model makes ${bits}-bit codes: build the index with this model (aekit hash).`,
+    );
+  }
 }

@@ -125,8 +125,11 @@ export interface AutoencoderInfo {
   readonly sampler?: Sampler;
   /** The aekit version that exported the model (from `aekit.json`). */
   readonly aekitVersion?: string;
-  /** Whether the shapes and names came from `aekit.json` or from the ONNX sessions alone. */
-  readonly described: 'aekit.json' | 'sessions';
+  /**
+   * Whether the shapes and names came from `aekit.json`, from the ONNX sessions alone, or
+   * (`connectAutoencoder`) from a model server's metadata.
+   */
+  readonly described: 'aekit.json' | 'sessions' | 'server';
   /** The device the sessions run on (never `'auto'`). */
   readonly device: string;
   /** The ONNX Runtime execution providers of that device. */

@@ -1,4 +1,7 @@
-/** What both entries (Node and browser) export beside `loadAutoencoder` and `DEVICES`. */
+/**
+ * What both entries (Node and browser) export beside `loadAutoencoder` and `DEVICES`,
+ * among them `connectAutoencoder` (the same API over a model server).
+ */
 
 export {
   codeAt,
@@ -18,6 +21,14 @@ export {
   METADATA_FORMAT,
   parseMetadata,
 } from './metadata.js';
+export {
+  CONNECT_DEFAULTS,
+  type ConnectOptions,
+  connectAutoencoder,
+  type RemoteAutoencoder,
+  type RemoteAutoencoderInfo,
+  type RemoteRequestError,
+} from './remote.js';
 export { MAX_SAMPLE_VALUES, normalDraws, seededUniform } from './sampling.js';
 export type {
   Autoencoder,
