@@ -1,9 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { loadBlas } from './packages/trainers/src/backends/blas.ts';
 
-/** Every test file. */
+/** Every test file but the benchmarks'. */
 const ALL = ['packages/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tools/**/*.test.ts'];
+
+/**
+ * The benchmarks' tests measure the machine (throughput, how many cores a run keeps busy):
+ * they run after every other file, one at a time, so that no other test shares their cores.
+ */
+const BENCH = ['tools/bench/**/*.test.ts'];
 
 /**
  * The training tests (every variant's, the engine's, the kernels'), every variant's end to
@@ -35,7 +41,19 @@ export default defineConfig({
     env: { AEKIT_BLAS_THREADS: '1' },
     reporters: ['default', './tools/vitest-summary.ts'],
     projects: [
-      { extends: true, test: { name: 'aekit', include: ALL } },
+      {
+        extends: true,
+        test: { name: 'aekit', include: ALL, exclude: [...configDefaults.exclude, ...BENCH] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'bench',
+          include: BENCH,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
       ...(hasBlas
         ? [
             {

@@ -126,7 +126,7 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
     expect((await fetch(`${base}/v2/health/live`)).status).toBe(200);
     expect((await fetch(`${base}/v2/health/ready`)).status).toBe(200);
     const meta = await (await fetch(`${base}/v2`)).json();
-    expect(meta).toMatchObject({ name: 'aekit', extensions: [] });
+    expect(meta).toMatchObject({ name: 'aekit', extensions: ['binary_tensor_data'] });
     expect(typeof meta.version).toBe('string');
   });
 

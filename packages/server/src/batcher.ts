@@ -36,33 +36,53 @@ interface Pending {
   readonly outputs: readonly string[];
   readonly resolve: (outputs: Record<string, Float32Tensor>) => void;
   readonly reject: (error: unknown) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** When it is refused if its batch has not started (`performance.now()` ms). */
+  readonly deadline: number;
 }
 
 /** Joins tensors along the batch axis. */
 function concat(parts: readonly Float32Tensor[]): Float32Tensor {
   if (parts.length === 1) return parts[0]!;
-  const length = parts.reduce((n, p) => n + p.data.length, 0);
+  let length = 0;
+  let rows = 0;
+  for (const p of parts) {
+    length += p.data.length;
+    rows += p.shape[0]!;
+  }
   const data = new Float32Array(length);
   let at = 0;
   for (const p of parts) {
     data.set(p.data, at);
     at += p.data.length;
   }
-  const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
   return { data, shape: [rows, ...parts[0]!.shape.slice(1)] };
 }
 
-/** Rows `[start, start + rows)` of a tensor. */
+/** Rows `[start, start + rows)` of a tensor (a view: no copy). */
 function slice(t: Float32Tensor, start: number, rows: number): Float32Tensor {
-  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (start === 0 && rows === t.shape[0]) return t;
+  const per = t.data.length / t.shape[0]!;
   return {
-    data: t.data.slice(start * per, (start + rows) * per),
+    data: t.data.subarray(start * per, (start + rows) * per),
     shape: [rows, ...t.shape.slice(1)],
   };
 }
 
-/** The queue and scheduler of one model. */
+/** The outputs asked for by any request of a batch, without repeats. */
+function union(batch: readonly Pending[]): readonly string[] {
+  const first = batch[0]!.outputs;
+  if (batch.every((p) => p.outputs === first || sameNames(p.outputs, first))) return first;
+  return [...new Set(batch.flatMap((p) => p.outputs))];
+}
+
+const sameNames = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
+
+/**
+ * The queue and scheduler of one model. Per request it keeps no timer: one timer waits for
+ * the batch's queue delay, and one for the deadline of the oldest waiting request (the queue
+ * is in arrival order, so the others expire after it).
+ */
 export class Batcher {
   readonly #run: RunBatch;
   readonly #options: BatcherOptions;
@@ -71,6 +91,7 @@ export class Batcher {
   #waitingRows = 0;
   #running = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(run: RunBatch, options: BatcherOptions, onBatch?: BatchListener) {
     this.#run = run;
@@ -105,24 +126,40 @@ export class Batcher {
       );
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.#queue.indexOf(pending);
-        if (i < 0) return;
-        this.#queue.splice(i, 1);
-        this.#waitingRows -= rows;
-        reject(
-          new ProtocolError(
-            503,
-            `the request waited ${this.#options.queueTimeoutMs} ms in the model's queue without running; retry later.`,
-            1,
-          ),
-        );
-      }, this.#options.queueTimeoutMs);
-      const pending: Pending = { rows, inputs, outputs, resolve, reject, timer };
-      this.#queue.push(pending);
+      const deadline = performance.now() + this.#options.queueTimeoutMs;
+      this.#queue.push({ rows, inputs, outputs, resolve, reject, deadline });
       this.#waitingRows += rows;
       this.#schedule();
+      if (this.#queue.length > 0) this.#watch();
     });
+  }
+
+  /** Arms the deadline timer for the oldest waiting request, if none is armed. */
+  #watch(): void {
+    if (this.#expiry !== undefined) return;
+    const oldest = this.#queue[0]!;
+    this.#expiry = setTimeout(
+      () => this.#expire(),
+      Math.max(0, oldest.deadline - performance.now()),
+    );
+  }
+
+  /** Refuses the requests that waited past `queueTimeoutMs`. */
+  #expire(): void {
+    this.#expiry = undefined;
+    const now = performance.now();
+    while (this.#queue.length > 0 && this.#queue[0]!.deadline <= now) {
+      const late = this.#queue.shift()!;
+      this.#waitingRows -= late.rows;
+      late.reject(
+        new ProtocolError(
+          503,
+          `the request waited ${this.#options.queueTimeoutMs} ms in the model's queue without running; retry later.`,
+          1,
+        ),
+      );
+    }
+    if (this.#queue.length > 0) this.#watch();
   }
 
   #schedule(): void {
@@ -142,11 +179,14 @@ export class Batcher {
     let rows = 0;
     while (this.#queue.length > 0 && rows + this.#queue[0]!.rows <= this.#options.maxBatchSize) {
       const next = this.#queue.shift()!;
-      clearTimeout(next.timer);
       batch.push(next);
       rows += next.rows;
     }
     this.#waitingRows -= rows;
+    if (this.#queue.length === 0 && this.#expiry !== undefined) {
+      clearTimeout(this.#expiry);
+      this.#expiry = undefined;
+    }
     this.#running = true;
     void this.#runBatch(batch, rows).finally(() => {
       this.#running = false;
@@ -156,11 +196,16 @@ export class Batcher {
   }
 
   async #runBatch(batch: readonly Pending[], rows: number): Promise<void> {
-    const names = Object.keys(batch[0]!.inputs);
-    const inputs = Object.fromEntries(
-      names.map((name) => [name, concat(batch.map((p) => p.inputs[name]!))]),
-    );
-    const outputs = [...new Set(batch.flatMap((p) => p.outputs))];
+    let inputs: Readonly<Record<string, Float32Tensor>>;
+    if (batch.length === 1) inputs = batch[0]!.inputs;
+    else {
+      const joined: Record<string, Float32Tensor> = {};
+      for (const name of Object.keys(batch[0]!.inputs)) {
+        joined[name] = concat(batch.map((p) => p.inputs[name]!));
+      }
+      inputs = joined;
+    }
+    const outputs = union(batch);
     this.#onBatch?.(batch.length, rows);
     let result: Record<string, Float32Tensor>;
     try {
@@ -171,7 +216,9 @@ export class Batcher {
     }
     let start = 0;
     for (const p of batch) {
-      p.resolve(Object.fromEntries(p.outputs.map((o) => [o, slice(result[o]!, start, p.rows)])));
+      const own: Record<string, Float32Tensor> = {};
+      for (const o of p.outputs) own[o] = slice(result[o]!, start, p.rows);
+      p.resolve(own);
       start += p.rows;
     }
   }

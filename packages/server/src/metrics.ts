@@ -21,8 +21,13 @@ export interface ServerMetrics {
 
 const POWERS_OF_TWO = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-/** Creates the metrics in a new registry. */
-export function createMetrics(): ServerMetrics {
+/**
+ * Creates the metrics in a new registry. `queueDepths`, when given, is read when the metrics
+ * are collected: the queue depth of each model (so requests need not set the gauge).
+ */
+export function createMetrics(
+  queueDepths?: () => Iterable<readonly [model: string, depth: number]>,
+): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -59,6 +64,13 @@ export function createMetrics(): ServerMetrics {
       help: 'Requests waiting for a batch, by model.',
       labelNames: ['model'],
       registers,
+      ...(queueDepths
+        ? {
+            collect(this: Gauge<'model'>) {
+              for (const [model, depth] of queueDepths()) this.set({ model }, depth);
+            },
+          }
+        : {}),
     }),
   };
 }

@@ -36,6 +36,11 @@ describe('checkInferenceRequest', () => {
     ['a zero batch', request({ shape: [0, 2, 2], data: [] }), /n >= 1/],
     ['too many samples', request({ shape: [5, 2, 2], data: Array(20).fill(0) }), /at most 4/],
     ['too few values', request({ data: [1, 2, 3] }), /holds 3/],
+    [
+      'too many values',
+      request({ data: [[1, 2], [3, 4], [5]] }),
+      /\(4 values\) but its data holds 5/,
+    ],
     ['a wrong datatype', request({ datatype: 'INT32' }), /datatype "INT32"/],
     ['an unknown input', request({ name: 'x' }), /unexpected input "x"/],
     ['no inputs', { inputs: [] }, /missing input "input"/],

@@ -4,16 +4,22 @@
  */
 import { createRequire } from 'node:module';
 import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
+import type { LoadOptions } from '@aekit/runtime-web';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Batcher } from './batcher.js';
 import { createMetrics } from './metrics.js';
 import { type LoadedModels, type ModelSource, runDirectory, type ServedModel } from './models.js';
 import {
+  BINARY_HEADER,
+  binaryResponseOutput,
   checkInferenceRequest,
+  type Float32Tensor,
   type InferenceResponse,
   ProtocolError,
   responseOutput,
+  splitBinaryRequest,
+  tensorBytes,
 } from './protocol.js';
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as {
@@ -43,6 +49,11 @@ export interface ServerOptions {
   readonly port?: number;
   /** Where ONNX Runtime runs (`loadAutoencoder`'s `device`; default `cpu`). */
   readonly device?: string;
+  /**
+   * Further ONNX Runtime session options of every model (`loadAutoencoder`'s
+   * `sessionOptions`), e.g. `{ intraOpNumThreads: 1 }`.
+   */
+  readonly sessionOptions?: LoadOptions['sessionOptions'];
   /** Most samples in one batch run, and in one request (default 64). */
   readonly maxBatchSize?: number;
   /** How long a request waits for others to batch with, in ms (default 2; 0: no waiting). */
@@ -88,6 +99,32 @@ function checkCount(name: string, value: number, min: number): number {
   return value;
 }
 
+/** A request body of the binary tensor data extension: its JSON header and the bytes after. */
+class BinaryBody {
+  constructor(
+    readonly header: unknown,
+    readonly binary: Uint8Array,
+  ) {}
+}
+
+/** A body's JSON: the header of a binary request, or the whole body. */
+const jsonOf = (body: unknown) => (body instanceof BinaryBody ? body.header : body);
+
+/**
+ * An inference response with outputs as bytes (the binary extension): the JSON header,
+ * then the outputs' bytes in the order listed; its length goes in the response's
+ * `Inference-Header-Content-Length`.
+ */
+function binaryResponse(
+  response: InferenceResponse,
+  tensors: Readonly<Record<string, Float32Tensor>>,
+  binary: readonly string[],
+): { headerLength: number; body: Buffer } {
+  const header = Buffer.from(JSON.stringify(response));
+  const parts = [header, ...binary.map((name) => tensorBytes(tensors[name]!))];
+  return { headerLength: header.length, body: Buffer.concat(parts) };
+}
+
 /** Sends a protocol error as `{ "error": message }`. */
 function sendError(reply: FastifyReply, err: ProtocolError): FastifyReply {
   if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
@@ -114,10 +151,15 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   const loaded: LoadedModels[] = [];
   const release = () => Promise.allSettled(loaded.map((l) => l.close()));
   const table = new Map<string, { model: ServedModel; batcher: Batcher }>();
-  const metrics = createMetrics();
+  const metrics = createMetrics(function* () {
+    for (const [name, { batcher }] of table) yield [name, batcher.depth] as const;
+  });
   try {
     for (const source of sources) {
-      const models = await source.load({ device: o.device });
+      const models = await source.load({
+        device: o.device,
+        ...(o.sessionOptions ? { sessionOptions: o.sessionOptions } : {}),
+      });
       loaded.push(models);
       for (const model of models.models) {
         if (table.has(model.name)) {
@@ -126,12 +168,14 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
             `two models are named "${model.name}" (the second from ${source.description}): give each run its own name.`,
           );
         }
+        const batchSize = metrics.batchSize.labels(model.name);
+        const batchRequests = metrics.batchRequests.labels(model.name);
         const batcher = new Batcher(
           (inputs, outputs) => model.run(inputs, outputs),
           { maxBatchSize, maxQueueDelayMs, maxQueueSize, queueTimeoutMs },
           (requests, samples) => {
-            metrics.batchSize.observe({ model: model.name }, samples);
-            metrics.batchRequests.observe({ model: model.name }, requests);
+            batchSize.observe(samples);
+            batchRequests.observe(requests);
             o.onBatch?.(model.name, requests, samples);
           },
         );
@@ -153,11 +197,23 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   });
   let closing = false;
 
-  // Every body is JSON, whatever its content type says (curl -d sends form encoding).
+  // Every body is JSON, whatever its content type says (curl -d sends form encoding), or
+  // with Inference-Header-Content-Length a JSON header and tensor bytes (binary extension).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    const headerLength = request.headers[BINARY_HEADER];
+    if (typeof headerLength === 'string') {
+      try {
+        const { header, binary } = splitBinaryRequest(bytes, headerLength);
+        done(null, new BinaryBody(header, binary));
+      } catch (err) {
+        done(err as Error);
+      }
+      return;
+    }
     try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
+      done(null, bytes.length === 0 ? undefined : JSON.parse(bytes.toString('utf8')));
     } catch (err) {
       done(new ProtocolError(400, `the request body is not JSON: ${(err as Error).message}`));
     }
@@ -175,15 +231,33 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
     sendError(reply, new ProtocolError(404, `no route ${request.method} ${request.url}.`)),
   );
   // While closing, answers end their connection, so that keep-alive does not hold the close.
-  app.addHook('onSend', async (_request, reply) => {
+  // (Callback hooks: an async one costs a promise per request.)
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('Connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // prom-client hashes the labels of every call: keep one child per label set instead.
+  const counted = new Map<string, { inc(): void }>();
+  const timed = new Map<string, { observe(value: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
     const name = (request.params as { name?: string } | undefined)?.name;
     const model = name !== undefined && table.has(name) ? name : '';
     const route = request.routeOptions.url ?? 'unknown';
-    metrics.requests.inc({ model, route, status: String(reply.statusCode) });
-    metrics.latency.observe({ model, route }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const key = `${model} ${route}`;
+    let latency = timed.get(key);
+    if (!latency) {
+      latency = metrics.latency.labels(model, route);
+      timed.set(key, latency);
+    }
+    let count = counted.get(`${key} ${status}`);
+    if (!count) {
+      count = metrics.requests.labels(model, route, String(status));
+      counted.set(`${key} ${status}`, count);
+    }
+    count.inc();
+    latency.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   type ModelParams = { name: string; version?: string };
@@ -197,14 +271,22 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
         `model "${name}" has no version "${version}" (it has ${entry.model.versions.join(', ')}).`,
       );
     }
-    return { ...entry, version: version ?? entry.model.versions[0]! };
+    return {
+      model: entry.model,
+      batcher: entry.batcher,
+      version: version ?? entry.model.versions[0]!,
+    };
   };
   const both = (suffix: string) => [
     `/v2/models/:name${suffix}`,
     `/v2/models/:name/versions/:version${suffix}`,
   ];
 
-  app.get('/v2', async () => ({ name: 'aekit', version: VERSION, extensions: [] }));
+  app.get('/v2', async () => ({
+    name: 'aekit',
+    version: VERSION,
+    extensions: ['binary_tensor_data'],
+  }));
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_request, reply) =>
     reply.code(closing ? 503 : 200).send({ ready: !closing }),
@@ -228,24 +310,35 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
     });
   }
   for (const url of both('/infer')) {
-    app.post(url, async (request): Promise<InferenceResponse> => {
+    app.post(url, async (request, reply) => {
       const { model, batcher, version } = find(request);
+      const { body } = request;
+      const binary = body instanceof BinaryBody;
       const checked = checkInferenceRequest(
-        request.body,
+        binary ? body.header : body,
         model.inputs,
         model.outputs,
         maxBatchSize,
+        binary ? body.binary : undefined,
       );
-      const gauge = () => metrics.queueDepth.set({ model: model.name }, batcher.depth);
-      const pending = batcher.submit(checked.rows, checked.inputs, checked.outputs);
-      gauge();
-      const outputs = await pending.finally(gauge);
-      return {
+      const outputs = await batcher.submit(checked.rows, checked.inputs, checked.outputs);
+      const asBytes = checked.binaryOutputs;
+      const response: InferenceResponse = {
         model_name: model.name,
         model_version: version,
         ...(checked.id !== undefined ? { id: checked.id } : {}),
-        outputs: checked.outputs.map((name) => responseOutput(name, outputs[name]!)),
+        outputs: checked.outputs.map((name) =>
+          asBytes.includes(name)
+            ? binaryResponseOutput(name, outputs[name]!)
+            : responseOutput(name, outputs[name]!),
+        ),
       };
+      if (asBytes.length === 0) return response;
+      const { headerLength, body: bytes } = binaryResponse(response, outputs, asBytes);
+      return reply
+        .header('Content-Type', 'application/octet-stream')
+        .header('Inference-Header-Content-Length', String(headerLength))
+        .send(bytes);
     });
   }
   for (const url of both('/sample')) {
@@ -257,7 +350,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
           `model "${model.name}" cannot sample: its run does not declare the sample capability.`,
         );
       }
-      const body = (request.body ?? {}) as Record<string, unknown>;
+      const body = (jsonOf(request.body) ?? {}) as Record<string, unknown>;
       const { id, n, seed, temperature, steps } = body;
       if (typeof body !== 'object' || Array.isArray(body)) {
         throw new ProtocolError(400, 'the request body must be a JSON object.');
