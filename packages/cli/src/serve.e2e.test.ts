@@ -12,7 +12,7 @@ import { applyNormalization, IDENTITY, undoNormalization } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder, unpackBits } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aekit, BIN } from './test-utils/aekit.js';
+import { BIN, trainAndExportThree } from './test-utils/aekit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-serve-e2e-'));
 const N = 6;
@@ -88,19 +88,7 @@ const runs = {
 const loaded: Record<string, Autoencoder> = {};
 
 beforeAll(async () => {
-  const train = (variant: string, out: string, ...options: string[]) =>
-    aekit(
-      ...['train', '--variant', variant, ...options, '--data', 'mnist', '--limit', '300'],
-      ...['--epochs', '1', '--backend', 'wasm', '--no-figures', '--out', out],
-    );
-  const trained = await Promise.all([
-    train('stacked', runs.stacked, '--layers', '32,10'),
-    train('vae', runs.vae, '--layers', '32', '--coding-size', '2'),
-    train('hashing', runs.hashing, '--layers', '32', '--bits', '16'),
-  ]);
-  for (const t of trained) expect(t.code, t.stderr).toBe(0);
-  const exported = await Promise.all(Object.values(runs).map((r) => aekit('export', r)));
-  for (const e of exported) expect(e.code, e.stderr).toBe(0);
+  await trainAndExportThree(runs);
   for (const [name, run] of Object.entries(runs)) {
     loaded[name] = await loadAutoencoder(join(run, 'onnx'), { device: 'cpu' });
   }

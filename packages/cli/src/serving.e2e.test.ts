@@ -22,7 +22,7 @@ import { applyNormalization, parseHashIndex } from '@aekit/core';
 import { encodeCsv, loadDataset, readNpy, writeDataFile } from '@aekit/core/node';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AekitResult, aekit, BIN } from './test-utils/aekit.js';
+import { type AekitResult, aekit, BIN, trainSmall } from './test-utils/aekit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-serving-e2e-'));
 // Readable by everyone: one test runs aekit as another user (see `aekitAsOther`).
@@ -54,14 +54,9 @@ const encode = (model: string, input: string, output: string, ...more: string[])
   aekit('encode', model, '--input', input, '--output', output, '--device', 'cpu', ...more);
 
 beforeAll(async () => {
-  const train = (variant: string, out: string, ...options: string[]) =>
-    aekit(
-      ...['train', '--variant', variant, ...options, '--data', 'mnist', '--limit', '300'],
-      ...['--epochs', '1', '--backend', 'wasm', '--no-figures', '--out', out],
-    );
   const trained = await Promise.all([
-    train('stacked', run, '--layers', `32,${CODING}`),
-    train('hashing', hashRun, '--layers', '32', '--bits', '16'),
+    trainSmall('stacked', run, '--layers', `32,${CODING}`),
+    trainSmall('hashing', hashRun, '--layers', '32', '--bits', '16'),
   ]);
   for (const t of trained) expect(t.code, t.stderr).toBe(0);
   for (const r of [run, hashRun]) {

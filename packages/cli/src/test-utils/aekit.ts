@@ -20,3 +20,38 @@ export function aekit(...args: string[]): Promise<AekitResult> {
     });
   });
 }
+
+/**
+ * Trains `variant` with `aekit train` on 300 MNIST digits for one epoch (wasm, no figures)
+ * into `out`: a small real run for the tests that export and serve it.
+ */
+export function trainSmall(
+  variant: string,
+  out: string,
+  ...options: string[]
+): Promise<AekitResult> {
+  return aekit(
+    ...['train', '--variant', variant, ...options, '--data', 'mnist', '--limit', '300'],
+    ...['--epochs', '1', '--backend', 'wasm', '--no-figures', '--out', out],
+  );
+}
+
+/**
+ * Small stacked, vae and hashing runs in `runs`' folders, trained with {@link trainSmall}
+ * and exported with `aekit export`; fails with the command's error output if one fails.
+ */
+export async function trainAndExportThree(runs: {
+  readonly stacked: string;
+  readonly vae: string;
+  readonly hashing: string;
+}): Promise<void> {
+  const trained = await Promise.all([
+    trainSmall('stacked', runs.stacked, '--layers', '32,10'),
+    trainSmall('vae', runs.vae, '--layers', '32', '--coding-size', '2'),
+    trainSmall('hashing', runs.hashing, '--layers', '32', '--bits', '16'),
+  ]);
+  const exported = await Promise.all(Object.values(runs).map((r) => aekit('export', r)));
+  for (const r of [...trained, ...exported]) {
+    if (r.code !== 0) throw new Error(`aekit exited ${r.code}:\n${r.stderr}`);
+  }
+}
