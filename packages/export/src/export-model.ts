@@ -10,6 +10,7 @@ import {
   graphFileName,
   type Normalization,
   type OnnxGraphDescription,
+  type RunManifest,
   type SamplerSpec,
   TENSOR_NAMES,
   undoNormalization,
@@ -198,6 +199,32 @@ export function inverseNormalization(n: Normalization): Affine {
 }
 
 /**
+ * The text of a run's `aekit.json`: what its manifest and variant declare, the graphs, and
+ * the parity check once it ran (core's writer checks every field).
+ */
+function exportedModelJson(
+  manifest: RunManifest,
+  input: Pick<ExportModelInput, 'capabilities' | 'outputActivation' | 'sampler'>,
+  graphs: Parameters<typeof writeExportedModel>[0]['graphs'],
+  check?: ExportCheck,
+): string {
+  const { capabilities, outputActivation, sampler } = input;
+  return writeExportedModel({
+    variant: manifest.variant,
+    inputShape: manifest.inputShape,
+    codingShape: manifest.codingShape,
+    normalization: manifest.normalization,
+    ...(outputActivation ? { outputActivation } : {}),
+    capabilities,
+    ...(sampler ? { sampler } : {}),
+    ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
+    ...(check ? { check } : {}),
+    graphs,
+    aekitVersion: AEKIT_VERSION,
+  });
+}
+
+/**
  * Builds the ONNX graphs of trained networks and checks each against TensorFlow.js (on its
  * active backend), writing nothing: what {@link exportModel} writes to a run's `onnx/`, and
  * what other layouts (a serving repository) write elsewhere. With `foldNormalization`, the
@@ -220,7 +247,7 @@ export async function buildCheckedGraphs(
     );
   }
   const graphs = input.graphs ?? DEFAULT_ONNX_GRAPHS;
-  const { networks: models, capabilities, outputActivation, sampler } = input;
+  const { networks: models, capabilities, outputActivation } = input;
   const encoder = models.encoder;
   if (!encoder)
     throw aekitError(
@@ -249,19 +276,7 @@ export async function buildCheckedGraphs(
   // parity check's result, so that a variant's wrong declaration (a sampler out of range,
   // a capability no runtime knows) fails before any graph is built.
   const aekitJson = (check?: ExportCheck): string =>
-    writeExportedModel({
-      variant: manifest.variant,
-      inputShape: manifest.inputShape,
-      codingShape: manifest.codingShape,
-      normalization: manifest.normalization,
-      ...(outputActivation ? { outputActivation } : {}),
-      capabilities,
-      ...(sampler ? { sampler } : {}),
-      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
-      ...(check ? { check } : {}),
-      graphs,
-      aekitVersion: AEKIT_VERSION,
-    });
+    exportedModelJson(manifest, input, graphs, check);
   aekitJson();
   const runtime = await onnxRuntime(options.runtime);
   // The encoder's first output (the mean of a variational encoder) feeds the decoder check.
@@ -376,24 +391,10 @@ export async function exportModel(
   const run = new RunDirectory(input.run);
   const manifest = run.readManifest();
   const { graphs: built, opset, check, runtime } = await buildCheckedGraphs(input, options);
-  const { capabilities, outputActivation, sampler } = input;
   const graphs = built.map((b) => b.graph);
   const count = check.samples;
   const from = check.from;
-  const aekitJson = (c: ExportCheck): string =>
-    writeExportedModel({
-      variant: manifest.variant,
-      inputShape: manifest.inputShape,
-      codingShape: manifest.codingShape,
-      normalization: manifest.normalization,
-      ...(outputActivation ? { outputActivation } : {}),
-      capabilities,
-      ...(sampler ? { sampler } : {}),
-      ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
-      check: c,
-      graphs,
-      aekitVersion: AEKIT_VERSION,
-    });
+  const aekitJson = (c: ExportCheck): string => exportedModelJson(manifest, input, graphs, c);
 
   // Every graph passed: only now is anything written (each file atomically), with the run
   // locked against another process writing it.
