@@ -1,18 +1,19 @@
 /**
- * `aekit serve` speaks the Open Inference Protocol (KServe v2 REST): three exported runs
- * (stacked, vae, hashing) served by the built CLI, driven with plain `fetch` requests as the
- * protocol describes them, answering what `loadAutoencoder` answers in-process on the same
- * raw inputs; concurrent requests batched; a full queue refused; SIGTERM drains.
+ * `aekit serve` speaks the Open Inference Protocol (KServe v2 REST): a model repository of
+ * three exported runs (stacked, vae, hashing) served by the built CLI, driven with plain
+ * `fetch` requests as the protocol describes them, answering what `loadAutoencoder` answers
+ * in-process on the same raw inputs; run directories served as well; concurrent requests
+ * batched; a full queue refused; SIGTERM drains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyNormalization, IDENTITY, undoNormalization } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder, unpackBits } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, trainAndExportThree } from './test-utils/aekit.js';
+import { aekit, BIN, trainAndExportThree } from './test-utils/aekit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-serve-e2e-'));
 const N = 6;
@@ -85,18 +86,18 @@ const runs = {
   vae: join(dir, 'vae'),
   hashing: join(dir, 'hashing'),
 };
+const repository = join(dir, 'repository');
+/** The repository's models loaded in-process: the same graphs, raw values in and out. */
 const loaded: Record<string, Autoencoder> = {};
 
 beforeAll(async () => {
   await trainAndExportThree(runs);
   for (const [name, run] of Object.entries(runs)) {
-    loaded[name] = await loadAutoencoder(join(run, 'onnx'), { device: 'cpu' });
+    const r = await aekit('export', run, '--repository', repository, '--name', name);
+    if (r.code !== 0) throw new Error(`aekit export --repository exited ${r.code}:\n${r.stderr}`);
+    loaded[name] = await loadAutoencoder(join(repository, `${name}-encoder`), { device: 'cpu' });
   }
-  ({ url: base, child: server } = await startServe(
-    ...Object.values(runs),
-    '--max-queue-delay',
-    '50',
-  ));
+  ({ url: base, child: server } = await startServe(repository, '--max-queue-delay', '50'));
 });
 
 afterAll(async () => {
@@ -109,7 +110,7 @@ function normalised(ae: Autoencoder, first: number, rows: number): Float32Array 
   return applyNormalization(x, 784, ae.info.normalization ?? IDENTITY);
 }
 
-describe('aekit serve: the Open Inference Protocol over exported runs', () => {
+describe('aekit serve: the Open Inference Protocol over a model repository', () => {
   it('answers server health and metadata', async () => {
     expect((await fetch(`${base}/v2/health/live`)).status).toBe(200);
     expect((await fetch(`${base}/v2/health/ready`)).status).toBe(200);
@@ -140,9 +141,9 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
   });
 
   it('infers on raw pixels what loadAutoencoder gives in-process', async () => {
-    // Same graphs, same float32 inputs, same ONNX Runtime: the only difference allowed is
-    // the normalisation arithmetic (float32 both sides), so 1e-6 on codings; reconstructions
-    // are compared on the raw 0..255 scale, where 1e-6 relative is 2.6e-4 absolute.
+    // Same graphs, same float32 inputs, same ONNX Runtime: 1e-6 on codings leaves room for
+    // batches of another size taking other kernel paths; reconstructions are compared on the
+    // raw 0..255 scale, where 1e-6 relative is 2.6e-4 absolute.
     const vae = (await (
       await post(`${base}/v2/models/vae-encoder/infer`, digits(0, N, { id: 'q1' }))
     ).json()) as {
@@ -183,7 +184,11 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
       data: normalised(stacked, 1, 2),
       shape: [2, ...SAMPLE],
     });
-    const rawScale = undoNormalization(reconstructed.data, 784, stacked.info.normalization!);
+    const rawScale = undoNormalization(
+      reconstructed.data,
+      784,
+      stacked.info.normalization ?? IDENTITY,
+    );
     expect(whole.outputs[0]).toMatchObject({ name: 'reconstruction', shape: [2, ...SAMPLE] });
     expect(maxDiff(whole.outputs[0].data, rawScale)).toBeLessThanOrEqual(255 * 1e-6);
 
@@ -203,7 +208,7 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
     expect(
       maxDiff(
         decoded.outputs[0].data,
-        undoNormalization(refDecoded.data, 784, stacked.info.normalization!),
+        undoNormalization(refDecoded.data, 784, stacked.info.normalization ?? IDENTITY),
       ),
     ).toBeLessThanOrEqual(255 * 1e-6);
   });
@@ -216,7 +221,10 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
     const out = a.outputs.find((o: Output) => o.name === 'reconstruction');
     expect(out.shape).toEqual([3, ...SAMPLE]);
     expect(
-      maxDiff(out.data, undoNormalization(ref.data, 784, loaded.vae!.info.normalization!)),
+      maxDiff(
+        out.data,
+        undoNormalization(ref.data, 784, loaded.vae!.info.normalization ?? IDENTITY),
+      ),
     ).toBeLessThanOrEqual(255 * 1e-6);
     const refused = await post(`${base}/v2/models/stacked-decoder/sample`, body);
     expect(refused.status).toBe(400);
@@ -269,6 +277,71 @@ describe('aekit serve: the Open Inference Protocol over exported runs', () => {
       expect((await response.json()).error).toMatch(/nope|version/);
     }
     expect((await post(`${base}/v2/models/nope/infer`, digits(0, 1))).status).toBe(404);
+  });
+
+  it("describes each model's aekit capabilities and folded normalisation at /aekit", async () => {
+    const decoder = await (await fetch(`${base}/v2/models/vae-decoder/aekit`)).json();
+    expect(decoder).toMatchObject({
+      role: 'decoder',
+      autoencoder: 'vae',
+      variant: 'vae',
+      normalization: { kind: 'none' },
+      foldedNormalization: { kind: 'unit' },
+      repository: { model: 'vae-decoder', version: 1 },
+    });
+    expect(decoder.capabilities).toContain('sample');
+    const hashing = await (
+      await fetch(`${base}/v2/models/hashing-encoder/versions/1/aekit`)
+    ).json();
+    expect(hashing.capabilities).toContain('hash');
+    expect((await fetch(`${base}/v2/models/nope/aekit`)).status).toBe(404);
+  });
+
+  it('serves run directories too, normalising as the in-process model does', async () => {
+    const { url, child } = await startServe(runs.vae, '--name', 'digits');
+    const ae = await loadAutoencoder(join(runs.vae, 'onnx'), { device: 'cpu' });
+    try {
+      const answer = await (
+        await post(`${url}/v2/models/digits-encoder/infer`, digits(0, N))
+      ).json();
+      const ref = await ae.encode({ data: normalised(ae, 0, N), shape: [N, ...SAMPLE] });
+      // The same graph on inputs normalised the same way in float32: equal within 1e-6.
+      expect(maxDiff(answer.outputs[0].data, ref.data)).toBeLessThanOrEqual(1e-6);
+      const aekitJson = await (await fetch(`${url}/v2/models/digits-decoder/aekit`)).json();
+      expect(aekitJson).toMatchObject({
+        normalization: { kind: 'none' },
+        foldedNormalization: { kind: 'unit' },
+      });
+    } finally {
+      await ae.dispose();
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('says which model folders of a repository it does not serve', async () => {
+    const mixed = join(dir, 'mixed');
+    cpSync(repository, mixed, { recursive: true });
+    // Another tool's model: a Triton configuration and a version without aekit.json.
+    mkdirSync(join(mixed, 'other', '1'), { recursive: true });
+    writeFileSync(join(mixed, 'other', 'config.pbtxt'), 'platform: "onnxruntime_onnx"\n');
+    writeFileSync(join(mixed, 'other', '1', 'model.onnx'), '');
+    const child = spawn(process.execPath, [BIN, 'serve', mixed, '--port', '0', '--device', 'cpu']);
+    servers.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('\n')) resolve(stdout);
+      });
+      child.on('exit', (code) => reject(new Error(`aekit serve exited ${code}: ${stderr}`)));
+    });
+    child.kill('SIGTERM');
+    expect(line).toMatch(/serving .*stacked-encoder.* on http/);
+    expect(stderr).toMatch(/not served: other: no version of it has an aekit\.json/);
   });
 
   it('batches concurrent requests into one run and gives each its own rows', async () => {

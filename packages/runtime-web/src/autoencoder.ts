@@ -8,7 +8,7 @@ import {
   isDeviceProblem,
   reasonOf,
 } from './devices.js';
-import { sizeOf, toBatch } from './input.js';
+import { mostProbable, sizeOf, toBatch } from './input.js';
 import {
   type AekitOnnxMetadata,
   type GraphEntry,
@@ -561,18 +561,7 @@ class OrtAutoencoder implements Autoencoder {
         );
       }
       const probabilities = await this.#run(graph, batch);
-      const [n, classes] = probabilities.shape as [number, number];
-      const names = this.#metadata?.classes;
-      const labels = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) {
-          if (probabilities.data[i * classes + c]! > probabilities.data[i * classes + best]!)
-            best = c;
-        }
-        labels[i] = names?.[best] ?? best;
-      }
-      return { probabilities, labels };
+      return { probabilities, labels: mostProbable(probabilities, this.#metadata?.classes) };
     });
   }
 

@@ -132,3 +132,23 @@ export function toBatch(
     `got ${input === null ? 'null' : typeof input}; pass a Float32Array, nested arrays of numbers, or { data, shape }.`,
   );
 }
+
+/**
+ * The label of each row's most probable class in `[N, classes]` probabilities: `names[c]`
+ * (a classifier's labels from aekit.json), else the class number `c`. Ties go to the first.
+ */
+export function mostProbable(
+  probabilities: { readonly data: Float32Array; readonly shape: readonly number[] },
+  names?: readonly number[],
+): Int32Array {
+  const [n, classes] = probabilities.shape as [number, number];
+  const { data } = probabilities;
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++)
+      if (data[i * classes + c]! > data[i * classes + best]!) best = c;
+    labels[i] = names?.[best] ?? best;
+  }
+  return labels;
+}

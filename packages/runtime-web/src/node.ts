@@ -17,12 +17,13 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aekitError } from '@aekit/core/errors';
 import { autoWebGpuSkipped } from '@aekit/core/gpu-drivers';
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { graphFile, hasGraph, parseExportedModelText } from '@aekit/core/model';
+import { type RepositoryAutoencoder, repositoryAutoencoderOf } from '@aekit/core/repository';
 import { loadWithPlatform } from './autoencoder.js';
 import { AUTO_DEVICE, checkDeviceName, NODE_DEVICES, reasonOf } from './devices.js';
 import {
@@ -95,9 +96,36 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
 }
 
 /**
+ * Reads one run's graphs in a model repository (`aekit export RUN --repository DIR`): each
+ * graph's `model.onnx` from its own model folder, with one description made of theirs.
+ */
+async function readRepositoryGraphs(member: RepositoryAutoencoder): Promise<ModelFiles> {
+  const { graphs } = member;
+  const encoder = graphs.encoder!;
+  const roles = Object.entries(graphs).flatMap(([role, g]) => {
+    const entry = g?.metadata.graphs?.[role];
+    return g && entry ? [{ role, file: g.file, entry }] : [];
+  });
+  const read = (role: string) => readFile(graphs[role]!.file);
+  const [encoderBytes, decoderBytes] = await Promise.all([read('encoder'), read('decoder')]);
+  return {
+    source: `${dirname(dirname(encoder.dir))} (${member.name}, version ${member.version})`,
+    encoder: encoderBytes,
+    decoder: decoderBytes,
+    metadata: {
+      ...encoder.metadata,
+      graphs: Object.fromEntries(roles.map(({ role, entry }) => [role, entry])),
+    },
+    ...(graphs.autoencoder ? { autoencoder: () => read('autoencoder') } : {}),
+    ...(graphs.classifier ? { classifier: () => read('classifier') } : {}),
+  };
+}
+
+/**
  * Reads a model folder: `encoder.onnx`, `decoder.onnx`, `aekit.json` if present, and
  * `autoencoder.onnx` (on the first `reconstruct`) if present. A run directory whose
- * `onnx/` folder holds the model is accepted too.
+ * `onnx/` folder holds the model is accepted too, and so is a model or version folder of a
+ * model repository: the run's graphs are then read from their model folders.
  */
 async function readModelFolder(dir: string): Promise<ModelFiles> {
   const source = dir;
@@ -113,6 +141,8 @@ async function readModelFolder(dir: string): Promise<ModelFiles> {
   if (!existsSync(join(dir, 'encoder.onnx')) && existsSync(join(dir, 'onnx', 'encoder.onnx'))) {
     return readModelFolder(join(dir, 'onnx'));
   }
+  const member = repositoryAutoencoderOf(dir);
+  if (member) return readRepositoryGraphs(member);
   const metaPath = join(dir, METADATA_FILE);
   const parsed = existsSync(metaPath)
     ? parseExportedModelText(await readFile(metaPath, 'utf8'), source)

@@ -7,11 +7,11 @@
  * model does the same unless it is given the model's `normalization`, in which case it
  * takes and gives samples on the normalised scale, as `loadAutoencoder` does.
  */
-import type { Normalization } from '@aekit/core';
+import { applyNormalization, type Normalization, undoNormalization } from '@aekit/core';
 import { type AekitError, aekitError, aekitErrorWithCause } from '@aekit/core/errors';
 import { type HashIndex, type PackedCodes, packBits } from '@aekit/core/hashing';
 import { type CapabilityKind, TENSOR_NAMES } from '@aekit/core/model';
-import { sizeOf, toBatch } from './input.js';
+import { mostProbable, sizeOf, toBatch } from './input.js';
 import { checkSampleRequest } from './sampling.js';
 import { checkIndexBits, checkNearestRequest, neighboursOf } from './search.js';
 import type {
@@ -107,6 +107,12 @@ interface ModelMetadata {
   readonly outputs: readonly MetadataTensor[];
 }
 
+/** What this client reads of aekit's description of a served model. */
+interface ServerDescription {
+  readonly capabilities: readonly string[];
+  readonly classes?: readonly number[];
+}
+
 /** `$response_output`, with `data` flat or nested. */
 interface ResponseOutput {
   readonly name: string;
@@ -157,18 +163,6 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', stop, { once: true });
   });
-}
-
-/** Maps values in place: raw to normalised (`apply`) or back, per feature of `features`. */
-function rescale(data: Float32Array, features: number, n: Normalization, apply: boolean) {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const f = i % features;
-    const s = typeof n.scale === 'number' ? n.scale : (n.scale[f] ?? 1);
-    const o = typeof n.offset === 'number' ? n.offset : (n.offset[f] ?? 0);
-    out[i] = apply ? data[i]! * s + o : s === 0 ? o : (data[i]! - o) / s;
-  }
-  return out;
 }
 
 /** Flattens `data` (flat or nested arrays of numbers) into a Float32Array. */
@@ -249,12 +243,12 @@ export async function connectAutoencoder(
   const base = String(url).replace(/\/+$/, '');
   const client = new Client(base, o);
   const meta = (role: string) => client.metadata(`${name}-${role}`);
-  const [encoder, decoder, whole, classifier, samples] = await Promise.all([
+  const [encoder, decoder, whole, classifier, described] = await Promise.all([
     meta('encoder'),
     meta('decoder'),
     client.optional(meta('autoencoder')),
     client.optional(meta('classifier')),
-    client.samples(`${name}-decoder`),
+    client.description(`${name}-decoder`),
   ]);
   const modelUrl = `${base}/v2/models/${name}`;
   const [input] = encoder.inputs;
@@ -276,7 +270,7 @@ export async function connectAutoencoder(
     );
   }
   const capabilities: CapabilityKind[] = [
-    ...(samples ? (['sample'] as const) : []),
+    ...(described?.capabilities.includes('sample') ? (['sample'] as const) : []),
     ...(bits ? (['hash'] as const) : []),
     ...(classifier ? (['classify'] as const) : []),
   ];
@@ -299,7 +293,11 @@ export async function connectAutoencoder(
     name,
     scale: o.normalization ? 'normalized' : 'raw',
   } as const);
-  return new RemoteModel(client, info, whole !== undefined, o.normalization);
+  return new RemoteModel(client, info, {
+    whole: whole !== undefined,
+    normalization: o.normalization,
+    classes: described?.classes,
+  });
 }
 
 /** HTTP to one server: timeouts, bounded retries on 503, errors from the catalogue. */
@@ -343,20 +341,24 @@ class Client {
   }
 
   /**
-   * Whether `model` samples. The protocol's metadata does not say, so this sends aekit's
-   * `sample` route a request with `n: 0`: a decoder that samples refuses the count (400
-   * naming `"n"`), one that cannot refuses the model; nothing is generated either way.
+   * aekit's description of `model` (`GET /v2/models/{model}/aekit`: capabilities, class
+   * labels); undefined from a server that has no such route (Triton, KServe runtimes).
    */
-  async samples(model: string): Promise<boolean> {
+  async description(model: string): Promise<ServerDescription | undefined> {
+    let body: unknown;
     try {
-      await this.request('POST', `/v2/models/${encodeURIComponent(model)}/sample`, { n: 0 });
-      return true;
+      body = await this.request('GET', `/v2/models/${encodeURIComponent(model)}/aekit`);
     } catch (err) {
-      const { status, message } = err as Partial<RemoteRequestError>;
-      if (status === 400) return /"n"/.test(message ?? '');
-      if (status === 404) return false;
+      const { status } = err as Partial<RemoteRequestError>;
+      if (status !== undefined && status >= 400 && status < 500) return undefined;
       throw err;
     }
+    if (!isObject(body) || !Array.isArray(body.capabilities)) return undefined;
+    const classes = Array.isArray(body.classes) ? (body.classes as unknown[]) : undefined;
+    return {
+      capabilities: body.capabilities.filter((c): c is string => typeof c === 'string'),
+      ...(classes?.every((c) => Number.isInteger(c)) ? { classes: classes as number[] } : {}),
+    };
   }
 
   /** `POST /v2/models/{model}/infer` with one input; the outputs by name. */
@@ -473,18 +475,23 @@ class RemoteModel implements RemoteAutoencoder {
   readonly #client: Client;
   readonly #whole: boolean;
   readonly #normalization: Normalization | undefined;
+  readonly #classes: readonly number[] | undefined;
   #disposed = false;
 
   constructor(
     client: Client,
     info: RemoteAutoencoderInfo,
-    whole: boolean,
-    normalization: Normalization | undefined,
+    has: {
+      whole: boolean;
+      normalization: Normalization | undefined;
+      classes: readonly number[] | undefined;
+    },
   ) {
     this.#client = client;
     this.info = info;
-    this.#whole = whole;
-    this.#normalization = normalization;
+    this.#whole = has.whole;
+    this.#normalization = has.normalization;
+    this.#classes = has.classes;
   }
 
   encode(x: AutoencoderInput): Promise<EncodeResult> {
@@ -583,17 +590,7 @@ class RemoteModel implements RemoteAutoencoder {
         TENSOR_NAMES.probabilities,
       ]);
       const probabilities = out[TENSOR_NAMES.probabilities]!;
-      const [rows, classes] = probabilities.shape as [number, number];
-      const labels = new Int32Array(rows);
-      for (let i = 0; i < rows; i++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) {
-          if (probabilities.data[i * classes + c]! > probabilities.data[i * classes + best]!)
-            best = c;
-        }
-        labels[i] = best;
-      }
-      return { probabilities, labels };
+      return { probabilities, labels: mostProbable(probabilities, this.#classes) };
     });
   }
 
@@ -629,7 +626,7 @@ class RemoteModel implements RemoteAutoencoder {
     const n = this.#normalization;
     if (!n) return batch;
     return {
-      data: rescale(batch.data, sizeOf(this.info.inputShape), n, false),
+      data: undoNormalization(batch.data, sizeOf(this.info.inputShape), n),
       shape: batch.shape,
     };
   }
@@ -638,7 +635,8 @@ class RemoteModel implements RemoteAutoencoder {
   #fromServer(t: TensorData): TensorData {
     const n = this.#normalization;
     if (!n) return t;
-    return { data: rescale(t.data, sizeOf(this.info.inputShape), n, true), shape: t.shape };
+    const data = applyNormalization(new Float32Array(t.data), sizeOf(this.info.inputShape), n);
+    return { data, shape: t.shape };
   }
 
   /**

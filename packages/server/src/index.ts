@@ -19,12 +19,15 @@ export { createMetrics, type ServerMetrics } from './metrics.js';
 export {
   type LoadedModels,
   type ModelSource,
+  modelRepository,
+  modelSource,
   ROLES,
   type Role,
   type RunDirectoryOptions,
   runDirectory,
   type SampleRequest,
   type SampleResponse,
+  type ServedDescription,
   type ServedModel,
 } from './models.js';
 export {

@@ -1,14 +1,20 @@
 /**
  * The model table: what the server serves, by name. A {@link ModelSource} turns something
- * on disk into {@link ServedModel}s; `runDirectory` is the source of an exported run (its
- * `onnx/` folder), one model per graph. Other sources (a Triton-layout model repository)
- * plug in beside it.
+ * on disk into {@link ServedModel}s: `runDirectory` is the source of an exported run (its
+ * `onnx/` folder), `modelRepository` of a Triton-layout model repository; `modelSource`
+ * picks one for a path.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { applyNormalization, IDENTITY, type Normalization, undoNormalization } from '@aekit/core';
 import { aekitError } from '@aekit/core/errors';
-import { TENSOR_NAMES } from '@aekit/core/model';
+import {
+  EXPORTED_MODEL_FILE,
+  type ExportedModel,
+  parseExportedModelText,
+  TENSOR_NAMES,
+} from '@aekit/core/model';
+import { isModelRepository, readModelRepository } from '@aekit/core/repository';
 import {
   type Autoencoder,
   type LoadOptions,
@@ -37,6 +43,20 @@ export interface SampleResponse {
   readonly seed: number;
 }
 
+/**
+ * aekit's description of a served model (`GET /v2/models/{name}/aekit`): the run's
+ * `aekit.json` as the server applies it (`normalization` is `none`: tensors are raw;
+ * `foldedNormalization` is the training normalisation the server or the graph applies),
+ * with the graph's role and the name of the autoencoder it belongs to. The protocol's
+ * metadata has no word for capabilities, samplers or class labels; clients read them here.
+ */
+export interface ServedDescription extends Omit<ExportedModel, 'graphs' | 'check'> {
+  /** The graph's role: `encoder`, `decoder`, `autoencoder` or `classifier`. */
+  readonly role: Role;
+  /** The autoencoder's name: the models are `<autoencoder>-<role>`. */
+  readonly autoencoder: string;
+}
+
 /** A model the server answers for. */
 export interface ServedModel {
   /** Its name in URLs, e.g. `digits-encoder`. */
@@ -48,6 +68,8 @@ export interface ServedModel {
   /** Inputs and outputs, shapes with `-1` for the batch axis. */
   readonly inputs: readonly MetadataTensor[];
   readonly outputs: readonly MetadataTensor[];
+  /** aekit's description of it. */
+  readonly aekit: ServedDescription;
   /** Values in one sample of all inputs together (sizes the request body limit). */
   readonly valuesPerSample: number;
   /**
@@ -65,6 +87,8 @@ export interface ServedModel {
 /** What a model source gives: its models, and how to release them. */
 export interface LoadedModels {
   readonly models: readonly ServedModel[];
+  /** What the source passed over and why, for the operator (e.g. a model with no aekit.json). */
+  readonly skipped?: readonly string[];
   close(): Promise<void>;
 }
 
@@ -122,29 +146,117 @@ export function runDirectory(dir: string, options: RunDirectoryOptions = {}): Mo
           'it has no onnx/aekit.json: run `aekit export` on it first.',
         );
       }
+      const metadata = parseExportedModelText(
+        readFileSync(join(folder, EXPORTED_MODEL_FILE), 'utf8'),
+        folder,
+      );
       const ae = await loadAutoencoder(folder, loadOptions);
-      try {
-        const models = modelsOf(ae, name, {
-          autoencoder: existsSync(join(folder, 'autoencoder.onnx')),
-          classifier: ae.info.capabilities.includes('classify'),
-        });
-        return { models, close: () => ae.dispose() };
-      } catch (err) {
-        await ae.dispose();
-        throw err;
-      }
+      return served(ae, {
+        name,
+        version: '1',
+        metadata,
+        autoencoder: existsSync(join(folder, 'autoencoder.onnx')),
+      });
     },
   };
 }
 
-function modelsOf(
-  ae: Autoencoder,
-  name: string,
-  has: { autoencoder: boolean; classifier: boolean },
-): ServedModel[] {
+/**
+ * A Triton-layout model repository written by `aekit export RUN --repository DIR`: each
+ * run's graphs (`NAME-encoder`, `NAME-decoder` ...) at their latest version that has both
+ * encoder and decoder, as Triton's default version policy serves the latest. Its graphs
+ * take and give raw values already. Model folders without aekit's description are passed
+ * over, and said so in `skipped`.
+ */
+export function modelRepository(dir: string): ModelSource {
+  const path = resolve(dir);
+  return {
+    description: path,
+    async load(loadOptions) {
+      const contents = readModelRepository(path);
+      if (contents.autoencoders.length === 0) {
+        throw aekitError(
+          'ModelLoadFailed',
+          path,
+          `the repository has no model aekit exported (${contents.skipped.join('; ')}).`,
+        );
+      }
+      const parts: LoadedModels[] = [];
+      try {
+        for (const member of contents.autoencoders) {
+          const encoder = member.graphs.encoder!;
+          const ae = await loadAutoencoder(encoder.dir, loadOptions);
+          parts.push(
+            await served(ae, {
+              name: member.name,
+              version: String(member.version),
+              metadata: encoder.metadata,
+              autoencoder: member.graphs.autoencoder !== undefined,
+            }),
+          );
+        }
+      } catch (err) {
+        await Promise.allSettled(parts.map((p) => p.close()));
+        throw err;
+      }
+      return {
+        models: parts.flatMap((p) => p.models),
+        skipped: contents.skipped,
+        close: async () => {
+          await Promise.all(parts.map((p) => p.close()));
+        },
+      };
+    },
+  };
+}
+
+/** The source of a path: a model repository, or else an exported run directory. */
+export function modelSource(path: string, options: RunDirectoryOptions = {}): ModelSource {
+  if (!isModelRepository(path)) return runDirectory(path, options);
+  if (options.name !== undefined) {
+    throw aekitError(
+      'InvalidArgument',
+      `${path} is a model repository, whose models have their names already; --name names the models of one run directory.`,
+    );
+  }
+  return modelRepository(path);
+}
+
+interface Served {
+  readonly name: string;
+  readonly version: string;
+  readonly metadata: ExportedModel;
+  /** Whether the model has the whole-autoencoder graph. */
+  readonly autoencoder: boolean;
+}
+
+/** The models of a loaded autoencoder; it is disposed when they cannot be made. */
+async function served(ae: Autoencoder, how: Served): Promise<LoadedModels> {
+  try {
+    const models = modelsOf(ae, how);
+    return { models, close: () => ae.dispose() };
+  } catch (err) {
+    await ae.dispose();
+    throw err;
+  }
+}
+
+function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
   const { info } = ae;
+  const { name, metadata } = how;
   const n = info.normalization ?? IDENTITY;
-  const base = { versions: ['1'], platform: 'onnxruntime_onnx' } as const;
+  const { graphs: _graphs, check: _check, ...description } = metadata;
+  const aekit = (role: Role): ServedDescription => ({
+    ...description,
+    normalization: IDENTITY,
+    foldedNormalization: metadata.foldedNormalization ?? n,
+    ...(metadata.repository
+      ? { repository: { model: `${name}-${role}`, version: metadata.repository.version } }
+      : {}),
+    role,
+    autoencoder: name,
+  });
+  const base = { versions: [how.version], platform: 'onnxruntime_onnx' } as const;
   const inputSize = sizeOf(info.inputShape);
   const codingSize = sizeOf(info.codingShape);
   const input = info.inputName;
@@ -158,6 +270,7 @@ function modelsOf(
     {
       ...base,
       name: `${name}-encoder`,
+      aekit: aekit('encoder'),
       inputs: [tensor(input, info.inputShape)],
       outputs: encoderOutputs,
       valuesPerSample: inputSize,
@@ -184,6 +297,7 @@ function modelsOf(
     {
       ...base,
       name: `${name}-decoder`,
+      aekit: aekit('decoder'),
       inputs: [tensor(info.decoderInputName, info.codingShape)],
       outputs: [tensor(info.outputName, info.inputShape)],
       valuesPerSample: codingSize,
@@ -208,10 +322,11 @@ function modelsOf(
         : {}),
     },
   ];
-  if (has.autoencoder) {
+  if (how.autoencoder) {
     models.push({
       ...base,
       name: `${name}-autoencoder`,
+      aekit: aekit('autoencoder'),
       inputs: [tensor(input, info.inputShape)],
       outputs: [tensor(TENSOR_NAMES.reconstruction, info.inputShape)],
       valuesPerSample: inputSize,
@@ -221,10 +336,11 @@ function modelsOf(
       },
     });
   }
-  if (has.classifier) {
+  if (info.capabilities.includes('classify')) {
     models.push({
       ...base,
       name: `${name}-classifier`,
+      aekit: aekit('classifier'),
       inputs: [tensor(input, info.inputShape)],
       outputs: [{ name: TENSOR_NAMES.probabilities, datatype: FP32, shape: [-1, -1] }],
       valuesPerSample: inputSize,

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client';
 import { Batcher } from './batcher.js';
 import { createMetrics } from './metrics.js';
-import { type LoadedModels, type ModelSource, runDirectory, type ServedModel } from './models.js';
+import { type LoadedModels, type ModelSource, modelSource, type ServedModel } from './models.js';
 import {
   BINARY_HEADER,
   binaryResponseOutput,
@@ -41,7 +41,10 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 /** Options of {@link createServer} and {@link serve}. */
 export interface ServerOptions {
-  /** What to serve: model sources, or paths of exported run directories (`runDirectory`). */
+  /**
+   * What to serve: model sources, or paths of model repositories and exported run
+   * directories (`modelSource`).
+   */
   readonly models: readonly (ModelSource | string)[];
   /** Interface to listen on (default `127.0.0.1`: this machine only). */
   readonly host?: string;
@@ -78,6 +81,8 @@ export interface AekitServer {
   readonly app: FastifyInstance;
   /** The names of the models served. */
   readonly models: readonly string[];
+  /** What the sources passed over and why (`aekit serve` prints them). */
+  readonly skipped: readonly string[];
   /** The Prometheus registry behind `/metrics`. */
   readonly metrics: Registry;
   /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:8000`. */
@@ -146,7 +151,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   const requestTimeoutMs = checkCount('requestTimeoutMs', o.requestTimeoutMs, 1);
   checkCount('port', o.port, 0);
   if (o.models.length === 0) throw aekitError('InvalidArgument', 'no models to serve.');
-  const sources = o.models.map((m) => (typeof m === 'string' ? runDirectory(m) : m));
+  const sources = o.models.map((m) => (typeof m === 'string' ? modelSource(m) : m));
 
   const loaded: LoadedModels[] = [];
   const release = () => Promise.allSettled(loaded.map((l) => l.close()));
@@ -187,6 +192,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
     throw err;
   }
 
+  const skipped = loaded.flatMap((l) => l.skipped ?? []);
   const largest = Math.max(...[...table.values()].map((e) => e.model.valuesPerSample));
   const bodyLimit = o.bodyLimit ?? maxBatchSize * largest * BYTES_PER_VALUE + 64 * 1024;
   const app = Fastify({
@@ -303,6 +309,10 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
       };
     });
   }
+  // aekit's own: what the protocol's metadata has no word for (capabilities, sampler, classes).
+  for (const url of both('/aekit')) {
+    app.get(url, async (request) => find(request).model.aekit);
+  }
   for (const url of both('/ready')) {
     app.get(url, async (request, reply) => {
       const { model } = find(request);
@@ -395,6 +405,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   return {
     app,
     models: [...table.keys()],
+    skipped,
     metrics: metrics.registry,
     async listen() {
       try {

@@ -95,8 +95,6 @@ export {
 } from './runs/evaluate.js';
 export {
   exportToRepository,
-  REPOSITORY_CONFIG_FILE,
-  REPOSITORY_GRAPH_FILE,
   type RepositoryExportOptions,
   type RepositoryExportReport,
   type RepositoryModel,

@@ -1,5 +1,4 @@
-import { basename, resolve } from 'node:path';
-import { runDirectory, SERVER_DEFAULTS, serve } from '@aekit/server';
+import { modelSource, SERVER_DEFAULTS, serve } from '@aekit/server';
 import { type Command, Option } from 'commander';
 import { runtimeDeviceOption } from '../flags.js';
 import type { Output } from '../output.js';
@@ -18,8 +17,9 @@ export interface ServeOptions {
 }
 
 /**
- * `aekit serve RUN...`: `serve` of `@aekit/server` on the runs, a line with the URL and the
- * models, then waits for SIGTERM or SIGINT, answers the requests in flight and returns.
+ * `aekit serve DIR|RUN...`: `serve` of `@aekit/server` on model repositories and exported
+ * runs, a line with the URL and the models, then waits for SIGTERM or SIGINT, answers the
+ * requests in flight and returns.
  */
 export async function serveCommand(
   runs: readonly string[],
@@ -31,7 +31,9 @@ export async function serveCommand(
     throw new Error('--name names one run; serve one run with it, or leave it out.');
   }
   const server = await serve({
-    models: runs.map((run) => runDirectory(run, { name: options.name ?? basename(resolve(run)) })),
+    models: runs.map((path) =>
+      modelSource(path, options.name !== undefined ? { name: options.name } : {}),
+    ),
     host: options.host,
     port: Number(options.port),
     device: options.device === 'auto' ? 'auto' : options.device,
@@ -41,6 +43,7 @@ export async function serveCommand(
     queueTimeoutMs: Number(options.queueTimeout),
     logLevel: options.logLevel,
   });
+  for (const line of server.skipped) output.err(`not served: ${line}`);
   output.out(`serving ${server.models.join(', ')} on ${server.url}`);
   const signal = await stop;
   output.err(`${signal}: answering the requests in flight, then stopping`);
@@ -68,12 +71,18 @@ export function registerServe(program: Command, output: Output): void {
   program
     .command('serve')
     .description(
-      'Serve exported runs over the Open Inference Protocol (KServe v2 REST, as Triton speaks it): each run as models <name>-encoder, <name>-decoder, <name>-autoencoder (and <name>-classifier), with tensors on the raw data scale, dynamic batching and /metrics. SIGTERM or Ctrl-C answers the requests in flight, then exits.',
+      'Serve model repositories (aekit export RUN --repository DIR) and exported runs over the Open Inference Protocol (KServe v2 REST, as Triton speaks it): each run as models <name>-encoder, <name>-decoder, <name>-autoencoder (and <name>-classifier), with tensors on the raw data scale, dynamic batching and /metrics. A repository serves each model at its latest version, as Triton does. SIGTERM or Ctrl-C answers the requests in flight, then exits.',
     )
-    .argument('<runs...>', 'exported run directories (aekit export RUN first)')
+    .argument(
+      '<sources...>',
+      'model repositories (aekit export RUN --repository DIR) or exported run directories (aekit export RUN)',
+    )
     .option('--host <host>', 'interface to listen on (0.0.0.0: every interface)', d.host)
     .option('--port <port>', 'port to listen on (0 picks a free one)', String(d.port))
-    .option('--name <name>', "model name prefix of a single run (default: the run folder's name)")
+    .option(
+      '--name <name>',
+      "model name prefix of a single run directory (default: the run folder's name)",
+    )
     .addOption(runtimeDeviceOption().default(d.device))
     .option(
       '--max-batch-size <n>',

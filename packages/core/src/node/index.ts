@@ -6,6 +6,7 @@
  */
 export * from './data-file.js';
 export * from './datasets.js';
+export * from './model-repository.js';
 export * from './png.js';
 export * from './readers.js';
 export * from './run-dir.js';

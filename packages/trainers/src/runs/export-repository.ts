@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   aekitError,
@@ -9,7 +9,14 @@ import {
   type Normalization,
   writeExportedModel,
 } from '@aekit/core';
-import { RunDirectory, writeAtomic, writingTo } from '@aekit/core/node';
+import {
+  REPOSITORY_CONFIG_FILE,
+  REPOSITORY_GRAPH_FILE,
+  RunDirectory,
+  repositoryVersions,
+  writeAtomic,
+  writingTo,
+} from '@aekit/core/node';
 import {
   buildCheckedGraphs,
   type OnnxRuntimeInfo,
@@ -20,12 +27,6 @@ import {
   tritonTensors,
 } from '@aekit/export';
 import { type ExportRunOptions, withExportInput } from './export-run.js';
-
-/** The file name of a graph in a repository's version folder, as Triton's ONNX backend reads it. */
-export const REPOSITORY_GRAPH_FILE = 'model.onnx';
-
-/** The file name of a model's configuration in a repository. */
-export const REPOSITORY_CONFIG_FILE = 'config.pbtxt';
 
 /** Options of {@link exportToRepository}. */
 export interface RepositoryExportOptions extends ExportRunOptions {
@@ -75,14 +76,6 @@ export interface RepositoryExportReport {
   readonly samplesFrom: CheckSampleSource;
   readonly maxAbsDiff: number;
   readonly runtime: OnnxRuntimeInfo;
-}
-
-/** The integer versions in a model folder (folders named by a positive integer). */
-function versionsIn(dir: string): number[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && /^[1-9][0-9]*$/.test(e.name))
-    .map((e) => Number(e.name));
 }
 
 /**
@@ -154,7 +147,8 @@ export async function exportToRepository(
     ...g,
     dir: join(repository, modelName(g.graph.role)),
   }));
-  const version = options.version ?? 1 + Math.max(0, ...models.flatMap((m) => versionsIn(m.dir)));
+  const version =
+    options.version ?? 1 + Math.max(0, ...models.flatMap((m) => repositoryVersions(m.dir)));
   for (const m of models) {
     const taken = join(m.dir, String(version));
     if (existsSync(taken)) throw aekitError('RepositoryVersionExists', taken);
