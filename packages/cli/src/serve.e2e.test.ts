@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyNormalization, IDENTITY, undoNormalization } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
-import { type Autoencoder, loadAutoencoder, unpackBits } from '@aekit/runtime-web';
+import { type Autoencoder, loadAutoencoder, loadHashIndex, unpackBits } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aekit, BIN, trainAndExportThree } from './test-utils/aekit.js';
 
@@ -228,6 +228,9 @@ describe('aekit serve: the Open Inference Protocol over a model repository', () 
     ).toBeLessThanOrEqual(255 * 1e-6);
     const refused = await post(`${base}/v2/models/stacked-decoder/sample`, body);
     expect(refused.status).toBe(400);
+    const cold = await post(`${base}/v2/models/vae-decoder/sample`, { n: 1, temperature: -1 });
+    expect(cold.status).toBe(400);
+    expect((await cold.json()).error).toMatch(/temperature/);
   });
 
   it.each([
@@ -342,6 +345,62 @@ describe('aekit serve: the Open Inference Protocol over a model repository', () 
     child.kill('SIGTERM');
     expect(line).toMatch(/serving .*stacked-encoder.* on http/);
     expect(stderr).toMatch(/not served: other: no version of it has an aekit\.json/);
+  });
+
+  it('searches a loaded hash index for the nearest items of raw samples', async () => {
+    const index = join(dir, 'test.aehash');
+    const hashed = await aekit(
+      ...['hash', runs.hashing, '--data', 'mnist', '--split', 'test', '--limit', '200'],
+      ...['--out', index, '--device', 'cpu'],
+    );
+    expect(hashed.code, hashed.stderr).toBe(0);
+    const { url, child } = await startServe(repository, '--index', `hashing=${index}`);
+    try {
+      const answer = await (
+        await post(
+          `${url}/v2/models/hashing-encoder/nearest`,
+          digits(0, 3, { id: 'n', parameters: { k: 5 } }),
+        )
+      ).json();
+      const ae = loaded.hashing!;
+      const ref = await ae.nearest(
+        { data: normalised(ae, 0, 3), shape: [3, ...SAMPLE] },
+        await loadHashIndex(index),
+        { k: 5 },
+      );
+      expect(answer).toMatchObject({ id: 'n', model_name: 'hashing-encoder', model_version: '1' });
+      expect(answer.neighbours).toHaveLength(3);
+      answer.neighbours.forEach(
+        (got: { indices: number[]; distances: number[]; labels: number[] }, i: number) => {
+          expect(got.indices).toEqual(Array.from(ref[i]!.indices));
+          expect(got.distances).toEqual(Array.from(ref[i]!.distances));
+          expect(got.labels).toEqual(Array.from(ref[i]!.labels!));
+        },
+      );
+      // The first three test digits are in the index: each is its own nearest, at distance 0.
+      expect(answer.neighbours.map((r: { distances: number[] }) => r.distances[0])).toEqual([
+        0, 0, 0,
+      ]);
+      const bad = await post(
+        `${url}/v2/models/hashing-encoder/nearest`,
+        digits(0, 1, { parameters: { k: 1, radius: 2 } }),
+      );
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toMatch(/exactly one of radius/);
+      const notHashing = await post(
+        `${url}/v2/models/stacked-encoder/nearest`,
+        digits(0, 1, { parameters: { k: 1 } }),
+      );
+      expect(notHashing.status).toBe(400);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const noIndex = await post(
+      `${base}/v2/models/hashing-encoder/nearest`,
+      digits(0, 1, { parameters: { k: 1 } }),
+    );
+    expect(noIndex.status).toBe(400);
+    expect((await noIndex.json()).error).toMatch(/--index hashing=FILE/);
   });
 
   it('batches concurrent requests into one run and gives each its own rows', async () => {

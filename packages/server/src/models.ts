@@ -17,8 +17,11 @@ import {
 import { isModelRepository, readModelRepository } from '@aekit/core/repository';
 import {
   type Autoencoder,
+  type HashIndex,
   type LoadOptions,
   loadAutoencoder,
+  type NearestOptions,
+  type Neighbours,
   unpackBits,
 } from '@aekit/runtime-web';
 import { type Float32Tensor, FP32, type MetadataTensor } from './protocol.js';
@@ -82,6 +85,15 @@ export interface ServedModel {
   ): Promise<Record<string, Float32Tensor>>;
   /** aekit's `sample`, where the model declares it (decoder models of runs that can). */
   readonly sample?: (request: SampleRequest) => Promise<SampleResponse>;
+  /**
+   * aekit's `nearest`, for encoders of runs that hash: the neighbours in `index` of each
+   * sample's code (samples raw, as `run` takes them).
+   */
+  readonly nearest?: (
+    inputs: Readonly<Record<string, Float32Tensor>>,
+    index: HashIndex,
+    options: NearestOptions,
+  ) => Promise<Neighbours[]>;
 }
 
 /** What a model source gives: its models, and how to release them. */
@@ -104,12 +116,14 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Normalises raw samples as in training (a copy), as `aekit encode` does. */
 function normalize(x: Float32Tensor, n: Normalization): Float32Tensor {
+  if (n.kind === 'none') return x;
   const data = applyNormalization(new Float32Array(x.data), sizeOf(x.shape.slice(1)), n);
   return { data, shape: x.shape };
 }
 
 /** Undoes the normalisation: samples back on the raw scale. */
 function denormalize(x: Float32Tensor, n: Normalization): Float32Tensor {
+  if (n.kind === 'none') return x;
   return { data: undoNormalization(x.data, sizeOf(x.shape.slice(1)), n), shape: x.shape };
 }
 
@@ -293,6 +307,15 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
         }
         return result;
       },
+      ...(hashes
+        ? {
+            nearest: (
+              inputs: Readonly<Record<string, Float32Tensor>>,
+              index: HashIndex,
+              options: NearestOptions,
+            ) => ae.nearest(normalize(inputs[input]!, n), index, options),
+          }
+        : {}),
     },
     {
       ...base,

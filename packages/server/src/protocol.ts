@@ -270,8 +270,14 @@ function checkTensor(
   return { data, shape: shape as number[] };
 }
 
-/** `size` little-endian float32 values from the start of `bytes`, copied. */
+/**
+ * `size` little-endian float32 values from the start of `bytes`: a view of them where they
+ * are aligned (nothing writes to a request's body), else a copy.
+ */
 function readFloats(bytes: Uint8Array, size: number): Float32Array {
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    return new Float32Array(bytes.buffer, bytes.byteOffset, size);
+  }
   const data = new Float32Array(size);
   if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(0, size * 4));
   else {

@@ -3,8 +3,8 @@
  * the model table, aekit's `sample` route, `/metrics`, with a {@link Batcher} per model.
  */
 import { createRequire } from 'node:module';
-import { aekitError, aekitErrorWithCause } from '@aekit/core/errors';
-import type { LoadOptions } from '@aekit/runtime-web';
+import { aekitError, aekitErrorWithCause, isAekitError } from '@aekit/core/errors';
+import { type HashIndex, type LoadOptions, loadHashIndex } from '@aekit/runtime-web';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Batcher } from './batcher.js';
@@ -46,6 +46,11 @@ export interface ServerOptions {
    * directories (`modelSource`).
    */
   readonly models: readonly (ModelSource | string)[];
+  /**
+   * Hash indexes to search (`POST /v2/models/NAME-encoder/nearest`), by the name of the
+   * autoencoder whose codes they hold (`NAME`): a file `aekit hash` wrote, or a loaded index.
+   */
+  readonly indexes?: Readonly<Record<string, string | HashIndex>>;
   /** Interface to listen on (default `127.0.0.1`: this machine only). */
   readonly host?: string;
   /** Port (default 8000; 0 picks a free one). */
@@ -130,6 +135,36 @@ function binaryResponse(
   return { headerLength: header.length, body: Buffer.concat(parts) };
 }
 
+/**
+ * The hash index for autoencoder `name`, loaded and checked against its encoder.
+ *
+ * @throws AekitError `InvalidArgument` (no such autoencoder, one that does not hash, codes of
+ *   another width), `InvalidHashIndex` (a file that cannot be read).
+ */
+async function hashIndexFor(
+  name: string,
+  source: string | HashIndex,
+  encoder: ServedModel | undefined,
+): Promise<HashIndex> {
+  if (!encoder?.nearest) {
+    throw aekitError(
+      'InvalidArgument',
+      encoder
+        ? `--index ${name}=…: "${name}" does not hash (its run declares no hash capability).`
+        : `--index ${name}=…: no model "${name}-encoder" is served; name the autoencoder (NAME of NAME-encoder).`,
+    );
+  }
+  const index = typeof source === 'string' ? await loadHashIndex(source) : source;
+  const bits = encoder.aekit.codingShape.reduce((a, b) => a * b, 1);
+  if (index.codes.bits !== bits) {
+    throw aekitError(
+      'InvalidArgument',
+      `--index ${name}=…: the index holds ${index.codes.bits}-bit codes, but ${name}-encoder makes ${bits}-bit codes; build it with this model (aekit hash).`,
+    );
+  }
+  return index;
+}
+
 /** Sends a protocol error as `{ "error": message }`. */
 function sendError(reply: FastifyReply, err: ProtocolError): FastifyReply {
   if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
@@ -156,6 +191,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   const loaded: LoadedModels[] = [];
   const release = () => Promise.allSettled(loaded.map((l) => l.close()));
   const table = new Map<string, { model: ServedModel; batcher: Batcher }>();
+  const indexes = new Map<string, HashIndex>();
   const metrics = createMetrics(function* () {
     for (const [name, { batcher }] of table) yield [name, batcher.depth] as const;
   });
@@ -186,6 +222,9 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
         );
         table.set(model.name, { model, batcher });
       }
+    }
+    for (const [name, source] of Object.entries(o.indexes ?? {})) {
+      indexes.set(name, await hashIndexFor(name, source, table.get(`${name}-encoder`)?.model));
     }
   } catch (err) {
     await release();
@@ -226,6 +265,10 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   });
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof ProtocolError) return sendError(reply, err);
+    // What the runtime refuses in a request (a sampling temperature, a search radius).
+    if (isAekitError(err, 'InvalidArgument')) {
+      return sendError(reply, new ProtocolError(400, err.message));
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return sendError(reply, new ProtocolError(status, (err as Error).message));
@@ -313,6 +356,50 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   for (const url of both('/aekit')) {
     app.get(url, async (request) => find(request).model.aekit);
   }
+  for (const url of both('/nearest')) {
+    app.post(url, async (request) => {
+      const { model, version } = find(request);
+      const index = indexes.get(model.aekit.autoencoder);
+      if (!model.nearest || model.aekit.role !== 'encoder') {
+        throw new ProtocolError(
+          400,
+          `model "${model.name}" cannot search: nearest is answered by the encoder of a run that hashes.`,
+        );
+      }
+      if (!index) {
+        throw new ProtocolError(
+          400,
+          `no hash index is loaded for "${model.aekit.autoencoder}": start the server with --index ${model.aekit.autoencoder}=FILE (aekit hash writes one).`,
+        );
+      }
+      const { body } = request;
+      const binary = body instanceof BinaryBody;
+      const header = (binary ? body.header : body) as Record<string, unknown> | undefined;
+      const checked = checkInferenceRequest(
+        header,
+        model.inputs,
+        model.outputs,
+        maxBatchSize,
+        binary ? body.binary : undefined,
+      );
+      const parameters = (header?.parameters ?? {}) as Record<string, unknown>;
+      const found = await model.nearest(checked.inputs, index, {
+        k: parameters.k,
+        radius: parameters.radius,
+      } as Parameters<NonNullable<ServedModel['nearest']>>[2]);
+      return {
+        model_name: model.name,
+        model_version: version,
+        ...(checked.id !== undefined ? { id: checked.id } : {}),
+        neighbours: found.map((r) => ({
+          indices: Array.from(r.indices),
+          distances: Array.from(r.distances),
+          ...(r.ids ? { ids: r.ids } : {}),
+          ...(r.labels ? { labels: Array.from(r.labels) } : {}),
+        })),
+      };
+    });
+  }
   for (const url of both('/ready')) {
     app.get(url, async (request, reply) => {
       const { model } = find(request);
@@ -373,19 +460,12 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
           throw new ProtocolError(400, `"${key}" must be a finite number.`);
         }
       }
-      let result: Awaited<ReturnType<NonNullable<ServedModel['sample']>>>;
-      try {
-        result = await model.sample({
-          n: n as number,
-          ...(seed !== undefined ? { seed: seed as number } : {}),
-          ...(temperature !== undefined ? { temperature: temperature as number } : {}),
-          ...(steps !== undefined ? { steps: steps as number } : {}),
-        });
-      } catch (err) {
-        const name = (err as { name?: string }).name;
-        if (name === 'InvalidArgument') throw new ProtocolError(400, (err as Error).message);
-        throw err;
-      }
+      const result = await model.sample({
+        n: n as number,
+        ...(seed !== undefined ? { seed: seed as number } : {}),
+        ...(temperature !== undefined ? { temperature: temperature as number } : {}),
+        ...(steps !== undefined ? { steps: steps as number } : {}),
+      });
       return {
         model_name: model.name,
         model_version: version,

@@ -78,7 +78,7 @@ async function repositoryCommand(
     );
   }
   output.out(
-    `Checked on ${report.samples} ${report.samplesFrom} samples${WHY[report.samplesFrom] ?? ''} with ${report.runtime.name} ${report.runtime.version} against TensorFlow.js. Serve it with Triton or KServe: see docs/serving.md.`,
+    `Checked on ${report.samples} ${report.samplesFrom} samples${WHY[report.samplesFrom] ?? ''} with ${report.runtime.name} ${report.runtime.version} against TensorFlow.js. Serve it here with \`aekit serve ${report.repository}\`, or with Triton or KServe (docs/serving.md).`,
   );
 }
 

@@ -1,5 +1,5 @@
 import { modelSource, SERVER_DEFAULTS, serve } from '@aekit/server';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { runtimeDeviceOption } from '../flags.js';
 import type { Output } from '../output.js';
 
@@ -14,6 +14,21 @@ export interface ServeOptions {
   readonly maxQueueSize: string;
   readonly queueTimeout: string;
   readonly logLevel: string;
+  readonly index?: Readonly<Record<string, string>>;
+}
+
+/** Collects `--index NAME=FILE` options into `{ NAME: FILE }`. */
+function collectIndex(
+  value: string,
+  previous: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) {
+    throw new InvalidArgumentError(
+      `"${value}" is not NAME=FILE: name the autoencoder (NAME of NAME-encoder) and its index file, e.g. --index digits=digits.aekit-hash.`,
+    );
+  }
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 }
 
 /**
@@ -42,6 +57,7 @@ export async function serveCommand(
     maxQueueSize: Number(options.maxQueueSize),
     queueTimeoutMs: Number(options.queueTimeout),
     logLevel: options.logLevel,
+    ...(options.index ? { indexes: options.index } : {}),
   });
   for (const line of server.skipped) output.err(`not served: ${line}`);
   output.out(`serving ${server.models.join(', ')} on ${server.url}`);
@@ -103,6 +119,11 @@ export function registerServe(program: Command, output: Output): void {
       '--queue-timeout <ms>',
       'longest a request waits in the queue before it is answered 503',
       String(d.queueTimeoutMs),
+    )
+    .option(
+      '--index <name=file>',
+      'a hash index (aekit hash) to search with POST /v2/models/NAME-encoder/nearest; repeat for more',
+      collectIndex,
     )
     .addOption(
       new Option('--log-level <level>', 'request log level (pino)')
