@@ -2,12 +2,13 @@
 /**
  * `npm run bench:serve`: `aekit serve` under load, on loopback, against two ceilings.
  *
- * Trains and exports a small stacked MNIST run (784-100-30 SELU; reused when it is there),
- * then, with autocannon and a fixed number of requests per case:
+ * Trains a small stacked MNIST run (784-100-30 SELU) and exports it to a model repository
+ * (both reused when they are there), serves the repository, then, with autocannon and a
+ * fixed number of requests per case:
  *
  * - `bare-http`: a `node:http` server that parses the same JSON body and answers a fixed
  *   small JSON: the most requests/s this machine's HTTP stack and JSON parsing allow;
- * - `ort-b1`, `ort-b256`: onnxruntime-node in-process on the same encoder, samples/s;
+ * - `ort-b1`, `ort-b256`: onnxruntime-node in-process on the same encoder graph, samples/s;
  * - `serve-b1-batched`, `serve-b1-unbatched`: batch-1 encode requests to `aekit serve` at 64
  *   connections, with dynamic batching and without (queue delay 0, max batch size 1);
  * - `serve-b256`: batch-256 encode requests;
@@ -73,16 +74,24 @@ function aekit(...argv) {
   });
 }
 
-/** The exported run: reused when `RUN/onnx/aekit.json` is there, else trained and exported. */
-async function ensureRun(run) {
-  if (existsSync(join(run, 'onnx', 'aekit.json'))) return run;
-  log(`training and exporting ${run} ...`);
-  await aekit(
-    ...['train', '--variant', 'stacked', '--layers', '100,30', '--data', 'mnist'],
-    ...['--limit', '1000', '--epochs', '1', '--backend', 'wasm', '--no-figures', '--out', run],
-  );
-  await aekit('export', run);
-  return run;
+/**
+ * The model repository served: `RUN`'s graphs exported to `RUN-repository` as the models
+ * `NAME-…` (normalisation folded in, as a deployment serves them). The run is trained when
+ * it is not there; both are reused when they are.
+ */
+async function ensureRepository(run, name) {
+  const repository = `${run}-repository`;
+  if (existsSync(join(repository, `${name}-encoder`, '1', 'model.onnx'))) return repository;
+  if (!existsSync(join(run, 'manifest.json'))) {
+    log(`training ${run} ...`);
+    await aekit(
+      ...['train', '--variant', 'stacked', '--layers', '100,30', '--data', 'mnist'],
+      ...['--limit', '1000', '--epochs', '1', '--backend', 'wasm', '--no-figures', '--out', run],
+    );
+  }
+  log(`exporting ${run} to the model repository ${repository} ...`);
+  await aekit('export', run, '--repository', repository, '--name', name, '--version', '1');
+  return repository;
 }
 
 /** Starts a child process that prints its URL; resolves to the URL and the process. */
@@ -200,7 +209,7 @@ async function ortThroughput(encoderPath, pixels, batch) {
   try {
     const [input] = session.inputNames;
     const data = new Float32Array(batch * 784);
-    for (let i = 0; i < data.length; i++) data[i] = pixels[i % pixels.length] / 255;
+    for (let i = 0; i < data.length; i++) data[i] = pixels[i % pixels.length];
     const feed = { [input]: new ort.Tensor('float32', data, [batch, 28, 28, 1]) };
     for (let i = 0; i < 20; i++) await session.run(feed);
     let runs = 0;
@@ -247,17 +256,18 @@ function inferBody(pixels, rows, binary) {
   };
 }
 
-/** Starts `aekit serve RUN ...options` on a free port. */
-const startServe = (run, ...options) =>
+/** Starts `aekit serve DIR ...options` on a free port. */
+const startServe = (dir, ...options) =>
   startChild(
-    [BIN, 'serve', run, '--port', '0', '--device', 'cpu', '--log-level', 'error', ...options],
+    [BIN, 'serve', dir, '--port', '0', '--device', 'cpu', '--log-level', 'error', ...options],
     /on (http:\/\/127\.0\.0\.1:\d+)/,
   );
 
 async function main() {
   const started = new Date();
-  const run = await ensureRun(resolve(args.run));
+  const run = resolve(args.run);
   const name = run.split(/[\\/]/).pop();
+  const repository = await ensureRepository(run, name);
   const { loadDataset } = await import('@aekit/core/node');
   const pixels = Array.from(
     loadDataset({ source: 'mnist', split: 'test', limit: 256, normalize: 'none' }).dataset.x,
@@ -305,7 +315,8 @@ async function main() {
   await stop(bare.child);
 
   log('onnxruntime-node in-process ...');
-  const encoderPath = join(run, 'onnx', 'encoder.onnx');
+  // The graph the server runs: raw pixels in, the normalisation folded in.
+  const encoderPath = join(repository, `${name}-encoder`, '1', 'model.onnx');
   add('ort-b1', 'onnxruntime-node session.run, batch 1', {
     ...(await ortThroughput(encoderPath, pixels, 1)),
   });
@@ -317,7 +328,7 @@ async function main() {
   const rss = {};
   log('aekit serve, dynamic batching ...');
   {
-    const s = await startServe(run, '--max-batch-size', '256');
+    const s = await startServe(repository, '--max-batch-size', '256');
     const target = url(s.url);
     await load({ url: target, body: b1.body, amount: Math.min(REQUESTS, 5_000), samples: 1 });
     rss.before = rssMiB(s.child.pid);
@@ -360,7 +371,7 @@ async function main() {
 
   log('aekit serve, no batching ...');
   {
-    const s = await startServe(run, '--max-batch-size', '1', '--max-queue-delay', '0');
+    const s = await startServe(repository, '--max-batch-size', '1', '--max-queue-delay', '0');
     const target = url(s.url);
     await load({ url: target, body: b1.body, amount: Math.min(REQUESTS, 5_000), samples: 1 });
     add(
@@ -376,7 +387,7 @@ async function main() {
   let overload;
   {
     const s = await startServe(
-      run,
+      repository,
       ...['--max-batch-size', '1', '--max-queue-delay', '0'],
       ...['--max-queue-size', String(OVERLOAD_QUEUE)],
     );
@@ -430,6 +441,7 @@ async function main() {
       note: 'server, load generator and bench share the same cores',
     },
     run,
+    repository,
     model: `${name}-encoder`,
     rss,
     overload,

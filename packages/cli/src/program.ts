@@ -29,6 +29,9 @@ export function createProgram(output: Output = processOutput): Command {
       'Train, evaluate and inspect autoencoders: every classic variant, from PCA to VAEs.',
     )
     .version(VERSION)
+    // `aekit --version` before a command; after one, `--version` is the command's own
+    // (`aekit export RUN --repository DIR --version 2`).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError()
     .configureOutput({

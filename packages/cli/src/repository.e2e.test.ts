@@ -170,6 +170,10 @@ describe('aekit export --repository', () => {
     await expect(exportToRepository(unitRun, repo, { version: 2 })).rejects.toMatchObject({
       code: 'RepositoryVersionExists',
     });
+    // --version after the command is the command's option, not aekit's own --version.
+    const again = await aekit('export', unitRun, '--repository', repo, '--version', '2');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/RepositoryVersionExists/);
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     await expect(exportToRepository(unitRun, join(file, 'repo'))).rejects.toMatchObject({
