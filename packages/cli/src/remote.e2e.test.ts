@@ -4,7 +4,6 @@
  * what `loadAutoencoder` answers in-process on the same inputs (raw scale by default, the
  * in-process scale when given the normalisation), and fail with the catalogue's errors.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,39 +19,19 @@ import {
   type RemoteRequestError,
 } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, trainAndExportThree } from './test-utils/aekit.js';
+import { killServers, startServe, trainAndExportThree } from './test-utils/aekit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-remote-e2e-'));
 const N = 6;
 const SAMPLE = [28, 28, 1];
 /** N MNIST test digits as stored: 0..255, the raw scale the server speaks. */
 const raw = loadDataset({ source: 'mnist', split: 'test', limit: N, normalize: 'none' }).dataset.x;
-const children: ChildProcess[] = [];
 const remotes: RemoteAutoencoder[] = [];
 afterAll(async () => {
   await Promise.all(remotes.map((r) => r.close()));
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killServers();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Starts `aekit serve ...args` on a free loopback port; resolves to its base URL. */
-function startServe(...args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--device', 'cpu', ...args]);
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      if (url) resolve(url);
-    });
-    child.on('exit', (code) => reject(new Error(`aekit serve exited ${code}: ${stderr}`)));
-  });
-}
 
 /**
  * Largest difference between `a` and `b`, relative to the largest magnitude in `b` (the
@@ -90,7 +69,7 @@ beforeAll(async () => {
   for (const [name, run] of Object.entries(runs) as [Run, string][]) {
     local[name] = await loadAutoencoder(join(run, 'onnx'), { device: 'cpu' });
   }
-  base = await startServe(...Object.values(runs));
+  ({ url: base } = await startServe(...Object.values(runs)));
   for (const name of Object.keys(runs) as Run[]) remote[name] = await connect(name);
 });
 

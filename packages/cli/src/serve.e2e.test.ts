@@ -5,7 +5,7 @@
  * in-process on the same raw inputs; run directories served as well; concurrent requests
  * batched; a full queue refused; SIGTERM drains.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,37 +13,17 @@ import { applyNormalization, IDENTITY, undoNormalization } from '@aekit/core';
 import { loadDataset } from '@aekit/core/node';
 import { type Autoencoder, loadAutoencoder, loadHashIndex, unpackBits } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aekit, BIN, trainAndExportThree } from './test-utils/aekit.js';
+import { aekit, killServers, startServe, trainAndExportThree } from './test-utils/aekit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-serve-e2e-'));
 const N = 6;
 const SAMPLE = [28, 28, 1];
 /** N MNIST test digits as stored: 0..255, the scale clients send. */
 const raw = loadDataset({ source: 'mnist', split: 'test', limit: N, normalize: 'none' }).dataset.x;
-const servers: ChildProcess[] = [];
 afterAll(() => {
-  for (const s of servers) if (s.exitCode === null) s.kill('SIGKILL');
+  killServers();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Starts `aekit serve ...args` on a free loopback port; resolves when it listens. */
-function startServe(...args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--device', 'cpu', ...args]);
-  servers.push(child);
-  let stdout = '';
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      if (url) resolve({ url, child });
-    });
-    child.on('exit', (code) => reject(new Error(`aekit serve exited ${code}: ${stderr}`)));
-  });
-}
 
 const post = (url: string, body: unknown) =>
   fetch(url, {
@@ -328,23 +308,9 @@ describe('aekit serve: the Open Inference Protocol over a model repository', () 
     mkdirSync(join(mixed, 'other', '1'), { recursive: true });
     writeFileSync(join(mixed, 'other', 'config.pbtxt'), 'platform: "onnxruntime_onnx"\n');
     writeFileSync(join(mixed, 'other', '1', 'model.onnx'), '');
-    const child = spawn(process.execPath, [BIN, 'serve', mixed, '--port', '0', '--device', 'cpu']);
-    servers.push(child);
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      let stdout = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        if (stdout.includes('\n')) resolve(stdout);
-      });
-      child.on('exit', (code) => reject(new Error(`aekit serve exited ${code}: ${stderr}`)));
-    });
+    const { child, stderr } = await startServe(mixed);
     child.kill('SIGTERM');
-    expect(line).toMatch(/serving .*stacked-encoder.* on http/);
-    expect(stderr).toMatch(/not served: other: no version of it has an aekit\.json/);
+    expect(stderr()).toMatch(/not served: other: no version of it has an aekit\.json/);
   });
 
   it('searches a loaded hash index for the nearest items of raw samples', async () => {

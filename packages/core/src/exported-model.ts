@@ -412,30 +412,16 @@ export interface ExportedGraphDescription {
 }
 
 /** What {@link createExportedModel} and {@link writeExportedModel} describe. */
-export interface ExportedModelInput {
+export interface ExportedModelInput
+  extends Omit<ExportedModel, 'format' | 'variant' | 'normalization' | 'capabilities' | 'graphs'> {
   /** The variant that trained the model. */
   readonly variant: string;
-  readonly inputShape: readonly number[];
-  readonly codingShape: readonly number[];
+  /** How raw inputs are normalised before the graphs (`none` where they are folded in). */
   readonly normalization: Normalization;
-  /** The training normalisation folded into the graphs (then `normalization` is `none`). */
-  readonly foldedNormalization?: Normalization;
-  /** The folder's model name and version in a Triton model repository. */
-  readonly repository?: RepositoryEntry;
-  /** The activation of the reconstruction (e.g. `sigmoid`). */
-  readonly outputActivation?: string;
   /** What the variant (and a classifier run) declares. */
   readonly capabilities: readonly CapabilityKind[];
-  /** How runtimes sample, for models with the `sample` capability. */
-  readonly sampler?: SamplerSpec;
-  /** A classifier run's labels. */
-  readonly classes?: readonly number[];
   /** The graphs written beside it, each to `ROLE.onnx` (an OnnxGraphDescription will do). */
   readonly graphs: readonly ExportedGraphDescription[];
-  /** The parity check the graphs passed. */
-  readonly check?: ExportCheck;
-  /** The aekit version that exported the model. */
-  readonly aekitVersion?: string;
 }
 
 /** The file name of graph `role` as exporters write it: `ROLE.onnx`. */

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,4 +54,42 @@ export async function trainAndExportThree(runs: {
   for (const r of [...trained, ...exported]) {
     if (r.code !== 0) throw new Error(`aekit exited ${r.code}:\n${r.stderr}`);
   }
+}
+
+/** An `aekit serve` started by {@link startServe}. */
+export interface ServeProcess {
+  /** Its base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+}
+
+const serving: ChildProcess[] = [];
+
+/**
+ * Starts the built `aekit serve ...args` on a free loopback port, on the CPU; resolves when
+ * it prints its URL, rejects when it exits first. {@link killServers} stops what is left.
+ */
+export function startServe(...args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--device', 'cpu', ...args]);
+  serving.push(child);
+  let stdout = '';
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+      if (url) resolve({ url, child, stderr: () => stderr });
+    });
+    child.on('exit', (code) => reject(new Error(`aekit serve exited ${code}: ${stderr}`)));
+  });
+}
+
+/** Kills every server {@link startServe} started that still runs (for `afterAll`). */
+export function killServers(): void {
+  for (const child of serving) if (child.exitCode === null) child.kill('SIGKILL');
 }
