@@ -424,3 +424,49 @@ describe('unsupported layers', () => {
     expect(err.hint).toContain('@aekit/export');
   });
 });
+
+describe('input and output maps (normalisation folded into the graph)', () => {
+  it('maps raw samples in and out as rows, matching tfjs on the mapped values', async () => {
+    // A conv net on [4, 4, 1] samples: the maps must reshape around the 4-D tensors.
+    const net = seedWeights(
+      tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', inputShape: [4, 4, 1] }),
+          tfl.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'sigmoid' }),
+        ],
+      }),
+      5,
+    );
+    const scale = Array.from({ length: 16 }, (_, i) => 1 / (i + 1));
+    const offset = -0.5;
+    const bytes = layersToOnnx({
+      name: 'mapped',
+      networks: [net],
+      inputName: 'input',
+      outputName: 'output',
+      inputAffine: { scale, offset },
+      outputAffine: { scale: 255, offset: 0 },
+    });
+    const rows = 3;
+    const raw = uniform(rows * 16, 9, 0, 255);
+    const mapped = raw.map((v, i) => v * scale[i % 16]! + offset);
+    const [expected] = runTfjs([net], mapped, [rows, 4, 4, 1]);
+    const out = await runOnnx(bytes, raw, [rows, 4, 4, 1]);
+    expect(out.dims).toEqual([rows, 4, 4, 1]);
+    expect(
+      maxAbsDiff(
+        expected!.data.map((v) => v * 255),
+        out.data,
+      ),
+    ).toBeLessThanOrEqual(255 * TOLERANCE);
+    // Mul and Add run on [N, 16] rows (ONNX Runtime's broadcast over a last axis of 1 is slow).
+    const graph = decodeOnnxModel(bytes).graph!;
+    const ops = graph.node.map((n) => n.opType);
+    expect(ops.slice(0, 4)).toEqual(['Reshape', 'Mul', 'Add', 'Reshape']);
+    expect(ops.slice(-3)).toEqual(['Reshape', 'Mul', 'Reshape']);
+    const init = (name: string) => graph.initializer.find((t) => t.name === name)!;
+    expect(init('input_map/scale').dims.map(Number)).toEqual([16]);
+    expect(init('input_map/offset').dims.map(Number)).toEqual([]);
+    net.dispose();
+  });
+});
