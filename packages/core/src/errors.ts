@@ -354,6 +354,20 @@ export const AekitErrors = Object.freeze({
           ? 'The server is busy or closing: retry later, or raise its --max-queue-size.'
           : 'The message says what the server did not accept; `GET /v2/models/{name}` lists the tensors it takes.',
   }),
+  DatabaseUnreachable: entry({
+    name: 'DatabaseUnreachable',
+    title: 'Database cannot be reached.',
+    /** `target` is where it was looked for (`host:port/database`); `reason` the driver's error. */
+    message: (target: string, reason: string) =>
+      `Cannot connect to the PostgreSQL server at ${target}: ${reason}`,
+    hint: 'Check that PostgreSQL runs there and accepts connections from here (its host, port, user, password and database are in the connection string, or in the PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE environment variables when none is given).',
+  }),
+  HashTableMismatch: entry({
+    name: 'HashTableMismatch',
+    title: 'Table does not hold these hash codes.',
+    message: (table: string, reason: string) => `Table "${table}" cannot be used: ${reason}`,
+    hint: 'Open the table with the code width it was created with, or give another table name (`?table=NAME` in the connection string) to create a new one.',
+  }),
   InvalidArgument: entry({
     name: 'InvalidArgument',
     title: 'Invalid argument.',

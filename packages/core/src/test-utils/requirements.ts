@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 /**
  * Something a test needs from the machine that a user's machine may lack (a Debian package,
@@ -107,6 +107,22 @@ export const FASHION_MNIST: Requirement = Object.freeze({
   what: 'Fashion-MNIST',
   debian: 'dataset-fashion-mnist',
   available: () => existsSync(`${FASHION_MNIST_DIR}/train-images-idx3-ubyte.gz`),
+});
+
+/** Where Debian installs the PostgreSQL server, one folder per major version. */
+const POSTGRESQL_ROOT = '/usr/lib/postgresql';
+
+/** A PostgreSQL server (`initdb` and `pg_ctl`), to start a private one in a temporary folder. */
+export const POSTGRESQL: Requirement = Object.freeze({
+  what: 'a PostgreSQL server',
+  debian: 'postgresql',
+  available: () =>
+    existsSync(POSTGRESQL_ROOT) &&
+    readdirSync(POSTGRESQL_ROOT).some(
+      (version) =>
+        existsSync(`${POSTGRESQL_ROOT}/${version}/bin/initdb`) &&
+        existsSync(`${POSTGRESQL_ROOT}/${version}/bin/pg_ctl`),
+    ),
 });
 
 /** clang and lld, to rebuild the SIMD kernels (kernels.wasm) from their C source. */
