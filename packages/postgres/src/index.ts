@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 export { type Connection, parseConnectionString } from './connection.js';
+export { type LoadIndexOptions, type LoadIndexReport, loadIndexIntoTable } from './from-index.js';
 export {
   DEFAULT_TABLE,
   defaultMaxRadius,
@@ -42,5 +43,5 @@ export {
   substringValue,
   substringValues,
 } from './layout.js';
-export type { HashItem, LoadOptions, LoadProgress } from './load.js';
+export type { HashItem, LoadOptions, LoadProgress, LoadStep } from './load.js';
 export { HASH_TABLE_FORMAT } from './schema.js';

@@ -16,13 +16,14 @@ import {
   type Sampler,
 } from './metadata.js';
 import { checkSampleRequest, normalDraws, seededUniform } from './sampling.js';
-import { checkIndexBits, checkNearestRequest, neighboursOf } from './search.js';
+import { nearestIn } from './search.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
   AutoencoderInput,
   ClassifyResult,
   EncodeResult,
+  HashSearchSource,
   LoadOptions,
   ModelFiles,
   NearestOptions,
@@ -540,12 +541,14 @@ class OrtAutoencoder implements Autoencoder {
     return packBits(codes!.data, sizeOf(this.info.codingShape));
   }
 
-  nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]> {
-    return this.#call(async () => {
-      const request = checkNearestRequest(options);
-      checkIndexBits(index, sizeOf(this.info.codingShape));
-      return neighboursOf(await this.#hash(x, 'nearest'), index, request);
-    });
+  nearest(
+    x: AutoencoderInput,
+    index: HashIndex | HashSearchSource,
+    options: NearestOptions,
+  ): Promise<Neighbours[]> {
+    return this.#call(() =>
+      nearestIn(index, options, sizeOf(this.info.codingShape), () => this.#hash(x, 'nearest')),
+    );
   }
 
   classify(x: AutoencoderInput): Promise<ClassifyResult> {

@@ -430,18 +430,63 @@ export interface HashQueryOptions extends FileJobOptions {
 }
 
 /**
+ * An index searched elsewhere, as {@link hashQueries} needs it: its code width, and the code
+ * of an item where it can look one up (a database table).
+ */
+export interface HashQueryTarget {
+  readonly bits: number;
+  /** The code of item `i`, or undefined when there is no such item. */
+  readonly codeOf?: (item: number) => Promise<Uint32Array | undefined>;
+  /** Where queries are told to look up items, for messages (`the table "codes"`). */
+  readonly description: string;
+}
+
+const isHashIndex = (index: HashIndex | HashQueryTarget): index is HashIndex =>
+  (index as Partial<HashIndex>).codes !== undefined;
+
+/** The code of item `i` of an index or a target; fails naming the items there are. */
+async function itemCode(
+  index: HashIndex | HashQueryTarget,
+  i: number,
+  query: string,
+): Promise<Uint32Array> {
+  if (isHashIndex(index)) {
+    if (i >= index.codes.count) {
+      throw aekitError(
+        'InvalidArgument',
+        `--query ${query}: the index has items 0 to ${index.codes.count - 1}.`,
+      );
+    }
+    return codeAt(index.codes, i);
+  }
+  if (!index.codeOf) {
+    throw aekitError(
+      'InvalidArgument',
+      `--query ${query}: ${index.description} cannot look up items; give --code HEX, or --query FILE with --model RUN.`,
+    );
+  }
+  const code = await index.codeOf(i);
+  if (!code)
+    throw aekitError('InvalidArgument', `--query ${query}: ${index.description} has no item ${i}.`);
+  return code;
+}
+
+/**
  * The codes to search a hash index for (`aekit search`): a code given in hex, an item of
  * the index, or the samples of a file hashed by the index's model, normalised as the
  * index's data was (raw when built with `raw`). `names` says what each code stands for.
+ * `index` is an in-memory index, or a {@link HashQueryTarget} (a database table), whose
+ * files are hashed by `options.model`.
  *
  * @throws AekitError `InvalidArgument` for neither or both of `code` and `query`, an item
  *   past the index's end, no model to hash a file with, or codes of another length.
  */
 export async function hashQueries(
-  index: HashIndex,
+  index: HashIndex | HashQueryTarget,
   options: HashQueryOptions,
 ): Promise<{ codes: PackedCodes; names: string[] }> {
-  const { bits } = index.codes;
+  const bits = isHashIndex(index) ? index.codes.bits : index.bits;
+  const meta = isHashIndex(index) ? index.meta : {};
   if ((options.code === undefined) === (options.query === undefined)) {
     throw aekitError(
       'InvalidArgument',
@@ -455,16 +500,10 @@ export async function hashQueries(
   const query = options.query!;
   const item = /^item:(\d+)$/.exec(query);
   if (item) {
-    const i = Number(item[1]);
-    if (i >= index.codes.count) {
-      throw aekitError(
-        'InvalidArgument',
-        `--query ${query}: the index has items 0 to ${index.codes.count - 1}.`,
-      );
-    }
-    return { codes: packedCodesFromWords(codeAt(index.codes, i), bits), names: [query] };
+    const code = await itemCode(index, Number(item[1]), query);
+    return { codes: packedCodesFromWords(code, bits), names: [query] };
   }
-  const model = options.model ?? (index.meta.model as string | undefined);
+  const model = options.model ?? (meta.model as string | undefined);
   if (!model) {
     throw aekitError(
       'InvalidArgument',
@@ -473,7 +512,7 @@ export async function hashQueries(
   }
   return withModel(model, options.device, async (ae) => {
     const { inputShape } = ae.info;
-    const raw = index.meta.raw === true;
+    const raw = meta.raw === true;
     const normalization = modelNormalization(ae.info, raw, options.onNotice);
     const { data, count } = readSamples(query, inputShape);
     if (normalization) applyNormalization(data, shapeSize(inputShape), normalization);

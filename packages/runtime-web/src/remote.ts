@@ -13,13 +13,14 @@ import { type HashIndex, type PackedCodes, packBits } from '@aekit/core/hashing'
 import { type CapabilityKind, TENSOR_NAMES } from '@aekit/core/model';
 import { mostProbable, sizeOf, toBatch } from './input.js';
 import { checkSampleRequest } from './sampling.js';
-import { checkIndexBits, checkNearestRequest, neighboursOf } from './search.js';
+import { nearestIn } from './search.js';
 import type {
   Autoencoder,
   AutoencoderInfo,
   AutoencoderInput,
   ClassifyResult,
   EncodeResult,
+  HashSearchSource,
   NearestOptions,
   Neighbours,
   SampleOptions,
@@ -575,12 +576,14 @@ class RemoteModel implements RemoteAutoencoder {
     return packBits(out[TENSOR_NAMES.bits]!.data, sizeOf(this.info.codingShape));
   }
 
-  nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]> {
-    return this.#call(async () => {
-      const request = checkNearestRequest(options);
-      checkIndexBits(index, sizeOf(this.info.codingShape));
-      return neighboursOf(await this.#hash(x, 'nearest'), index, request);
-    });
+  nearest(
+    x: AutoencoderInput,
+    index: HashIndex | HashSearchSource,
+    options: NearestOptions,
+  ): Promise<Neighbours[]> {
+    return this.#call(() =>
+      nearestIn(index, options, sizeOf(this.info.codingShape), () => this.#hash(x, 'nearest')),
+    );
   }
 
   classify(x: AutoencoderInput): Promise<ClassifyResult> {

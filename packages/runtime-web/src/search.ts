@@ -7,7 +7,7 @@ import {
   searchRadius,
 } from '@aekit/core/hashing';
 import { show } from './sampling.js';
-import type { Neighbours } from './session.js';
+import type { HashSearchSource, Neighbours, SourceMatches } from './session.js';
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
@@ -71,4 +71,57 @@ export function checkIndexBits(index: HashIndex, bits: number): void {
       `nearest(): the index holds ${index?.codes?.bits ?? 'no'}-bit codes, but this model makes ${bits}-bit codes: build the index with this model (aekit hash).`,
     );
   }
+}
+
+/** Whether `index` is searched elsewhere (a {@link HashSearchSource}), not in memory. */
+function isSearchSource(index: HashIndex | HashSearchSource): index is HashSearchSource {
+  return typeof (index as Partial<HashSearchSource>).searchRadius === 'function';
+}
+
+/** A source's matches as {@link Neighbours}, with labels when every match has one. */
+function neighboursFrom(m: SourceMatches): Neighbours {
+  const labels = m.labels;
+  return {
+    indices: Uint32Array.from(m.items),
+    distances: Uint16Array.from(m.distances),
+    ...(m.ids ? { ids: m.ids } : {}),
+    ...(labels?.every((l) => l !== null) ? { labels: Int32Array.from(labels as number[]) } : {}),
+  };
+}
+
+/**
+ * `nearest` of every model: checks the request and the index's code width, hashes the
+ * samples (`hash`), then searches an in-memory index here or a source (a database) query by
+ * query.
+ *
+ * @throws AekitError `InvalidArgument` for a wrong request or an index of another width.
+ */
+export async function nearestIn(
+  index: HashIndex | HashSearchSource,
+  options: unknown,
+  bits: number,
+  hash: () => Promise<PackedCodes>,
+): Promise<Neighbours[]> {
+  const request = checkNearestRequest(options);
+  if (!isSearchSource(index)) {
+    checkIndexBits(index, bits);
+    return neighboursOf(await hash(), index, request);
+  }
+  if (index.bits !== bits) {
+    throw aekitError(
+      'InvalidArgument',
+      `nearest(): the index holds ${index.bits}-bit codes, but this model makes ${bits}-bit codes: build it with this model (aekit hash).`,
+    );
+  }
+  const codes = await hash();
+  const found: Neighbours[] = [];
+  for (let i = 0; i < codes.count; i++) {
+    const query = codeAt(codes, i);
+    const matches =
+      request.radius !== undefined
+        ? await index.searchRadius(query, request.radius)
+        : await index.searchNearest(query, request.k!);
+    found.push(neighboursFrom(matches));
+  }
+  return found;
 }

@@ -189,11 +189,16 @@ export interface Autoencoder {
   hash(x: AutoencoderInput): Promise<PackedCodes>;
   /**
    * For each sample of `x`, the items of `index` (built by `aekit hash` from this model, read
-   * with `parseHashIndex`) whose codes are within Hamming distance `radius` of its code, or
-   * its `k` nearest: item numbers sorted by distance then number, with their ids and labels
-   * when the index has them. Give exactly one of `radius` and `k`.
+   * with `parseHashIndex`, or a {@link HashSearchSource} such as a PostgreSQL table of
+   * `@aekit/postgres`) whose codes are within Hamming distance `radius` of its code, or its
+   * `k` nearest: item numbers sorted by distance then number, with their ids and labels when
+   * the index has them. Give exactly one of `radius` and `k`.
    */
-  nearest(x: AutoencoderInput, index: HashIndex, options: NearestOptions): Promise<Neighbours[]>;
+  nearest(
+    x: AutoencoderInput,
+    index: HashIndex | HashSearchSource,
+    options: NearestOptions,
+  ): Promise<Neighbours[]>;
   /**
    * Class probabilities `[N, classes]` of samples `[N, ...inputShape]` and the most probable
    * label of each, from `classifier.onnx` (read or fetched on first use). Only for models
@@ -219,6 +224,27 @@ export interface ClassifyResult {
 export type NearestOptions =
   | { readonly radius: number; readonly k?: undefined }
   | { readonly k: number; readonly radius?: undefined };
+
+/** What a {@link HashSearchSource} finds for one query, nearest first, ties by item number. */
+export interface SourceMatches {
+  /** Item numbers (insertion order in the source). */
+  readonly items: readonly number[];
+  readonly distances: ArrayLike<number>;
+  readonly ids?: readonly string[];
+  /** Labels, `null` where an item has none. */
+  readonly labels?: readonly (number | null)[];
+}
+
+/**
+ * A hash index searched elsewhere (a database: `openHashTable` of `@aekit/postgres`), which
+ * {@link Autoencoder.nearest} takes in place of an in-memory index: its code width and the
+ * two searches, answering as the in-memory index does on the same codes.
+ */
+export interface HashSearchSource {
+  readonly bits: number;
+  searchRadius(query: Uint32Array, radius: number): Promise<SourceMatches>;
+  searchNearest(query: Uint32Array, k: number): Promise<SourceMatches>;
+}
 
 /**
  * The neighbours of one query in a hash index: item numbers (`indices`) nearest first, ties

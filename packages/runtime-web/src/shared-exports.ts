@@ -37,6 +37,7 @@ export type {
   AutoencoderSource,
   ClassifyResult,
   EncodeResult,
+  HashSearchSource,
   LoadOptions,
   ModelBytes,
   ModelFiles,
@@ -47,5 +48,6 @@ export type {
   RuntimePlatform,
   SampleOptions,
   SampleResult,
+  SourceMatches,
   TensorData,
 } from './session.js';

@@ -1,5 +1,7 @@
+import { basename } from 'node:path';
 import { aekitError } from '@aekit/core';
 import { searchNearest, searchRadius, searchStrategy } from '@aekit/core/hashing';
+import { type HashTable, loadIndexIntoTable, openHashTable } from '@aekit/postgres';
 import {
   buildHashIndex,
   codeAt,
@@ -19,40 +21,63 @@ export interface HashOptions {
   readonly split?: string;
   readonly limit?: string;
   readonly ids?: string;
-  readonly out: string;
+  readonly out?: string;
+  /** A PostgreSQL connection string (`postgres://…[?table=NAME]`) to append the codes to. */
+  readonly to?: string;
   readonly device?: string;
   readonly dataDir?: string;
   /** `--raw`: the data is already normalised (recorded in the index's meta as `raw: true`). */
   readonly raw?: boolean;
 }
 
+/** Whether `text` names a PostgreSQL database (a `postgres://` or `postgresql://` URL). */
+const isDatabaseUrl = (text: string): boolean => /^postgres(ql)?:\/\//i.test(text);
+
+/** A progress bar on stderr where it is a terminal: `label [bar] value/total | eta`. */
+function progressBar(output: Output, label: string): cliProgress.SingleBar | undefined {
+  if (!output.interactive) return undefined;
+  return new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} | eta {eta_formatted}`,
+      stream: process.stderr,
+      clearOnComplete: true,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
 /**
- * `aekit hash RUN --data SRC --out INDEX`: `buildHashIndex` of `@aekit/runtime-web`, with a
- * progress bar on a terminal and a summary line.
+ * `aekit hash RUN --data SRC --out INDEX | --to postgres://…`: `buildHashIndex` of
+ * `@aekit/runtime-web`, then the index written to a file, or appended to a PostgreSQL table
+ * (`loadIndexIntoTable` of `@aekit/postgres`), with progress bars on a terminal and a
+ * summary line.
  */
 export async function hashCommand(run: string, options: HashOptions, output: Output) {
+  if ((options.out === undefined) === (options.to === undefined)) {
+    throw aekitError(
+      'InvalidArgument',
+      'aekit hash needs one of --out FILE (an index file) and --to postgres://… (a database table).',
+    );
+  }
+  if (options.to !== undefined && !isDatabaseUrl(options.to)) {
+    throw aekitError(
+      'InvalidArgument',
+      `--to ${options.to}: give a PostgreSQL connection string, postgres://user@host:5432/db (add ?table=NAME for a table other than aekit_hash).`,
+    );
+  }
   const split = options.split ?? 'train';
   if (split !== 'train' && split !== 'test') {
     throw aekitError('InvalidArgument', `--split must be train or test, not "${options.split}".`);
   }
   const limit = numberFlag(options.limit, '--limit', 0);
   const started = performance.now();
-  const bar = output.interactive
-    ? new cliProgress.SingleBar(
-        {
-          format: 'hashing [{bar}] {value}/{total} | eta {eta_formatted}',
-          stream: process.stderr,
-          clearOnComplete: true,
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+  const bar = progressBar(output, 'hashing');
   let barStarted = false;
   const built = await buildHashIndex(run, {
     data: options.data,
     split,
-    out: options.out,
+    ...(options.out !== undefined ? { out: options.out } : {}),
     ...(limit ? { limit } : {}),
     ...(options.ids ? { idsFile: options.ids } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
@@ -67,8 +92,27 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
   }).finally(() => bar?.stop());
   const { index, bits, distinct, largest, device } = built;
   const seconds = (performance.now() - started) / 1000;
+  const what = `${index.codes.count} items of ${options.data} (${split})`;
+  const codes = `${bits}-bit codes, ${distinct} distinct (largest bucket ${largest} items)${index.labels ? ', with labels' : ''}${index.ids ? ', with ids' : ''}`;
+  if (options.out !== undefined) {
+    output.out(`hashed ${what} to ${options.out}: ${codes}, ${fmt(seconds, 3)} s on ${device}`);
+    return;
+  }
+  output.out(`hashed ${what}: ${codes}, ${fmt(seconds, 3)} s on ${device}`);
+  const loading = progressBar(output, 'loading');
+  loading?.start(index.codes.count, 0);
+  const t0 = performance.now();
+  // Items without --ids get ids from the data and their number, so that loading the same
+  // data again adds nothing.
+  const builtIn = options.data === 'mnist' || options.data === 'fashion-mnist';
+  const report = await loadIndexIntoTable(options.to, index, {
+    idPrefix: builtIn ? `${options.data}/${split}:` : `${basename(options.data)}:`,
+    onProgress: (p) => loading?.update(p.read),
+  }).finally(() => loading?.stop());
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const skipped = report.read - report.inserted;
   output.out(
-    `hashed ${index.codes.count} items of ${options.data} (${split}) to ${options.out}: ${bits}-bit codes, ${distinct} distinct (largest bucket ${largest} items)${index.labels ? ', with labels' : ''}${index.ids ? ', with ids' : ''}, ${fmt(seconds, 3)} s on ${device}`,
+    `loaded into table "${report.table}": ${report.inserted} added${skipped ? `, ${skipped} already there (same ids)` : ''}, ${report.rows} rows now; ${fmt(report.read / loadSeconds, 3)} items/s in ${report.batches} batch(es)`,
   );
 }
 
@@ -108,6 +152,15 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
   const radius = numberFlag(options.radius, '--radius', 0);
   const k = numberFlag(options.k, '--k', 1);
   const show = numberFlag(options.show, '--show', 0) ?? 10;
+  if (isDatabaseUrl(indexPath)) {
+    const table = await openHashTable(indexPath);
+    try {
+      await searchTable(table, { ...options, radius, k, show }, output);
+    } finally {
+      await table.close();
+    }
+    return;
+  }
   const index = await loadHashIndex(indexPath);
   const { codes, names } = await hashQueries(index, {
     ...(options.query !== undefined ? { query: options.query } : {}),
@@ -165,6 +218,90 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
   }
 }
 
+/**
+ * `aekit search postgres://… …`: the same search in a database table (`@aekit/postgres`),
+ * saying for each query whether the substring indexes or a scan answered and how many rows
+ * it examined.
+ */
+async function searchTable(
+  table: HashTable,
+  options: Omit<SearchOptions, 'radius' | 'k' | 'show'> & {
+    radius?: number;
+    k?: number;
+    show: number;
+  },
+  output: Output,
+): Promise<void> {
+  const { radius, k, show } = options;
+  const { codes, names } = await hashQueries(
+    { bits: table.bits, description: `the table "${table.table}"` },
+    {
+      ...(options.query !== undefined ? { query: options.query } : {}),
+      ...(options.code !== undefined ? { code: options.code } : {}),
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.device ? { device: options.device } : {}),
+      onNotice: (text) => output.err(text),
+    },
+  );
+  const rows = await table.count();
+  const found = [];
+  for (let q = 0; q < codes.count; q++) {
+    const code = codeAt(codes, q);
+    const t0 = performance.now();
+    const result =
+      radius !== undefined
+        ? await table.searchRadius(code, radius)
+        : await table.searchNearest(code, k!);
+    found.push({
+      query: names[q]!,
+      code: formatCode(codes, q),
+      result,
+      ms: performance.now() - t0,
+    });
+  }
+  if (options.json) {
+    output.out(
+      JSON.stringify(
+        found.map(({ query, code, result, ms }) => ({
+          query,
+          code,
+          milliseconds: ms,
+          strategy: result.strategy,
+          candidates: result.candidates,
+          items: result.items.map((item, j) => ({
+            item,
+            distance: result.distances[j],
+            id: result.ids[j],
+            ...(result.labels[j] !== null ? { label: result.labels[j] } : {}),
+          })),
+        })),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  const how = radius !== undefined ? `within Hamming distance ${radius}` : `nearest ${k}`;
+  for (const { query, code, result, ms } of found) {
+    const n = result.items.length;
+    const by =
+      result.strategy === 'index'
+        ? `looked up by substrings, ${result.candidates} rows examined`
+        : `a scan of every row, ${result.candidates} rows examined`;
+    const labels = result.labels.filter((l): l is number => l !== null);
+    output.out(
+      `${query} (code ${code}): ${n} of ${rows} items ${how} (${by}), in ${fmt(ms, 3)} ms${labels.length ? `; labels ${labelSummary(Int32Array.from(labels))}` : ''}`,
+    );
+    for (let j = 0; j < Math.min(show, n); j++) {
+      const label = result.labels[j];
+      output.out(
+        `  item ${result.items[j]}  id ${result.ids[j]}${label !== null ? `  label ${label}` : ''}  distance ${result.distances[j]}`,
+      );
+    }
+    if (n > show) output.out(`  … ${n - show} more (--show N, or --json for all)`);
+  }
+}
+
 /** Registers `aekit hash` and `aekit search`. */
 export function registerHash(program: Command, output: Output): void {
   program
@@ -177,7 +314,11 @@ export function registerHash(program: Command, output: Output): void {
     .option('--split <split>', 'train or test, for built-in data sets', 'train')
     .option('--limit <n>', 'only the first N samples')
     .option('--ids <file>', 'a text file with one id per line, in the order of the samples')
-    .requiredOption('--out <file>', 'the index to write (written atomically)')
+    .option('--out <file>', 'the index file to write (written atomically)')
+    .option(
+      '--to <postgres-url>',
+      'instead of --out: append the codes to a PostgreSQL table, postgres://user@host:5432/db[?table=NAME] (created when missing; ids already there are skipped)',
+    )
     .option(
       '--data-dir <dir>',
       "folder with the data set's files, if not where aekit finds them by default",
@@ -192,7 +333,8 @@ export function registerHash(program: Command, output: Output): void {
       `
 Examples:
   aekit hash runs/hashing --data mnist --split train --out mnist.aehash
-  aekit search mnist.aehash --query item:0 --radius 1`,
+  aekit search mnist.aehash --query item:0 --radius 1
+  aekit hash runs/hashing --data mnist --to postgres://localhost/docs?table=mnist`,
     )
     .action(async (run: string, opts: HashOptions) => {
       await hashCommand(run, opts, output);
@@ -203,7 +345,10 @@ Examples:
     .description(
       'Find the items of a hash index (from `aekit hash`) within a Hamming distance of a query code, or its k nearest, and time the search.',
     )
-    .argument('<index>', 'a hash index written by `aekit hash`')
+    .argument(
+      '<index>',
+      'a hash index written by `aekit hash --out`, or a PostgreSQL table it loaded (postgres://user@host/db?table=NAME)',
+    )
     .option(
       '--query <query>',
       "item:N (the code of the index's N-th item), or samples to hash (.png, .npy, .csv) with the index's model",
@@ -221,7 +366,8 @@ Examples:
 Examples:
   aekit search mnist.aehash --query item:0 --radius 1
   aekit search mnist.aehash --query digit.png --k 10
-  aekit search mnist.aehash --code 0x2a3b4c5d --radius 2 --json`,
+  aekit search mnist.aehash --code 0x2a3b4c5d --radius 2 --json
+  aekit search postgres://localhost/docs?table=mnist --query digit.png --model runs/hashing --k 10`,
     )
     .action(async (index: string, opts: SearchOptions) => {
       await searchCommand(index, opts, output);
