@@ -1,6 +1,6 @@
 /**
  * The project graph keeps the intended direction: @aekit/core at the bottom; export and
- * runtime-web on core only; server on core and runtime-web; trainers on core and export
+ * runtime-web and postgres on core only; server on core and runtime-web; trainers on core and export
  * (`exportRun` exports a run directory with `@aekit/export`; export never loads trainers);
  * the CLI and the playground on top. A variant plugin package (packages/variant-*) sits beside trainers. `@aekit/bench`
  * (tools/bench: `aekit bench`) runs on core and the libraries, and only the CLI, which
@@ -18,7 +18,13 @@ import { describe, expect, it } from 'vitest';
 import { importedPackages } from './test-utils/imports.js';
 import { ROOT } from './test-utils/scratch-workspace.js';
 
-const LIBRARIES = ['@aekit/trainers', '@aekit/export', '@aekit/runtime-web', '@aekit/server'];
+const LIBRARIES = [
+  '@aekit/trainers',
+  '@aekit/export',
+  '@aekit/runtime-web',
+  '@aekit/server',
+  '@aekit/postgres',
+];
 
 /** What each library depends on: core, and trainers on export. */
 const LIBRARY_EDGES: Readonly<Record<string, readonly string[]>> = {
@@ -26,6 +32,7 @@ const LIBRARY_EDGES: Readonly<Record<string, readonly string[]>> = {
   '@aekit/export': ['@aekit/core'],
   '@aekit/runtime-web': ['@aekit/core'],
   '@aekit/server': ['@aekit/core', '@aekit/runtime-web'],
+  '@aekit/postgres': ['@aekit/core'],
 };
 
 /** What each project may depend on. */

@@ -21,7 +21,7 @@ import { importedPackages } from './test-utils/imports.js';
 import { CLEAN_ENV } from './test-utils/npm.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const PACKAGES = ['core', 'trainers', 'export', 'runtime-web', 'server', 'cli'];
+const PACKAGES = ['core', 'trainers', 'export', 'runtime-web', 'server', 'postgres', 'cli'];
 /** The Vite the workspace builds with, installed from the registry into the test app. */
 const VITE = (
   JSON.parse(readFileSync(join(ROOT, 'node_modules/vite/package.json'), 'utf8')) as {
