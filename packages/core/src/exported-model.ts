@@ -21,6 +21,9 @@
 import { aekitError, aekitErrorWithCause } from './errors.js';
 import { NORMALIZATION_KINDS, type Normalization } from './normalization.js';
 
+/** How runtimes apply `normalization` to inputs and undo it on outputs. */
+export { applyNormalization, IDENTITY, undoNormalization } from './normalization.js';
+
 /** The format tag of `aekit.json` that this version writes and reads. */
 export const EXPORTED_MODEL_FORMAT = 'aekit-onnx/1';
 

@@ -7,10 +7,15 @@
  * model does the same unless it is given the model's `normalization`, in which case it
  * takes and gives samples on the normalised scale, as `loadAutoencoder` does.
  */
-import { applyNormalization, type Normalization, undoNormalization } from '@aekit/core';
+import type { Normalization } from '@aekit/core';
 import { type AekitError, aekitError, aekitErrorWithCause } from '@aekit/core/errors';
 import { type HashIndex, type PackedCodes, packBits } from '@aekit/core/hashing';
-import { type CapabilityKind, TENSOR_NAMES } from '@aekit/core/model';
+import {
+  applyNormalization,
+  type CapabilityKind,
+  TENSOR_NAMES,
+  undoNormalization,
+} from '@aekit/core/model';
 import { mostProbable, sizeOf, toBatch } from './input.js';
 import { checkSampleRequest } from './sampling.js';
 import { nearestIn } from './search.js';
