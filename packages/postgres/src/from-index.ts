@@ -52,8 +52,10 @@ export async function loadIndexIntoTable(
   options: LoadIndexOptions = {},
 ): Promise<LoadIndexReport> {
   const { bits } = index.codes;
+  // A new table's layout is sized for this many items (multi-index hashing's rule).
   const table = await openHashTable(connection, {
     bits,
+    expectedItems: Math.max(1, index.codes.count),
     ...(options.table !== undefined ? { table: options.table } : {}),
   });
   try {

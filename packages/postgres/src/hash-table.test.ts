@@ -124,6 +124,53 @@ describe.skipIf(missing(POSTGRESQL))('hash tables in PostgreSQL', () => {
     }
   });
 
+  it('sizes its substrings for the expected items, and reports the steps of a load', async () => {
+    const codes = clusteredCodes(30, 300, 13);
+    // 10M items: one 30-bit substring (log2(1e7) = 23.3 bits); 1,000: three of 10.
+    const big = await openHashTable(url, { table: name(), bits: 30, expectedItems: 1e7 });
+    const small = await openHashTable(url, { table: name(), bits: 30, expectedItems: 1000 });
+    try {
+      expect(big.layout.substrings).toEqual([{ start: 0, length: 30 }]);
+      expect(small.layout.substrings.map((s) => s.length)).toEqual([10, 10, 10]);
+      const steps: string[] = [];
+      await big.load(itemsOf(codes), { batchSize: 100, onStep: (step) => steps.push(step) });
+      expect(steps).toEqual(['indexes', 'vacuum', 'done']);
+      await small.load(itemsOf(codes));
+      for (const table of [big, small]) {
+        await expectSameAsMemory(table, codes, codeAt(codes, 1), 4, 12);
+      }
+      const reopened = await openHashTable(url, { table: big.table, expectedItems: 10 });
+      expect(reopened.layout).toEqual(big.layout); // the table's own layout
+      await reopened.close();
+      // Neither given: the first load sizes the table, from an array's length (300 items:
+      // 4 substrings of 7-8 bits) or its expectedItems option; a stream of unknown size
+      // keeps the default layout (2 of 15 bits).
+      for (const [items, expectedItems, lengths] of [
+        [itemsOf(codes), undefined, [8, 8, 7, 7]],
+        [itemsOf(codes).values(), 1e7, [30]],
+        [itemsOf(codes).values(), undefined, [15, 15]],
+      ] as const) {
+        const sized = await openHashTable(url, { table: name(), bits: 30 });
+        try {
+          expect(sized.layout.substrings.map((s) => s.length)).toEqual([15, 15]);
+          await sized.load(items, expectedItems === undefined ? {} : { expectedItems });
+          expect(sized.layout.substrings.map((s) => s.length)).toEqual(lengths);
+          await expectSameAsMemory(sized, codes, codeAt(codes, 2), 3, 12);
+          const again = await openHashTable(url, { table: sized.table });
+          expect(again.layout).toEqual(sized.layout);
+          await again.load(itemsOf(codes)); // an append: nothing new, the layout stays
+          expect(again.layout).toEqual(sized.layout);
+          await again.close();
+        } finally {
+          await sized.close();
+        }
+      }
+    } finally {
+      await big.close();
+      await small.close();
+    }
+  });
+
   it('appends without duplicating ids, numbering items in insertion order', async () => {
     const codes = clusteredCodes(64, 700, 7);
     const all = itemsOf(codes);

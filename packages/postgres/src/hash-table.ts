@@ -9,12 +9,14 @@
  * table is visited only for the ids and labels of the items found).
  */
 import { aekitError } from '@aekit/core/errors';
+import { hammingBallSize } from '@aekit/core/hashing';
 import pg from 'pg';
 import { type Connection, connect, resolveConnection } from './connection.js';
 import {
   ballValues,
   bitText,
   createLayout,
+  defaultSubstringCount,
   expectedCandidates,
   type HashLayout,
   lookupCount,
@@ -38,10 +40,11 @@ export const DEFAULT_TABLE = 'aekit_hash';
 /**
  * The most substring values a radius query looks up through the indexes; past it
  * {@link HashTable.searchRadius} scans the table instead, and {@link HashTable.searchNearest}
- * stops growing its radius. At about 1 µs a lookup (measured with 10,000,000 rows), 20,000
- * lookups cost about as much as the candidates of a radius past which a scan is competitive.
+ * stops growing its radius. 50,000 lookups (~100 ms at ~2 µs each, measured with 2,000,000
+ * rows) cost under a tenth of a scan of 10,000,000 rows (~0.25 µs a row), and cover the
+ * radius that holds the 10 nearest of 10,000,000 random 64-bit codes (14: 24,203 lookups).
  */
-export const MAX_LOOKUPS = 20_000;
+export const MAX_LOOKUPS = 50_000;
 
 /** Options of {@link openHashTable}. */
 export interface OpenHashTableOptions {
@@ -56,8 +59,14 @@ export interface OpenHashTableOptions {
    */
   readonly bits?: number;
   /**
-   * Number of substrings (indexed columns) of a new table; default
-   * {@link defaultSubstringCount} (substrings of at most 24 bits). Ignored for an existing table.
+   * About how many items the table will hold, which chooses the number of substrings of a
+   * new table ({@link defaultSubstringCount}: substrings of about `log2(expectedItems)`
+   * bits). Ignored for an existing table, and when `substrings` is given.
+   */
+  readonly expectedItems?: number;
+  /**
+   * Number of substrings (indexed columns) of a new table, overriding `expectedItems`;
+   * default {@link defaultSubstringCount}. Ignored for an existing table.
    */
   readonly substrings?: number;
 }
@@ -75,7 +84,10 @@ export interface TableSearchResult {
   readonly labels: (number | null)[];
   /** Their Hamming distances to the query. */
   readonly distances: Uint16Array;
-  /** Rows examined: candidates read from the substring indexes, or every row for a scan. */
+  /**
+   * Rows examined: candidates read from the substring indexes, or every row for a scan (for
+   * the scan of `searchNearest`, the row count of the table's statistics).
+   */
   readonly candidates: number;
   /** Whether the indexes answered, or a scan of every row. */
   readonly strategy: TableSearchStrategy;
@@ -107,7 +119,11 @@ export interface HashTable {
   readonly table: string;
   /** Code width in bits. */
   readonly bits: number;
-  /** How the codes are split into indexed substrings. */
+  /**
+   * How the codes are split into indexed substrings. A table created without `substrings`
+   * or `expectedItems` gets its layout from its first load when the load's size is known
+   * (an array, or `expectedItems` in the load's options).
+   */
   readonly layout: HashLayout;
   /**
    * Appends items, in batches: each batch is copied (COPY FROM STDIN) into a temporary table
@@ -185,7 +201,10 @@ export async function openHashTable(
   }
   let client: pg.PoolClient | undefined;
   try {
-    if (options.bits !== undefined) createLayout(options.bits, options.substrings); // checks
+    if (options.expectedItems !== undefined) {
+      checkNonNegativeInteger(options.expectedItems, 'expectedItems', 'openHashTable()');
+    }
+    if (options.bits !== undefined) layoutFor(options.bits, options); // checks
     client = await connect(resolved);
     const target = await ensureTable(client, table, options);
     await ensureIndexes(client, target);
@@ -198,6 +217,14 @@ export async function openHashTable(
     if (err instanceof RangeError) throw invalid(`openHashTable(): ${err.message}`);
     throw err;
   }
+}
+
+/** The layout of a new table of `bits`-bit codes. */
+function layoutFor(bits: number, options: OpenHashTableOptions): HashLayout {
+  return createLayout(
+    bits,
+    options.substrings ?? defaultSubstringCount(bits, options.expectedItems),
+  );
 }
 
 /** Finds `table`, creating it first when it does not exist; checks its code width. */
@@ -215,8 +242,9 @@ async function ensureTable(
       if (options.bits === undefined) {
         throw invalid(`openHashTable(): table "${table}" does not exist; give bits to create it.`);
       }
-      const layout = createLayout(options.bits, options.substrings);
-      found = { oid: await createTable(client, table, layout), layout };
+      const layout = layoutFor(options.bits, options);
+      const provisional = options.substrings === undefined && options.expectedItems === undefined;
+      found = { oid: await createTable(client, table, layout, provisional), layout, provisional };
     } else if (options.bits !== undefined && found.layout.bits !== options.bits) {
       throw aekitError(
         'HashTableMismatch',
@@ -232,51 +260,72 @@ async function ensureTable(
   }
 }
 
-/** The statements a search sends, built once per table. */
-interface Statements {
-  /** Matches by the indexes, for each set of substrings searched (a bit mask of them). */
-  readonly byIndex: Map<number, string>;
-  /** Matches within a radius by a scan. */
-  readonly scanRadius: string;
-  /** The k nearest by a scan. */
-  readonly scanNearest: string;
-  /** Number of rows. */
-  readonly count: string;
-}
+/**
+ * Costs of a search, in microseconds, measured with 2,000,000 random codes on a busy 2-core
+ * machine: an index lookup (a btree descent for one substring value: 4,526 in ~10 ms), a
+ * candidate read from an index-only scan and compared with the query (64 bits, radius 14:
+ * 24,203 lookups and 18,700 candidates in ~55 ms), a row of a sequential scan (2,000,000 rows
+ * in ~0.5 s with two parallel workers), and a statement's fixed cost.
+ */
+const COST = { lookup: 2, candidate: 0.5, scanRow: 0.25, statement: 500 } as const;
 
 /**
- * The radius query through the substrings in `mask`: a UNION ALL of index-only scans
- * (`s_k = ANY(values)`) gives the candidates with their distances; the matches are
- * deduplicated and joined to the table for their ids and labels; every row carries the
- * number of candidates (a row with a null item when nothing matches).
+ * Index searches with more lookups than this run in a transaction that switches JIT
+ * compilation off (two more round trips, ~0.2 ms): their plans cost past `jit_above_cost`
+ * at 10,000,000 rows, and compiling takes longer than the lookups it would speed up.
  */
-function indexSql(table: string, layout: HashLayout, mask: number): string {
+const HEAVY_LOOKUPS = 2000;
+
+/** The settings of a heavy search's transaction (one simple query: one round trip). */
+const HEAVY_SETTINGS = 'BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0';
+
+/** Estimated microseconds of a radius query through the indexes of `rows` random codes. */
+function indexCost(layout: HashLayout, radius: number, rows: number): number {
+  return (
+    COST.statement +
+    lookupCount(layout, radius) * COST.lookup +
+    expectedCandidates(layout, radius, rows) * COST.candidate
+  );
+}
+
+/** Estimated microseconds of a scan of `rows` rows. */
+const scanCost = (rows: number): number => COST.statement + rows * COST.scanRow;
+
+/**
+ * The search statement through the substrings in `mask` (a bit mask), or a scan of every
+ * row when `mask` is 0. One pass over the candidates (for each substring, a nested loop of
+ * index-only scans over the values looked up; UNION ALL) counts them and collects those within the radius (`$2`); the `$3` nearest of
+ * them (all when null), duplicates removed, are joined to the table for their ids and
+ * labels. Every row carries the number of candidates; a row with a null item says that
+ * nothing matched. Parameters: `$1` the query as `bit(n)` text, `$2` the radius, `$3` the
+ * limit, `$4…` the substring values looked up.
+ */
+function searchSql(table: string, layout: HashLayout, mask: number): string {
   const t = escapeIdentifier(table);
+  const distance = `bit_count(code # $1::bit(${layout.bits}))`;
   const parts: string[] = [];
   layout.substrings.forEach((_, k) => {
     if (mask & (1 << k)) {
       parts.push(
-        `SELECT item, bit_count(code # $1::bit(${layout.bits})) AS d FROM ${t} WHERE s${k} = ANY($${parts.length + 3}::integer[])`,
+        `SELECT item, ${distance} AS d FROM unnest($${parts.length + 4}::integer[]) AS v(s)
+         JOIN ${t} ON s${k} = v.s`,
       );
     }
   });
-  return `WITH c AS (${parts.join(' UNION ALL ')}),
-    hit AS (SELECT DISTINCT item, d FROM c WHERE d <= $2)
-    SELECT (SELECT count(*) FROM c)::float8 AS candidates, h.item::float8 AS item, h.d, t.id, t.label
-    FROM (SELECT 1) AS one LEFT JOIN (hit h JOIN ${t} t ON t.item = h.item) ON true`;
-}
-
-function statements(table: string, layout: HashLayout): Statements {
-  const t = escapeIdentifier(table);
-  const distance = `bit_count(code # $1::bit(${layout.bits}))`;
-  return {
-    byIndex: new Map(),
-    scanRadius: `SELECT item::float8 AS item, d, id, label FROM
-      (SELECT item, ${distance} AS d, id, label FROM ${t}) c WHERE d <= $2`,
-    scanNearest: `SELECT item::float8 AS item, ${distance} AS d, id, label FROM ${t}
-      ORDER BY d, item LIMIT $2`,
-    count: `SELECT count(*)::float8 AS n FROM ${t}`,
-  };
+  if (mask === 0) parts.push(`SELECT item, ${distance} AS d FROM ${t}`);
+  // current_schema() is a parallel-unsafe function (pg_proc.proparallel = 'u'): it keeps
+  // the planner from gathering the index lookups in parallel workers, whose start-up cost
+  // 10-60 ms on 2 busy cores (measured: 64 bits, radius 9, 2M rows, 68 ms with 2 workers,
+  // ~8 ms of work). A scan (mask 0) may use them.
+  const serial = mask === 0 ? '' : ', current_schema() AS serial';
+  return `SELECT c.n::float8 AS candidates, u.item::float8 AS item, u.d, t.id, t.label${serial}
+    FROM (SELECT count(*) AS n,
+            array_agg(x.item) FILTER (WHERE x.d <= $2) AS items,
+            array_agg(x.d) FILTER (WHERE x.d <= $2) AS ds
+          FROM (${parts.join(' UNION ALL ')}) AS x) AS c
+    LEFT JOIN LATERAL (SELECT DISTINCT v.item, v.d FROM unnest(c.items, c.ds) AS v(item, d)
+                       ORDER BY v.d, v.item LIMIT $3) AS u ON true
+    LEFT JOIN ${t} AS t ON t.item = u.item`;
 }
 
 interface Row {
@@ -307,28 +356,73 @@ function toResult(
 
 /**
  * The largest radius {@link HashTable.searchNearest} searches through the indexes by default
- * in a table of `rows` rows: its lookups stay within {@link MAX_LOOKUPS} and the candidates
- * expected for random codes within a quarter of the rows (past that, reading the candidates
- * from the indexes costs about as much as a sequential scan of every row).
+ * in a table of `rows` rows: its lookups stay within {@link MAX_LOOKUPS} and its estimated
+ * cost (lookups and candidates expected for random codes) within a scan's.
  */
 export function defaultMaxRadius(layout: HashLayout, rows: number): number {
   let r = 0;
   while (
     r < layout.bits &&
     lookupCount(layout, r + 1) <= MAX_LOOKUPS &&
-    expectedCandidates(layout, r + 1, rows) <= rows / 4
+    indexCost(layout, r + 1, rows) <= scanCost(rows)
   ) {
     r++;
   }
   return r;
 }
 
-function createHashTable(pool: pg.Pool, owned: boolean, target: LoadTarget): HashTable {
-  const { table, layout } = target;
+/**
+ * The radii {@link HashTable.searchNearest} tries through the indexes, in order, up to
+ * `maxRadius`. Searching radius 0, 1, 2… costs a statement each and sums the lookups of
+ * every radius; instead the search starts at the smallest radius expected to hold `2k`
+ * uniformly random codes (30 bits, 10M rows: 3; 64 bits: 14), preceded by one cheap probe
+ * (the largest radius costing at most an eighth of it) that finds the neighbours of
+ * clustered codes, which are nearer than random ones.
+ */
+export function nearestRadii(
+  layout: HashLayout,
+  rows: number,
+  k: number,
+  maxRadius: number,
+): number[] {
   const { bits } = layout;
-  const sql = statements(table, layout);
+  const last = Math.min(maxRadius, bits);
+  let start = 0;
+  while (start < last && (rows * hammingBallSize(bits, start)) / 2 ** bits < 2 * k) start++;
+  const radii: number[] = [];
+  const budget = indexCost(layout, start, rows) / 8;
+  for (let r = start - 1; r >= 0; r--) {
+    if (indexCost(layout, r, rows) <= budget) {
+      radii.push(r);
+      break;
+    }
+  }
+  for (let r = start; r <= last; r++) radii.push(r);
+  return radii;
+}
+
+function createHashTable(pool: pg.Pool, owned: boolean, target: LoadTarget): HashTable {
+  const { table } = target;
+  const { bits } = target.layout;
+  /** The search statements by mask, for {@link layoutOf}. */
+  let byMask = new Map<number, string>();
+  let layout = target.layout;
+  /** The layout, which the first load may still change (then the statements are rebuilt). */
+  const layoutOf = (): HashLayout => {
+    if (target.layout !== layout) {
+      layout = target.layout;
+      byMask = new Map();
+    }
+    return layout;
+  };
+  const t = escapeIdentifier(table);
+  const countSql = `SELECT count(*)::float8 AS n FROM ${t}`;
+  // The k nearest of every row: a top-k sort (in parallel workers where the server has them).
+  const scanNearestSql = `SELECT item::float8 AS item, d, id, label FROM
+    (SELECT item, bit_count(code # $1::bit(${bits})) AS d, id, label FROM ${t}) AS x
+    ORDER BY d, item LIMIT $2`;
   let closed = false;
-  /** The planner's row count (exact after a load's ANALYZE), read once per load. */
+  /** The planner's row count (exact after a load's VACUUM), read once per load. */
   let rows: number | undefined;
   const rowEstimate = async (): Promise<number> => {
     if (rows === undefined) {
@@ -346,39 +440,69 @@ function createHashTable(pool: pg.Pool, owned: boolean, target: LoadTarget): Has
     checkCode(query, bits, where);
   };
 
-  async function scanRadius(query: Uint32Array, radius: number): Promise<TableSearchResult> {
-    const [matches, count] = await Promise.all([
-      pool.query<Row>(sql.scanRadius, [bitText(query, bits), radius]),
-      pool.query<{ n: number }>(sql.count),
-    ]);
-    return toResult(matches.rows, count.rows[0]!.n, 'scan', radius);
+  /** Runs a search with many lookups in a transaction whose settings suit it (see {@link HEAVY_SETTINGS}). */
+  async function heavyQuery<R extends pg.QueryResultRow>(
+    text: string,
+    params: unknown[],
+  ): Promise<R[]> {
+    const client = await pool.connect();
+    try {
+      await client.query(HEAVY_SETTINGS);
+      const { rows: found } = await client.query<R>(text, params);
+      await client.query('COMMIT');
+      return found;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
-  async function indexRadius(query: Uint32Array, radius: number): Promise<TableSearchResult> {
-    const radii = substringRadii(layout, radius);
-    const values = substringValues(layout, query);
-    // The substrings searched (a bit mask), and the values each looks up ($3, $4, …).
+  /**
+   * The items within `radius` of `query` (the `limit` nearest of them when given), through
+   * the indexes or by a scan.
+   */
+  async function search(
+    query: Uint32Array,
+    radius: number,
+    limit: number | null,
+    strategy: TableSearchStrategy,
+  ): Promise<TableSearchResult> {
+    const layout = layoutOf();
+    const params: unknown[] = [bitText(query, bits), radius, limit];
     let mask = 0;
-    const params: unknown[] = [bitText(query, bits), radius];
-    layout.substrings.forEach((s, k) => {
-      const r = radii[k]!;
-      if (r < 0) return;
-      mask |= 1 << k;
-      params.push(ballValues(values[k]!, s.length, r));
-    });
-    let text = sql.byIndex.get(mask);
-    if (text === undefined) {
-      text = indexSql(table, layout, mask);
-      sql.byIndex.set(mask, text);
+    let lookups = 0;
+    if (strategy === 'index') {
+      const radii = substringRadii(layout, radius);
+      const values = substringValues(layout, query);
+      layout.substrings.forEach((s, k) => {
+        const r = radii[k]!;
+        if (r < 0) return;
+        mask |= 1 << k;
+        const ball = ballValues(values[k]!, s.length, r);
+        lookups += ball.length;
+        params.push(ball);
+      });
     }
-    const { rows } = await pool.query<Row & { candidates: number }>(text, params);
-    return toResult(rows, rows[0]?.candidates ?? 0, 'index', radius);
+    let text = byMask.get(mask);
+    if (text === undefined) {
+      text = searchSql(table, layout, mask);
+      byMask.set(mask, text);
+    }
+    const found =
+      strategy === 'index' && lookups > HEAVY_LOOKUPS
+        ? await heavyQuery<Row & { candidates: number }>(text, params)
+        : (await pool.query<Row & { candidates: number }>(text, params)).rows;
+    return toResult(found, found[0]?.candidates ?? 0, strategy, radius);
   }
 
   return {
     table,
     bits,
-    layout,
+    get layout() {
+      return layoutOf();
+    },
 
     load(items, options = {}) {
       if (closed) return Promise.reject(invalid('load(): the table was closed.'));
@@ -391,52 +515,45 @@ function createHashTable(pool: pg.Pool, owned: boolean, target: LoadTarget): Has
       checkQuery(query, where);
       checkNonNegativeInteger(radius, 'radius', where);
       const r = Math.min(radius, bits);
+      const layout = layoutOf();
       const wanted = options.strategy ?? 'auto';
       if (wanted !== 'auto' && wanted !== 'index' && wanted !== 'scan') {
         throw invalid(
           `${where}: strategy must be "auto", "index" or "scan", got ${String(wanted)}.`,
         );
       }
-      const strategy =
-        wanted === 'auto' ? (lookupCount(layout, r) <= MAX_LOOKUPS ? 'index' : 'scan') : wanted;
-      return strategy === 'index' ? indexRadius(query, r) : scanRadius(query, r);
+      let strategy: TableSearchStrategy = wanted === 'auto' ? 'index' : wanted;
+      if (wanted === 'auto' && lookupCount(layout, r) > MAX_LOOKUPS) strategy = 'scan';
+      else if (wanted === 'auto' && lookupCount(layout, r) > 1000) {
+        const n = await rowEstimate();
+        if (indexCost(layout, r, n) > scanCost(n)) strategy = 'scan';
+      }
+      return search(query, r, null, strategy);
     },
 
     async searchNearest(query, k, options = {}) {
       const where = 'searchNearest()';
       checkQuery(query, where);
       checkNonNegativeInteger(k, 'k', where);
-      const maxRadius = options.maxRadius ?? defaultMaxRadius(layout, await rowEstimate());
+      const n = await rowEstimate();
+      const layout = layoutOf();
+      const maxRadius = options.maxRadius ?? defaultMaxRadius(layout, n);
       checkNonNegativeInteger(maxRadius, 'maxRadius', where);
       let candidates = 0;
-      for (let r = 0; r <= Math.min(maxRadius, bits); r++) {
-        const found = await indexRadius(query, r);
+      for (const r of nearestRadii(layout, n, k, maxRadius)) {
+        const found = await search(query, r, k, 'index');
         candidates += found.candidates;
-        if (found.items.length >= k) {
-          return {
-            ids: found.ids.slice(0, k),
-            items: found.items.slice(0, k),
-            labels: found.labels.slice(0, k),
-            distances: found.distances.slice(0, k),
-            candidates,
-            strategy: 'index',
-            radius: r,
-          };
-        }
-        if (r === bits) return { ...found, candidates };
+        // Every item within r was a candidate: k of them are the k nearest of all.
+        if (found.items.length >= k || r === bits) return { ...found, candidates };
       }
-      const [nearest, count] = await Promise.all([
-        pool.query<Row>(sql.scanNearest, [bitText(query, bits), k]),
-        pool.query<{ n: number }>(sql.count),
-      ]);
-      const result = toResult(nearest.rows, candidates + count.rows[0]!.n, 'scan', bits);
-      const last = result.distances.at(-1);
-      return { ...result, radius: last ?? 0 };
+      const scanned = await pool.query<Row>(scanNearestSql, [bitText(query, bits), k]);
+      const nearest = toResult(scanned.rows, candidates + n, 'scan', 0);
+      return { ...nearest, radius: nearest.distances.at(-1) ?? 0 };
     },
 
     async count() {
-      const { rows } = await pool.query<{ n: number }>(sql.count);
-      return rows[0]!.n;
+      const { rows: found } = await pool.query<{ n: number }>(countSql);
+      return found[0]!.n;
     },
 
     async close() {

@@ -22,6 +22,7 @@ export {
   defaultMaxRadius,
   type HashTable,
   MAX_LOOKUPS,
+  nearestRadii,
   type OpenHashTableOptions,
   openHashTable,
   type SearchNearestOptions,
@@ -42,6 +43,7 @@ export {
   substringRadii,
   substringValue,
   substringValues,
+  writeBitBinary,
 } from './layout.js';
 export type { HashItem, LoadOptions, LoadProgress, LoadStep } from './load.js';
 export { HASH_TABLE_FORMAT } from './schema.js';

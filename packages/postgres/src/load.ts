@@ -16,8 +16,20 @@ import { aekitError } from '@aekit/core/errors';
 import { codeWords } from '@aekit/core/hashing';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { bitText, type HashLayout, substringValues } from './layout.js';
-import { dropIndexStatements, indexStatements, substringColumns } from './schema.js';
+import {
+  createLayout,
+  defaultSubstringCount,
+  type HashLayout,
+  substringValue,
+  writeBitBinary,
+} from './layout.js';
+import {
+  changeLayout,
+  dropIndexStatements,
+  fixLayout,
+  indexStatements,
+  substringColumns,
+} from './schema.js';
 
 /** One item to load. */
 export interface HashItem {
@@ -43,15 +55,60 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** Items per batch: one COPY and one transaction each. Default 100,000. */
   readonly batchSize?: number;
+  /**
+   * About how many items this load holds (default: the length of an array of items). The
+   * first load into a table created without `substrings` or `expectedItems` chooses the
+   * table's layout from it ({@link defaultSubstringCount}).
+   */
+  readonly expectedItems?: number;
   /** Called after each committed batch. */
   readonly onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Called when the load starts a step after the batches: `'indexes'` (building the indexes
+   * after a bulk load into an empty table), `'vacuum'` (VACUUM ANALYZE), `'done'`.
+   */
+  readonly onStep?: (step: LoadStep) => void;
 }
+
+/** A step of a load after its batches (see {@link LoadOptions.onStep}). */
+export type LoadStep = 'indexes' | 'vacuum' | 'done';
+
+/**
+ * Session settings of a load's connection, reset at its end. Index builds get more memory
+ * than the usual default (64MB) so that a 10,000,000-row btree sorts in fewer passes (a
+ * server configured with more keeps its own). Commits are synchronous even where the server
+ * commits asynchronously: the VACUUM at the end marks a page all-visible (which lets
+ * searches read the indexes alone) only once its rows' commits are flushed, and measured
+ * with asynchronous commits, ~17% of the pages of 2,000,000 rows loaded just before stayed
+ * unmarked; one flush per batch of 100,000 rows costs nothing measurable.
+ */
+const LOAD_SETTINGS = [
+  "SET synchronous_commit = 'on'",
+  `SELECT set_config('maintenance_work_mem', '512MB', false)
+   WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('512MB')`,
+];
+/**
+ * Settings of the index builds of a bulk load, two at a time: no parallel workers for
+ * either. Measured with 10,000,000 random 64-bit codes (5 indexes) on 2 busy cores: one at
+ * a time with the server's parallel workers 38.1 s, two at a time with them 33.1 s, two at a
+ * time without them 28.5 s (at 2,000,000 rows, the item index alone built in 0.54 s without
+ * workers, 1.08 s with two).
+ */
+const BUILD_SETTINGS = [LOAD_SETTINGS[1]!, 'SET max_parallel_maintenance_workers = 0'];
+const RESET_SETTINGS = [
+  'RESET synchronous_commit',
+  'RESET maintenance_work_mem',
+  'RESET max_parallel_maintenance_workers',
+];
 
 /** The table being loaded. */
 export interface LoadTarget {
   readonly table: string;
   readonly oid: number;
-  readonly layout: HashLayout;
+  /** Its layout: the first load may change a provisional one. */
+  layout: HashLayout;
+  /** Whether the layout was chosen without knowing the number of items. */
+  provisional: boolean;
 }
 
 const { escapeIdentifier } = pg;
@@ -92,32 +149,139 @@ function checkItem(item: unknown, bits: number, where: string): asserts item is 
   checkCode(code, bits, where);
 }
 
-/** Text of a COPY field: backslash, tab, newline and carriage return escaped. */
-function copyField(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) =>
-    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
-  );
+/** The signature, flags and header extension of a binary COPY stream. */
+const COPY_HEADER = Buffer.from([
+  ...Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+  ...[0, 0, 0, 0],
+  ...[0, 0, 0, 0],
+]);
+/** The end of a binary COPY stream: a field count of -1. */
+const COPY_TRAILER = Buffer.from([0xff, 0xff]);
+/** Rows per buffer of a binary COPY stream. */
+const ROWS_PER_CHUNK = 2000;
+
+/**
+ * The items of a load, pulled one at a time: checked, and without the ids seen earlier in
+ * the load. `next()` answers synchronously for a synchronous iterable (no promise per item).
+ */
+interface ItemSource {
+  /** The next new item, or undefined at the end. */
+  next(): HashItem | undefined | Promise<HashItem | undefined>;
+  /** Items read from the iterable so far (new or not). */
+  readonly read: number;
 }
 
-/** The COPY text of a batch (columns: number, id, label, code, substrings), in chunks. */
-function* copyRows(
-  layout: HashLayout,
-  batch: readonly HashItem[],
-  first: number,
-): Generator<string> {
-  const chunk: string[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    const { id, label, code } = batch[i]!;
-    const subs = substringValues(layout, code).join('\t');
-    chunk.push(
-      `${first + i}\t${copyField(id)}\t${label ?? '\\N'}\t${bitText(code, layout.bits)}\t${subs}\n`,
-    );
-    if (chunk.length === 1000) {
-      yield chunk.join('');
-      chunk.length = 0;
-    }
+function itemSource(
+  items: Iterable<HashItem> | AsyncIterable<HashItem>,
+  bits: number,
+  where: string,
+): ItemSource {
+  const seen = new Set<string>();
+  let read = 0;
+  const accept = (result: IteratorResult<HashItem>): HashItem | null | undefined => {
+    if (result.done) return undefined;
+    const item = result.value;
+    checkItem(item, bits, `${where}: item ${read}`);
+    read++;
+    if (seen.has(item.id)) return null;
+    seen.add(item.id);
+    return item;
+  };
+  if (Symbol.iterator in items) {
+    const iterator = items[Symbol.iterator]();
+    return {
+      next() {
+        for (;;) {
+          const item = accept(iterator.next());
+          if (item !== null) return item;
+        }
+      },
+      get read() {
+        return read;
+      },
+    };
   }
-  if (chunk.length > 0) yield chunk.join('');
+  const iterator = items[Symbol.asyncIterator]();
+  return {
+    async next() {
+      for (;;) {
+        const item = accept(await iterator.next());
+        if (item !== null) return item;
+      }
+    },
+    get read() {
+      return read;
+    },
+  };
+}
+
+/** A batch being streamed: its first item, its first item number, and its rows so far. */
+interface BatchState {
+  readonly first: HashItem;
+  readonly number: number;
+  readonly size: number;
+  rows: number;
+}
+
+/**
+ * The binary COPY stream of a batch (columns: number, id, label, code, substrings), in
+ * chunks, pulling up to `batch.size` items from the source as the server takes the chunks,
+ * so that reading and encoding the items overlap the server's work. Binary rows, written
+ * into Buffers here, spare the server parsing text (`bit(n)` as `0`/`1` characters, integers
+ * as digits).
+ */
+async function* copyRows(
+  layout: HashLayout,
+  source: ItemSource,
+  batch: BatchState,
+): AsyncGenerator<Buffer> {
+  const { bits, substrings } = layout;
+  const fields = 4 + substrings.length;
+  const codeBytes = (bits + 7) >>> 3;
+  // Bytes of a row besides its id: field count, item, id length, label, code, substrings.
+  const fixed = 2 + 12 + 4 + 8 + 8 + codeBytes + 8 * substrings.length;
+  let chunk = Buffer.allocUnsafe(ROWS_PER_CHUNK * (fixed + 32));
+  let at = 0;
+  yield COPY_HEADER;
+  let item: HashItem | undefined = batch.first;
+  while (item !== undefined) {
+    const { id, label, code } = item;
+    const room = fixed + 3 * id.length;
+    if (at + room > chunk.length) {
+      yield chunk.subarray(0, at);
+      chunk = Buffer.allocUnsafe(Math.max(ROWS_PER_CHUNK * (fixed + 32), room));
+      at = 0;
+    }
+    const number = batch.number + batch.rows;
+    chunk.writeInt16BE(fields, at);
+    chunk.writeInt32BE(8, at + 2);
+    chunk.writeUInt32BE(Math.floor(number / 2 ** 32), at + 6);
+    chunk.writeUInt32BE(number >>> 0, at + 10);
+    const length = chunk.write(id, at + 18, 'utf8');
+    chunk.writeInt32BE(length, at + 14);
+    at += 18 + length;
+    if (label === undefined || label === null) {
+      chunk.writeInt32BE(-1, at);
+      at += 4;
+    } else {
+      chunk.writeInt32BE(4, at);
+      chunk.writeInt32BE(label, at + 4);
+      at += 8;
+    }
+    chunk.writeInt32BE(4 + codeBytes, at);
+    at = writeBitBinary(code, bits, chunk, at + 4);
+    for (const { start, length: width } of substrings) {
+      chunk.writeInt32BE(4, at);
+      chunk.writeInt32BE(substringValue(code, start, width), at + 4);
+      at += 8;
+    }
+    batch.rows++;
+    if (batch.rows === batch.size) break;
+    const next = source.next();
+    item = next instanceof Promise ? await next : next;
+  }
+  yield chunk.subarray(0, at);
+  yield COPY_TRAILER;
 }
 
 /** Lock key of loads into `table`: one load at a time, so that item numbers stay dense. */
@@ -167,6 +331,7 @@ export async function loadItems(
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [loadLock(table)]);
     locked = true;
+    for (const sql of LOAD_SETTINGS) await client.query(sql);
     const { rows } = await client.query<{ next: number }>(
       `SELECT coalesce(max(item) + 1, 0)::float8 AS next FROM ${t}`,
     );
@@ -177,35 +342,39 @@ export async function loadItems(
       ? dropIndexStatements(target.oid, layout)
       : indexStatements(table, target.oid, layout);
     for (const sql of statements) await client.query(sql);
-    const seen = new Set<string>();
-    let batch: HashItem[] = [];
+    if (bulk && target.provisional) await sizeLayout(client, target, items, options);
+    const source = itemSource(items, layout.bits, where);
     let progress: LoadProgress = { read: 0, inserted: 0, batches: 0 };
-    const flush = async (read: number): Promise<void> => {
+    for (;;) {
+      const pulled = source.next();
+      const first = pulled instanceof Promise ? await pulled : pulled;
+      if (first === undefined) break;
+      const batch: BatchState = { first, number: bulk ? next : 0, size: batchSize, rows: 0 };
       const inserted = bulk
-        ? await copyBatch(client, target, batch, next)
-        : await appendBatch(client, target, batch, next);
+        ? await copyBatch(client, target, source, batch)
+        : await appendBatch(client, target, source, batch, next);
       next += inserted;
-      progress = { read, inserted: progress.inserted + inserted, batches: progress.batches + 1 };
-      batch = [];
+      progress = {
+        read: source.read,
+        inserted: progress.inserted + inserted,
+        batches: progress.batches + 1,
+      };
       options.onProgress?.(progress);
-    };
-    let read = 0;
-    for await (const item of items) {
-      checkItem(item, layout.bits, `${where}: item ${read}`);
-      read++;
-      if (seen.has(item.id)) continue;
-      seen.add(item.id);
-      batch.push(item);
-      if (batch.length === batchSize) await flush(read);
     }
-    if (batch.length > 0) await flush(read);
+    const read = source.read;
     progress = { ...progress, read };
     if (bulk) {
-      for (const sql of indexStatements(table, target.oid, layout)) await client.query(sql);
+      options.onStep?.('indexes');
+      await buildIndexes(pool, client, indexStatements(table, target.oid, target.layout));
     }
-    if (progress.inserted > 0) await client.query(`VACUUM (ANALYZE) ${t}`);
+    if (progress.inserted > 0) {
+      options.onStep?.('vacuum');
+      await client.query(`VACUUM (ANALYZE) ${t}`);
+    }
+    options.onStep?.('done');
     return progress;
   } finally {
+    for (const sql of RESET_SETTINGS) await client.query(sql).catch(() => undefined);
     if (locked) {
       await client
         .query('SELECT pg_advisory_unlock(hashtext($1))', [loadLock(table)])
@@ -213,6 +382,59 @@ export async function loadItems(
     }
     client.release();
   }
+}
+
+/**
+ * Runs the index builds of a bulk load on two connections at once (the load's and one more
+ * from the pool, when the pool may open two), each taking the next statement when it is
+ * done; CREATE INDEX statements on one table do not block each other. See
+ * {@link BUILD_SETTINGS}.
+ */
+async function buildIndexes(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  statements: readonly string[],
+): Promise<void> {
+  const queue = [...statements];
+  const work = async (on: pg.ClientBase): Promise<void> => {
+    for (let sql = queue.shift(); sql !== undefined; sql = queue.shift()) await on.query(sql);
+  };
+  const max = (pool as { options?: { max?: number } }).options?.max ?? 10;
+  if (max < 2 || statements.length < 2) return work(client);
+  for (const sql of BUILD_SETTINGS) await client.query(sql);
+  const other = await pool.connect();
+  try {
+    for (const sql of BUILD_SETTINGS) await other.query(sql);
+    const results = await Promise.allSettled([work(client), work(other)]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } finally {
+    for (const sql of RESET_SETTINGS) await other.query(sql).catch(() => undefined);
+    other.release();
+  }
+}
+
+/**
+ * Chooses the layout of a table created without knowing its size, from the size of its first
+ * load (when known), and records it as final.
+ */
+async function sizeLayout(
+  client: pg.ClientBase,
+  target: LoadTarget,
+  items: Iterable<HashItem> | AsyncIterable<HashItem>,
+  options: LoadOptions,
+): Promise<void> {
+  const size = options.expectedItems ?? (Array.isArray(items) ? items.length : undefined);
+  const { bits } = target.layout;
+  const layout =
+    size === undefined ? target.layout : createLayout(bits, defaultSubstringCount(bits, size));
+  if (layout.substrings.length !== target.layout.substrings.length) {
+    await changeLayout(client, target.table, target.layout, layout);
+  } else {
+    await fixLayout(client, target.table, layout);
+  }
+  target.layout = layout;
+  target.provisional = false;
 }
 
 /** Runs `body` in a transaction on `client`. */
@@ -228,32 +450,33 @@ async function transaction<T>(client: pg.PoolClient, body: () => Promise<T>): Pr
   }
 }
 
-/** A bulk batch: the items (new ids only, the table being loaded from empty) copied in. */
+/** A bulk batch: the next items (new ids, the table being loaded from empty) copied in. */
 function copyBatch(
   client: pg.PoolClient,
   target: LoadTarget,
-  batch: readonly HashItem[],
-  first: number,
+  source: ItemSource,
+  batch: BatchState,
 ): Promise<number> {
   const columns = ['item', 'id', 'label', 'code', ...substringColumns(target.layout)].join(', ');
-  const sql = `COPY ${escapeIdentifier(target.table)} (${columns}) FROM STDIN`;
+  const sql = `COPY ${escapeIdentifier(target.table)} (${columns}) FROM STDIN (FORMAT binary)`;
   return transaction(client, async () => {
     await pipeline(
-      Readable.from(copyRows(target.layout, batch, first)),
+      Readable.from(copyRows(target.layout, source, batch)),
       client.query(copyFrom(sql)),
     );
-    return batch.length;
+    return batch.rows;
   });
 }
 
 /**
- * An appended batch: copied into a temporary table, then the rows whose id is not in the
- * table yet are inserted, numbered from `first` in the order given.
+ * An appended batch: the next items copied into a temporary table, then the rows whose id
+ * is not in the table yet are inserted, numbered from `first` in the order given.
  */
 function appendBatch(
   client: pg.PoolClient,
   target: LoadTarget,
-  batch: readonly HashItem[],
+  source: ItemSource,
+  batch: BatchState,
   first: number,
 ): Promise<number> {
   const { layout } = target;
@@ -261,13 +484,13 @@ function appendBatch(
   const subs = substringColumns(layout);
   return transaction(client, async () => {
     await client.query(
-      `CREATE TEMP TABLE aekit_staging (ord bigint, id text, label integer,
+      `CREATE TEMP TABLE aekit_staging (ord bigint, id text COLLATE "C", label integer,
          code bit(${layout.bits}), ${subs.map((s) => `${s} integer`).join(', ')})
        ON COMMIT DROP`,
     );
     await pipeline(
-      Readable.from(copyRows(layout, batch, 0)),
-      client.query(copyFrom('COPY aekit_staging FROM STDIN')),
+      Readable.from(copyRows(layout, source, batch)),
+      client.query(copyFrom('COPY aekit_staging FROM STDIN (FORMAT binary)')),
     );
     await client.query('ANALYZE aekit_staging');
     const inserted = await client.query(

@@ -17,6 +17,8 @@ interface TableMeta {
   readonly format: string;
   readonly bits: number;
   readonly substrings: HashLayout['substrings'];
+  /** True while the layout may still be sized by the first load (see {@link TableInfo}). */
+  readonly provisional?: boolean;
 }
 
 /** A table as found in the catalogue. */
@@ -25,6 +27,12 @@ export interface TableInfo {
   readonly oid: number;
   /** Its layout. */
   readonly layout: HashLayout;
+  /**
+   * Whether the layout was chosen without knowing how many items the table would hold
+   * (neither `substrings` nor `expectedItems` given): the first load, into the empty table,
+   * may then choose it again from its own size.
+   */
+  readonly provisional: boolean;
 }
 
 /** The substring columns, `s0, s1, …`. */
@@ -34,8 +42,10 @@ export function substringColumns(layout: HashLayout): string[] {
 
 /**
  * Every index of the table, as `CREATE INDEX IF NOT EXISTS` statements: unique on `item`
- * (the order of ties) and on `id` (no duplicates), and one btree per substring column that
- * INCLUDEs the code and the item, so that radius queries are index-only scans.
+ * (the order of ties) and on `id` (no duplicates; the column's collation is "C", which
+ * compares bytes: its build is several times faster than a locale's), and one btree per
+ * substring column that INCLUDEs the code and the item, so that radius queries are
+ * index-only scans.
  */
 export function indexStatements(table: string, oid: number, layout: HashLayout): string[] {
   const t = escapeIdentifier(table);
@@ -55,25 +65,57 @@ export function dropIndexStatements(oid: number, layout: HashLayout): string[] {
   );
 }
 
+/** The statement that records the table's format and layout in its comment. */
+function commentStatement(table: string, layout: HashLayout, provisional: boolean): string {
+  const meta: TableMeta = {
+    format: HASH_TABLE_FORMAT,
+    bits: layout.bits,
+    substrings: layout.substrings,
+    ...(provisional ? { provisional } : {}),
+  };
+  return `COMMENT ON TABLE ${escapeIdentifier(table)} IS ${escapeLiteral(JSON.stringify(meta))}`;
+}
+
 /** Creates the table (without its indexes) and its comment; returns its oid. */
 export async function createTable(
   client: pg.ClientBase,
   table: string,
   layout: HashLayout,
+  provisional: boolean,
 ): Promise<number> {
   const t = escapeIdentifier(table);
-  const meta: TableMeta = {
-    format: HASH_TABLE_FORMAT,
-    bits: layout.bits,
-    substrings: layout.substrings,
-  };
   const columns = substringColumns(layout).map((s) => `${s} integer NOT NULL`);
   await client.query(
-    `CREATE TABLE ${t} (item bigint NOT NULL, id text NOT NULL, label integer,
+    `CREATE TABLE ${t} (item bigint NOT NULL, id text COLLATE "C" NOT NULL, label integer,
        code bit(${layout.bits}) NOT NULL, ${columns.join(', ')})`,
   );
-  await client.query(`COMMENT ON TABLE ${t} IS ${escapeLiteral(JSON.stringify(meta))}`);
+  await client.query(commentStatement(table, layout, provisional));
   return (await findTable(client, table))!.oid;
+}
+
+/**
+ * Gives an empty table, whose indexes were dropped, another layout: its substring columns
+ * are replaced, and its comment records the layout as final.
+ */
+export async function changeLayout(
+  client: pg.ClientBase,
+  table: string,
+  from: HashLayout,
+  to: HashLayout,
+): Promise<void> {
+  const drop = substringColumns(from).map((s) => `DROP COLUMN ${s}`);
+  const add = substringColumns(to).map((s) => `ADD COLUMN ${s} integer NOT NULL`);
+  await client.query(`ALTER TABLE ${escapeIdentifier(table)} ${[...drop, ...add].join(', ')}`);
+  await client.query(commentStatement(table, to, false));
+}
+
+/** Records the table's layout as final (after its first load). */
+export async function fixLayout(
+  client: pg.ClientBase,
+  table: string,
+  layout: HashLayout,
+): Promise<void> {
+  await client.query(commentStatement(table, layout, false));
 }
 
 /**
@@ -106,5 +148,9 @@ export async function findTable(
       `it exists but is not an aekit hash table (its comment does not describe ${HASH_TABLE_FORMAT}).`,
     );
   }
-  return { oid, layout: { bits: meta.bits!, substrings: meta.substrings } };
+  return {
+    oid,
+    layout: { bits: meta.bits!, substrings: meta.substrings },
+    provisional: meta.provisional === true,
+  };
 }
