@@ -19,10 +19,16 @@
  * @packageDocumentation
  */
 import { aekitError, aekitErrorWithCause } from './errors.js';
-import { NORMALIZATION_KINDS, type Normalization } from './normalization.js';
+import {
+  applyNormalization,
+  IDENTITY,
+  NORMALIZATION_KINDS,
+  type Normalization,
+  undoNormalization,
+} from './normalization.js';
 
 /** How runtimes apply `normalization` to inputs and undo it on outputs. */
-export { applyNormalization, IDENTITY, undoNormalization } from './normalization.js';
+export { applyNormalization, IDENTITY, undoNormalization };
 
 /** The format tag of `aekit.json` that this version writes and reads. */
 export const EXPORTED_MODEL_FORMAT = 'aekit-onnx/1';
