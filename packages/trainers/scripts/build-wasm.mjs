@@ -23,6 +23,8 @@ for (const [name, extra] of [
 ]) {
   build(join(directory, name), extra);
 }
+// The browser entry's copy of kernels.wasm (the committed files only).
+if (process.argv[2] === undefined) await import('./embed-wasm.mjs');
 
 function build(output, extra) {
   const temporary = `${output}.tmp`;

@@ -7,8 +7,10 @@
  * @packageDocumentation
  */
 
-// tfjs's wasm backend has no Conv2DBackpropFilter: a page that trains convolutions on it adds it.
+// tfjs's wasm backend has no Conv2DBackpropFilter: a page that trains convolutions on it adds it
+// (installFastKernels does, with the rest of the kernels that make training fast there).
 export { installWasmConvKernels } from './backends/wasm-conv.js';
+export { type FastKernels, installFastKernels } from './backends/web-kernels.js';
 export {
   type FitBatchEnd,
   type FitCallbacks,

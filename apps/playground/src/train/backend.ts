@@ -1,5 +1,5 @@
 /** The TensorFlow.js backends the page trains on: WebGPU, wasm (its files bundled) or cpu. */
-import { installWasmConvKernels } from '@aekit/trainers/browser';
+import { installFastKernels } from '@aekit/trainers/browser';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -20,13 +20,16 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 });
 
-// Convolutions train on wasm with the kernel tfjs lacks there (no BLAS in a page).
-installWasmConvKernels(() => false);
+// The kernels that make aekit train fast on wasm in Node (BLAS aside): SIMD products, fused
+// Adam steps, losses and bias + activation, and the convolution kernel tfjs lacks there.
+// Compiled from the start, so that they are ready when the first training starts.
+const fastKernels = installFastKernels();
 
 /** The first of `wanted` (or webgpu, wasm, cpu in that order for auto) that starts here. */
 export async function pickBackend(wanted: string): Promise<string> {
   const order =
     wanted === 'auto' ? TRAIN_BACKENDS.slice(1) : [wanted, ...(wanted === 'cpu' ? [] : ['cpu'])];
+  await fastKernels;
   for (const name of order) {
     if (name === 'webgpu' && !('gpu' in navigator)) continue;
     try {

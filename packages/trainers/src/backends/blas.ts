@@ -1,5 +1,12 @@
-import { createRequire } from 'node:module';
-import os from 'node:os';
+/**
+ * Node's built-in module `id`, or undefined in a browser. Reached through
+ * `process.getBuiltinModule` rather than imported, so that the wasm kernels that consult
+ * this file (wasm-kernels.ts) also bundle and run in pages, where there is no BLAS to load.
+ */
+function nodeBuiltin<T>(id: string): T | undefined {
+  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  return process?.getBuiltinModule?.(id) as T | undefined;
+}
 
 /** `C = alpha * op(A) * op(B) + beta * C`, row-major, on float32 views (CBLAS `sgemm`). */
 export type Sgemm = (
@@ -59,7 +66,8 @@ const MAX_THREADS = 16;
 export function blasThreadCount(): number {
   const n = Number(process.env.AEKIT_BLAS_THREADS);
   if (Number.isInteger(n) && n >= 1) return Math.min(n, MAX_THREADS);
-  return Math.max(1, Math.min(os.availableParallelism(), MAX_THREADS));
+  const os = nodeBuiltin<typeof import('node:os')>('node:os');
+  return Math.max(1, Math.min(os?.availableParallelism() ?? 1, MAX_THREADS));
 }
 
 interface KoffiLib {
@@ -73,7 +81,8 @@ let cached: Blas | null | undefined;
 
 /**
  * Finds a CBLAS library (OpenBLAS, MKL or Accelerate) through the koffi FFI, an optional
- * dependency, and returns its `sgemm`; `null` when there is none or `AEKIT_BLAS=off`.
+ * dependency, and returns its `sgemm`; `null` when there is none, `AEKIT_BLAS=off`, or in a
+ * browser.
  * `AEKIT_BLAS=/path/to/lib` names the library to use. The search runs once per process.
  *
  * Why: tfjs's wasm build multiplies matrices with a 2021 XNNPACK at about 20 GFLOP/s on
@@ -88,11 +97,14 @@ export function loadBlas(): Blas | null {
 }
 
 function findBlas(): Blas | null {
+  // In a browser: no native libraries (the products run in XNNPACK, see wasm-kernels.ts).
+  const nodeModule = nodeBuiltin<typeof import('node:module')>('node:module');
+  if (!nodeModule) return null;
   const asked = process.env.AEKIT_BLAS;
   if (asked === 'off' || asked === '0') return null;
   let koffi: Koffi;
   try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    koffi = nodeModule.createRequire(import.meta.url)('koffi') as Koffi;
   } catch {
     return null;
   }

@@ -67,6 +67,17 @@ type PoolKernel = (
 
 /** The exports of kernels.wasm (see kernels.c); arguments are heap offsets and sizes. */
 export interface SimdKernels {
+  /** C = A B, B [k, n] and C [m, n] row-major, A read as a(i, p) = a[i aRow + p aCol]. */
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    aRow: number,
+    aCol: number,
+  ): void;
   selu(x: number, y: number, n: number): void;
   selu_grad(dy: number, y: number, dx: number, n: number): void;
   elu(x: number, y: number, n: number): void;
@@ -152,12 +163,23 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
 }
 
+/** The compiled kernels.wasm, by whether it is the build for shared memory (null: none). */
 const simdModules = new Map<boolean, WebAssembly.Module | null>();
 const simdInstances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 /**
+ * Hands the SIMD kernels' compiled module to the fused kernels where they cannot read it
+ * from this package's files, that is in a browser (see `installFastKernels` of the browser
+ * entry); `shared`: the build for the shared memory of tfjs's multi-threaded build.
+ */
+export function provideSimdModule(module: WebAssembly.Module, shared = false): void {
+  simdModules.set(shared, module);
+}
+
+/**
  * kernels.wasm instantiated on `memory` (tfjs's heap; kernels-shared.wasm for the shared
- * memory of the multi-threaded build), or undefined without WebAssembly SIMD.
+ * memory of the multi-threaded build), or undefined without WebAssembly SIMD or without the
+ * module (a browser where {@link provideSimdModule} was not called).
  */
 function simdFor(memory: WebAssembly.Memory | undefined): SimdKernels | undefined {
   if (!memory) return undefined;
@@ -165,28 +187,31 @@ function simdFor(memory: WebAssembly.Memory | undefined): SimdKernels | undefine
   if (kernels) return kernels;
   const shared =
     typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  if (!simdModules.has(shared)) {
-    const file = shared ? './simd/kernels-shared.wasm' : './simd/kernels.wasm';
-    try {
-      // Node's fs through process.getBuiltinModule, so that the module also loads in
-      // browsers (there the fused kernels are not registered and this is never reached).
-      const fs = (
-        globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
-      ).process?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
-      if (!fs) throw new Error('no file access here');
-      simdModules.set(
-        shared,
-        new WebAssembly.Module(fs.readFileSync(new URL(file, import.meta.url))),
-      );
-    } catch {
-      simdModules.set(shared, null);
-    }
-  }
+  if (!simdModules.has(shared)) simdModules.set(shared, readSimdModule(shared));
   const module = simdModules.get(shared);
   if (!module) return undefined;
   kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
   simdInstances.set(memory, kernels);
   return kernels;
+}
+
+/**
+ * kernels.wasm (or kernels-shared.wasm) compiled from this package's files, in Node; null
+ * in a browser or without WebAssembly SIMD. Node's fs is reached through
+ * process.getBuiltinModule, so that this module bundles for browsers, where the page
+ * provides the module instead ({@link provideSimdModule}).
+ */
+function readSimdModule(shared: boolean): WebAssembly.Module | null {
+  const file = shared ? './simd/kernels-shared.wasm' : './simd/kernels.wasm';
+  try {
+    const fs = (
+      globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
+    ).process?.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined;
+    if (!fs) return null;
+    return new WebAssembly.Module(fs.readFileSync(new URL(file, import.meta.url)));
+  } catch {
+    return null;
+  }
 }
 
 /**

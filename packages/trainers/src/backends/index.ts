@@ -1,7 +1,7 @@
 import { AekitError, aekitError, aekitErrorWithCause } from '@aekit/core';
 import { autoWebGpuSkipped } from '@aekit/core/gpu-drivers';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFusedKernels } from './fused-kernels.js';
+import { registerFusedKernels, wasmSimdKernels } from './fused-kernels.js';
 import { installFastWasmKernels, wasmBlas } from './wasm-kernels.js';
 import { prepareThreadedWasm, wasmThreadCount } from './wasm-threads.js';
 import { installNodeWebGpu, uninstallNodeWebGpu } from './webgpu-node.js';
@@ -78,7 +78,13 @@ const BACKENDS: Readonly<Record<Exclude<BackendName, 'auto'>, BackendEntry>> = O
       }
       const actual = wasm.getThreadsCount();
       const blas = wasmBlas();
-      return `WebAssembly (XNNPACK), ${actual === 1 ? 'one thread' : `${actual} threads`}${blas ? `; matrix products on ${blas.description}` : ''}`;
+      // Without BLAS, the single-threaded build multiplies with kernels.c (see wasm-kernels.ts).
+      const products = blas
+        ? `; matrix products on ${blas.description}`
+        : actual === 1 && wasmSimdKernels(tf.backend())
+          ? '; matrix products on SIMD kernels'
+          : '';
+      return `WebAssembly (XNNPACK), ${actual === 1 ? 'one thread' : `${actual} threads`}${products}`;
     },
   },
   cpu: {
