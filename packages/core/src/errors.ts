@@ -33,6 +33,9 @@ export function formatBytes(bytes: number): string {
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
+/** A fraction as a percentage with enough digits to tell small losses apart. */
+const percent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;
+
 const list = (items: readonly string[]): string =>
   items.length ? items.map((s) => `"${s}"`).join(', ') : '(none)';
 
@@ -271,6 +274,17 @@ export const AekitErrors = Object.freeze({
     message: (graph: string, maxDiff: number, tolerance: number) =>
       `${graph}: ONNX Runtime and TensorFlow.js outputs differ by up to ${maxDiff} (allowed ${tolerance}); the file was not written.`,
     hint: 'This is a bug in an exporter converter; please report it with the run directory.',
+  }),
+  QualityBudgetExceeded: entry({
+    name: 'QualityBudgetExceeded',
+    title: 'Exported graphs lose more quality than allowed.',
+    /**
+     * `measured` says what was measured (`mse 0.0123 -> 0.0131 (changed 6.5%)`), `on` the
+     * samples (`1000 test samples`).
+     */
+    message: (precision: string, measured: string, on: string, loss: number, budget: number) =>
+      `At ${precision}, the graphs measure ${measured} against float32 on ${on}: a loss of ${percent(loss)}, over the budget of ${percent(budget)}. Nothing was written.`,
+    hint: 'Allow more loss with a larger --max-quality-loss (the `maxQualityLoss` option; 0.01 = 1%), or export at a wider precision (--precision fp16, or fp32), or let --precision auto pick the smallest precision that fits.',
   }),
   ModelLoadFailed: entry({
     name: 'ModelLoadFailed',

@@ -104,6 +104,18 @@ describe('writeExportedModel', () => {
   });
 });
 
+/** The quality of int8 graphs as an export records it. */
+const QUALITY = {
+  metrics: {
+    mse: { fp32: 0.0598, value: 0.0597, loss: 0.0017 },
+    bitAgreement: { fp32: 1, value: 0.9999, loss: 0.0001 },
+  },
+  loss: 0.0017,
+  budget: 0.01,
+  samples: 1000,
+  from: 'test',
+} as const;
+
 describe('parseExportedModel', () => {
   const valid = JSON.parse(writeExportedModel(INPUT)) as Record<string, unknown>;
 
@@ -149,6 +161,20 @@ describe('parseExportedModel', () => {
     expect(parseExportedModel(valid, 'm')).not.toHaveProperty('repository');
   });
 
+  it('reads back the precision and quality an export wrote; older files have neither', () => {
+    const written = writeExportedModel({ ...INPUT, precision: 'int8', quality: QUALITY });
+    const read = parseExportedModelText(written, 'm');
+    expect(read.precision).toBe('int8');
+    expect(read.quality).toEqual(QUALITY);
+    expect(parseExportedModel(valid, 'm')).not.toHaveProperty('precision');
+    expect(parseExportedModel(valid, 'm')).not.toHaveProperty('quality');
+    const err = expectCode(
+      () => createExportedModel({ ...INPUT, precision: 'int4' as 'int8' }),
+      'InvalidArgument',
+    );
+    expect(err.message).toContain('"precision" must be one of');
+  });
+
   it('fails with ModelLoadFailed naming the first wrong field', () => {
     const cases: [unknown, string][] = [
       [[], 'it is not a JSON object.'],
@@ -185,6 +211,17 @@ describe('parseExportedModel', () => {
         '"graphs.encoder.file" must be a file name in the model folder, not a path.',
       ],
       [{ ...valid, check: { samples: 3, from: 'elsewhere', maxAbsDiff: 0 } }, '"check" must be'],
+      [{ ...valid, precision: 'int4' }, '"precision" must be one of "fp32", "fp16", "int8".'],
+      [{ ...valid, quality: { ...QUALITY, budget: -0.1 } }, '"quality" must be'],
+      [{ ...valid, quality: { ...QUALITY, from: 'elsewhere' } }, '"quality" must be'],
+      [
+        { ...valid, quality: { ...QUALITY, metrics: { mse: { fp32: 1, value: 1 } } } },
+        '"quality.metrics.mse" must be { fp32, value, loss (>= 0) }',
+      ],
+      [
+        { ...valid, quality: { ...QUALITY, metrics: { mse: { fp32: 1, value: 2, loss: -1 } } } },
+        '"quality.metrics.mse" must be',
+      ],
     ];
     for (const [value, words] of cases) {
       const err = expectCode(() => parseExportedModel(value, 'the-model'), 'ModelLoadFailed');

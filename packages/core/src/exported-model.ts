@@ -175,6 +175,51 @@ export interface RepositoryEntry {
   readonly version: number;
 }
 
+/** The precisions an exporter stores weights at, widest first. */
+export const PRECISIONS = Object.freeze(['fp32', 'fp16', 'int8'] as const);
+
+/** One of {@link PRECISIONS}: float32, float16, or int8 with a float32 scale per channel. */
+export type Precision = (typeof PRECISIONS)[number];
+
+/** Whether `value` names a {@link Precision}. */
+export function isPrecision(value: unknown): value is Precision {
+  return (PRECISIONS as readonly unknown[]).includes(value);
+}
+
+/** One quality measure of an export, at float32 and at the precision written. */
+export interface QualityMeasure {
+  /** The measure of the float32 graphs. */
+  readonly fp32: number;
+  /** The measure of the graphs as written. */
+  readonly value: number;
+  /**
+   * Relative change against float32, either way: `|value - fp32| / |fp32|` (`|value|` when
+   * `fp32` is 0); for `bitAgreement`, `1 - value`. Noise from smaller weights that happens to
+   * improve a measure moved the model as much as noise that worsens it.
+   */
+  readonly loss: number;
+}
+
+/**
+ * The quality of the graphs as written against their float32 form, measured in ONNX Runtime
+ * on held-out samples before anything was written: `mse` (reconstruction, every
+ * autoencoder), `negativeElbo` (nats per sample, models whose encoder gives a
+ * `log_variance`), `bitAgreement` and `precisionAt10` (models with the `hash` capability;
+ * the second on labelled samples), `accuracy` (a classifier, on labelled samples).
+ */
+export interface ExportQuality {
+  /** Each measure by name. */
+  readonly metrics: Readonly<Record<string, QualityMeasure>>;
+  /** The largest loss of any measure (0 for float32): what the budget was held to. */
+  readonly loss: number;
+  /** The largest loss the export allowed. */
+  readonly budget: number;
+  /** Samples measured on. */
+  readonly samples: number;
+  /** Where the samples came from. */
+  readonly from: CheckSampleSource;
+}
+
 /**
  * The contents of `aekit.json`. Only `format`, `inputShape` and `codingShape` must be
  * there; runtimes report the rest and act on `capabilities`, `sampler`, `classes` and
@@ -216,6 +261,13 @@ export interface ExportedModel {
   readonly graphs?: Readonly<Record<string, GraphEntry>>;
   /** What the graphs were checked on against TensorFlow.js before they were written. */
   readonly check?: ExportCheck;
+  /**
+   * The precision the graphs store their weights at (absent: `fp32`). Every graph's inputs
+   * and outputs are float32 whatever it is, so runtimes load them alike.
+   */
+  readonly precision?: Precision;
+  /** The graphs' quality against their float32 form, when the export measured it. */
+  readonly quality?: ExportQuality;
   /** The aekit version that exported the model. */
   readonly aekitVersion?: string;
 }
@@ -356,6 +408,40 @@ function problemOf(m: unknown): string | undefined {
   ) {
     return `"check" must be { samples (a positive integer), from (${CHECK_SAMPLE_SOURCES.map((s) => `"${s}"`).join(', ')}), maxAbsDiff (>= 0) }.`;
   }
+  if (m.precision !== undefined && !isPrecision(m.precision)) {
+    return `"precision" must be one of ${PRECISIONS.map((p) => `"${p}"`).join(', ')}.`;
+  }
+  if (m.quality !== undefined) {
+    const problem = qualityProblem(m.quality);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** What is wrong with `quality`, or undefined. */
+function qualityProblem(q: unknown): string | undefined {
+  const shape = `"quality" must be { metrics: { NAME: { fp32, value, loss } }, loss (>= 0), budget (>= 0), samples (a positive integer), from (${CHECK_SAMPLE_SOURCES.map((s) => `"${s}"`).join(', ')}) } with finite numbers.`;
+  if (
+    !isObject(q) ||
+    !isObject(q.metrics) ||
+    !inRange(q.loss, 0, Number.MAX_VALUE) ||
+    !inRange(q.budget, 0, Number.MAX_VALUE) ||
+    !Number.isSafeInteger(q.samples) ||
+    (q.samples as number) <= 0 ||
+    !(CHECK_SAMPLE_SOURCES as readonly unknown[]).includes(q.from)
+  ) {
+    return shape;
+  }
+  for (const [name, v] of Object.entries(q.metrics)) {
+    if (
+      !isObject(v) ||
+      !isFiniteNumber(v.fp32) ||
+      !isFiniteNumber(v.value) ||
+      !inRange(v.loss, 0, Number.MAX_VALUE)
+    ) {
+      return `"quality.metrics.${name}" must be { fp32, value, loss (>= 0) } (finite numbers).`;
+    }
+  }
   return undefined;
 }
 
@@ -376,7 +462,15 @@ function pick(m: Fields): ExportedModel {
     if (m[key] !== undefined) out[key] = m[key];
   }
   out.capabilities = m.capabilities ?? [];
-  for (const key of ['sampler', 'classes', 'graphs', 'check', 'aekitVersion'] as const) {
+  for (const key of [
+    'sampler',
+    'classes',
+    'graphs',
+    'check',
+    'precision',
+    'quality',
+    'aekitVersion',
+  ] as const) {
     if (m[key] !== undefined) out[key] = m[key];
   }
   return out as unknown as ExportedModel;
@@ -462,6 +556,8 @@ export function createExportedModel(input: ExportedModelInput): ExportedModel {
     ...(input.sampler ? { sampler: input.sampler } : {}),
     ...(input.classes ? { classes: [...input.classes] } : {}),
     ...(input.check ? { check: input.check } : {}),
+    ...(input.precision ? { precision: input.precision } : {}),
+    ...(input.quality ? { quality: input.quality } : {}),
     graphs: Object.fromEntries(
       input.graphs.map((g) => [
         g.role,

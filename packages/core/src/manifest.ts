@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHECK_SAMPLE_SOURCES } from './exported-model.js';
+import { CHECK_SAMPLE_SOURCES, PRECISIONS } from './exported-model.js';
 import { NORMALIZATION_KINDS } from './normalization.js';
 
 const normalizationSchema = z.object({
@@ -102,6 +102,8 @@ export const manifestSchema = z.object({
       maxAbsDiff: z.number().nonnegative(),
       /** The samples the check ran on (absent in runs exported before it was recorded). */
       check: exportCheckSchema.optional(),
+      /** The precision of the weights written (absent: fp32). */
+      precision: z.enum(PRECISIONS).optional(),
       exportedAt: z.string(),
     })
     .optional(),

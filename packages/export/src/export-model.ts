@@ -7,9 +7,12 @@ import {
   DEFAULT_ONNX_GRAPHS,
   EXPORTED_MODEL_FILE,
   type ExportCheck,
+  type ExportQuality,
   graphFileName,
   type Normalization,
   type OnnxGraphDescription,
+  PRECISIONS,
+  type Precision,
   type RunManifest,
   type SamplerSpec,
   TENSOR_NAMES,
@@ -21,6 +24,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type Affine, describedGraphSpec, layersToOnnx } from './layers-to-onnx.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './onnx-model.js';
+import {
+  AUTO_PRECISIONS,
+  compareQuality,
+  DEFAULT_MAX_QUALITY_LOSS,
+  describeQuality,
+  type QualityFigures,
+  type QualitySamples,
+  qualityFigures,
+} from './quality.js';
+import { quantizeGraph } from './quantize.js';
 import {
   type OnnxRuntimeChoice,
   type OnnxRuntimeInfo,
@@ -47,9 +60,25 @@ export interface ExportOptions {
    * else onnxruntime-web's WebAssembly build).
    */
   readonly runtime?: OnnxRuntimeChoice;
+  /**
+   * The precision the weights are written at: `fp32` (default), `fp16`, `int8` (weight-only,
+   * a scale per output channel), or `auto`, the smallest of int8, fp16 and fp32 whose
+   * quality loss fits `maxQualityLoss`. Given at all, even `fp32`, the export measures the
+   * graphs' quality on held-out samples and records it in `aekit.json`.
+   */
+  readonly precision?: Precision | 'auto';
+  /**
+   * The largest relative quality loss against the float32 graphs that a smaller precision
+   * may have, a number from 0 (default {@link DEFAULT_MAX_QUALITY_LOSS}, 1%): over it,
+   * `QualityBudgetExceeded` and nothing is written.
+   */
+  readonly maxQualityLoss?: number;
 }
 
-/** Options of {@link buildCheckedGraphs}: {@link ExportOptions}, and whether to fold. */
+/**
+ * Options of {@link buildCheckedGraphs}: {@link ExportOptions} (it builds float32 graphs and
+ * ignores `precision` and `maxQualityLoss`), and whether to fold.
+ */
 export interface BuildGraphsOptions extends ExportOptions {
   /**
    * Folds the run's normalisation into the graphs: a graph whose input is samples takes
@@ -104,6 +133,12 @@ export interface ExportModelInput {
     readonly count: number;
     readonly from: Exclude<CheckSampleSource, 'random'>;
   };
+  /**
+   * Held-out samples (of the manifest's input shape, flattened) the quality of the precision
+   * is measured on, with their labels when known (precision@10 and accuracy need them);
+   * default: the check samples.
+   */
+  readonly qualitySamples?: QualitySamples;
 }
 
 /** One exported graph. */
@@ -111,6 +146,8 @@ export interface ExportedGraph {
   readonly role: string;
   readonly path: string;
   readonly bytes: number;
+  /** Its size with float32 weights, where the export wrote another precision. */
+  readonly fp32Bytes?: number;
   readonly inputName: string;
   readonly outputName: string;
   /** Names of the graph's further outputs (e.g. `['log_variance']`), if it has any. */
@@ -135,6 +172,12 @@ export interface ExportReport {
   readonly maxAbsDiff: number;
   /** The ONNX Runtime the check ran on. */
   readonly runtime: OnnxRuntimeInfo;
+  /** The precision of the weights written. */
+  readonly precision: Precision;
+  /** Their quality against float32, when a precision was asked for (as `aekit.json` has it). */
+  readonly quality?: ExportQuality;
+  /** With `precision: 'auto'`: the smaller precisions tried first, whose loss was over budget. */
+  readonly overBudget?: readonly { readonly precision: Precision; readonly loss: number }[];
 }
 
 /** The version of @aekit/export, recorded in every exported model. */
@@ -207,6 +250,7 @@ function exportedModelJson(
   input: Pick<ExportModelInput, 'capabilities' | 'outputActivation' | 'sampler'>,
   graphs: Parameters<typeof writeExportedModel>[0]['graphs'],
   check?: ExportCheck,
+  stored?: { readonly precision: Precision; readonly quality?: ExportQuality },
 ): string {
   const { capabilities, outputActivation, sampler } = input;
   return writeExportedModel({
@@ -219,6 +263,8 @@ function exportedModelJson(
     ...(sampler ? { sampler } : {}),
     ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
     ...(check ? { check } : {}),
+    ...(stored ? { precision: stored.precision } : {}),
+    ...(stored?.quality ? { quality: stored.quality } : {}),
     graphs,
     aekitVersion: AEKIT_VERSION,
   });
@@ -377,12 +423,118 @@ export async function buildCheckedGraphs(
   };
 }
 
+/** The graphs at the precision chosen, and their measured quality. */
+interface StoredGraphs {
+  readonly precision: Precision;
+  /** Each built graph's bytes at that precision, in the same order. */
+  readonly bytes: readonly Uint8Array[];
+  readonly quality?: ExportQuality;
+  /** The precisions tried before it, over budget. */
+  readonly overBudget?: readonly { readonly precision: Precision; readonly loss: number }[];
+}
+
+/**
+ * The precision asked for and the quality budget, checked.
+ *
+ * @throws AekitError `InvalidArgument` for an unknown precision or a budget that is not a
+ *   number from 0.
+ */
+function precisionOptions(options: ExportOptions): {
+  asked: Precision | 'auto' | undefined;
+  budget: number;
+} {
+  const asked = options.precision;
+  if (
+    asked !== undefined &&
+    asked !== 'auto' &&
+    !(PRECISIONS as readonly string[]).includes(asked)
+  ) {
+    throw aekitError(
+      'InvalidArgument',
+      `--precision must be one of ${[...PRECISIONS, 'auto'].join(', ')}, got "${asked}".`,
+    );
+  }
+  const budget = options.maxQualityLoss ?? DEFAULT_MAX_QUALITY_LOSS;
+  if (!(typeof budget === 'number' && Number.isFinite(budget) && budget >= 0)) {
+    throw aekitError(
+      'InvalidArgument',
+      `--max-quality-loss must be a number from 0 (0.01 allows a 1% loss), got ${budget}.`,
+    );
+  }
+  return { asked, budget };
+}
+
+/**
+ * Stores the checked float32 graphs at the precision `options` asks for: measures the
+ * float32 graphs and each candidate (`auto`: int8, then fp16, then fp32) on the quality
+ * samples in ONNX Runtime, and keeps the first whose loss fits the budget.
+ *
+ * @throws AekitError `QualityBudgetExceeded` when the precision asked for loses more than
+ *   the budget.
+ */
+async function storeGraphs(
+  input: ExportModelInput,
+  manifest: RunManifest,
+  checked: CheckedGraphs,
+  qualitySamples: () => QualitySamples,
+  options: ExportOptions,
+): Promise<StoredGraphs> {
+  const fp32 = checked.graphs.map((g) => g.bytes);
+  const { asked, budget } = precisionOptions(options);
+  if (asked === undefined) return { precision: 'fp32', bytes: fp32 };
+  const samples = qualitySamples();
+  const model = {
+    inputShape: manifest.inputShape,
+    codingShape: manifest.codingShape,
+    capabilities: input.capabilities,
+    ...(input.outputActivation ? { outputActivation: input.outputActivation } : {}),
+    ...(manifest.classifier ? { classes: manifest.classifier.classes } : {}),
+    seed: manifest.training.seed,
+  };
+  const measure = (bytes: readonly Uint8Array[]): Promise<QualityFigures> =>
+    qualityFigures(
+      checked.graphs.map((g, i) => ({ graph: g.graph, bytes: bytes[i]! })),
+      model,
+      samples,
+      checked.runtime.name,
+    );
+  const reference = await measure(fp32);
+  const refused: { precision: Precision; quality: ExportQuality }[] = [];
+  for (const precision of asked === 'auto' ? AUTO_PRECISIONS : [asked]) {
+    const bytes = precision === 'fp32' ? fp32 : fp32.map((b) => quantizeGraph(b, precision).bytes);
+    const figures = precision === 'fp32' ? reference : await measure(bytes);
+    const quality = compareQuality(reference, figures, budget, samples);
+    if (quality.loss <= budget) {
+      const overBudget = refused.map((r) => ({ precision: r.precision, loss: r.quality.loss }));
+      return { precision, bytes, quality, ...(overBudget.length ? { overBudget } : {}) };
+    }
+    refused.push({ precision, quality });
+  }
+  // Only a precision asked for by name is refused: auto ends at fp32, which loses nothing.
+  const { precision, quality } = refused[0]!;
+  throw aekitError(
+    'QualityBudgetExceeded',
+    precision,
+    describeQuality(quality),
+    `${quality.samples} ${quality.from} samples`,
+    quality.loss,
+    budget,
+  );
+}
+
 /**
  * Exports trained networks to ONNX: `onnx/encoder.onnx`, `decoder.onnx`, `autoencoder.onnx`
  * (or the graphs given) and `onnx/aekit.json` in the run directory, and records the export
  * in its manifest. Before anything is written, every graph runs in ONNX Runtime and is
  * compared with TensorFlow.js (on its active backend); a difference above the tolerance
- * fails with `ExportMismatch` and writes nothing.
+ * fails with `ExportMismatch` and writes nothing. With `precision`, the checked graphs are
+ * stored at that precision once their quality on held-out samples, against the float32
+ * graphs, fits `maxQualityLoss` (else `QualityBudgetExceeded`, and nothing is written).
+ *
+ * @throws AekitError `ExportMismatch`, `InvalidArgument`, `EmptyDataset` as
+ *   {@link buildCheckedGraphs} does; `InvalidArgument` for an unknown `precision` or a
+ *   `maxQualityLoss` that is not a number from 0 (before any graph is built);
+ *   `QualityBudgetExceeded` when the precision asked for loses more than the budget.
  */
 export async function exportModel(
   input: ExportModelInput,
@@ -390,11 +542,24 @@ export async function exportModel(
 ): Promise<ExportReport> {
   const run = new RunDirectory(input.run);
   const manifest = run.readManifest();
-  const { graphs: built, opset, check, runtime } = await buildCheckedGraphs(input, options);
+  precisionOptions(options);
+  const checked = await buildCheckedGraphs(input, options);
+  const { graphs: built, opset, check, runtime } = checked;
+  // The quality is measured on the samples given for it, else on the check's own samples.
+  const samples = (): QualitySamples =>
+    input.qualitySamples ?? {
+      x:
+        input.samples?.x ??
+        randomInputs(manifest.inputShape, check.samples, manifest.training.seed),
+      count: check.samples,
+      from: check.from,
+    };
+  const stored = await storeGraphs(input, manifest, checked, samples, options);
   const graphs = built.map((b) => b.graph);
   const count = check.samples;
   const from = check.from;
-  const aekitJson = (c: ExportCheck): string => exportedModelJson(manifest, input, graphs, c);
+  const aekitJson = (c: ExportCheck): string =>
+    exportedModelJson(manifest, input, graphs, c, stored);
 
   // Every graph passed: only now is anything written (each file atomically), with the run
   // locked against another process writing it.
@@ -408,12 +573,14 @@ export async function exportModel(
   function writeExport(): ExportReport {
     const worst = check.maxAbsDiff;
     const description = aekitJson(check);
-    const exported: ExportedGraph[] = built.map(({ graph, bytes, maxAbsDiff: diff }) => {
+    const exported: ExportedGraph[] = built.map(({ graph, bytes: fp32, maxAbsDiff: diff }, i) => {
+      const bytes = stored.bytes[i]!;
       run.writeFile(`onnx/${graphFileName(graph.role)}`, bytes);
       return {
         role: graph.role,
         path: run.path('onnx', graphFileName(graph.role)),
         bytes: bytes.length,
+        ...(bytes !== fp32 ? { fp32Bytes: fp32.length } : {}),
         inputName: graph.inputName,
         outputName: graph.outputName,
         ...(graph.extraOutputNames?.length ? { extraOutputNames: graph.extraOutputNames } : {}),
@@ -428,6 +595,7 @@ export async function exportModel(
         opset,
         maxAbsDiff: worst,
         check,
+        ...(stored.precision !== 'fp32' ? { precision: stored.precision } : {}),
         exportedAt: new Date().toISOString(),
       },
       updatedAt: new Date().toISOString(),
@@ -441,6 +609,9 @@ export async function exportModel(
       samplesFrom: from,
       maxAbsDiff: worst,
       runtime,
+      precision: stored.precision,
+      ...(stored.quality ? { quality: stored.quality } : {}),
+      ...(stored.overBudget ? { overBudget: stored.overBudget } : {}),
     };
   }
 }

@@ -15,7 +15,10 @@
  * declares, checked in ONNX Runtime against TensorFlow.js before anything is written, and
  * the `aekit.json` runtimes read. {@link buildCheckedGraphs} builds and checks the same graphs
  * without writing them (optionally with the run's normalisation folded in), and
- * {@link tritonModelConfig} describes one for a Triton model repository. (`exportRun` in `@aekit/trainers`, behind `aekit export`,
+ * {@link tritonModelConfig} describes one for a Triton model repository. {@link quantizeGraph}
+ * stores a graph's weights as float16 or int8, and {@link qualityFigures} with
+ * {@link compareQuality} measure what that costs on held-out samples: `exportModel`'s
+ * `precision` and `maxQualityLoss`. (`exportRun` in `@aekit/trainers`, behind `aekit export`,
  * loads a run's networks and calls it; this package depends on neither trainers nor the CLI.)
  *
  * @packageDocumentation
@@ -67,6 +70,26 @@ export {
   type OnnxNodeSpec,
   PRODUCER_NAME,
 } from './onnx-model.js';
+export {
+  AUTO_PRECISIONS,
+  bitAgreement,
+  compareQuality,
+  DEFAULT_MAX_QUALITY_LOSS,
+  describeQuality,
+  QUALITY_PRECISION_K,
+  type QualityFigures,
+  type QualityGraph,
+  type QualityModel,
+  type QualitySamples,
+  qualityFigures,
+} from './quality.js';
+export {
+  fromFloat16Bits,
+  MIN_QUANTIZED_VALUES,
+  type QuantizedGraph,
+  quantizeGraph,
+  toFloat16Bits,
+} from './quantize.js';
 export {
   type NamedOnnxOutput,
   ONNX_RUNTIMES,

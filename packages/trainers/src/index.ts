@@ -99,7 +99,12 @@ export {
   type RepositoryExportReport,
   type RepositoryModel,
 } from './runs/export-repository.js';
-export { type ExportReport, type ExportRunOptions, exportRun } from './runs/export-run.js';
+export {
+  type ExportReport,
+  type ExportRunOptions,
+  exportRun,
+  QUALITY_SAMPLES,
+} from './runs/export-run.js';
 export { drawFigures, type FiguresOptions } from './runs/figures.js';
 export { adversarialVariant } from './variants/adversarial/index.js';
 export { contractiveVariant, jacobianNormSquared } from './variants/contractive/index.js';

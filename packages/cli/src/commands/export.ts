@@ -1,4 +1,5 @@
-import { aekitError } from '@aekit/core';
+import { aekitError, formatBytes, type Precision } from '@aekit/core';
+import { describeQuality } from '@aekit/export';
 import { type ExportReport, exportRun, exportToRepository } from '@aekit/trainers';
 import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
@@ -13,6 +14,20 @@ export interface ExportCommandOptions {
   readonly name?: string;
   readonly version?: string;
   readonly maxBatchSize?: string;
+  readonly precision?: string;
+  readonly maxQualityLoss?: string;
+}
+
+/** `--precision` and `--max-quality-loss` as exportRun takes them (it checks the values). */
+function precisionOptions(options: ExportCommandOptions) {
+  return {
+    ...(options.precision !== undefined
+      ? { precision: options.precision as Precision | 'auto' }
+      : {}),
+    ...(options.maxQualityLoss !== undefined
+      ? { maxQualityLoss: Number(options.maxQualityLoss) }
+      : {}),
+  };
 }
 
 /** `aekit export RUN`: writes RUN/onnx/*.onnx after checking them against the trained model. */
@@ -31,20 +46,38 @@ export async function exportCommand(
     backend,
     ...(options.opset !== undefined ? { opset: Number(options.opset) } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...precisionOptions(options),
   });
   if (options.json) {
     output.out(JSON.stringify(report, null, 2));
     return;
   }
-  output.out(`Exported ${report.run} to ONNX (opset ${report.opset}):`);
+  output.out(
+    `Exported ${report.run} to ONNX (opset ${report.opset}, ${report.precision} weights):`,
+  );
   for (const g of report.graphs) {
+    const size =
+      g.fp32Bytes !== undefined
+        ? `${formatBytes(g.bytes)} (fp32: ${formatBytes(g.fp32Bytes)})`
+        : formatBytes(g.bytes);
     output.out(
-      `  ${g.path}  ${g.inputName} -> ${[g.outputName, ...(g.extraOutputNames ?? [])].join(' + ')}  ${(g.bytes / 1024).toFixed(1)} KiB  max |ORT - tfjs| = ${fmt(g.maxAbsDiff, 3)}`,
+      `  ${g.path}  ${g.inputName} -> ${[g.outputName, ...(g.extraOutputNames ?? [])].join(' + ')}  ${size}  max |ORT - tfjs| = ${fmt(g.maxAbsDiff, 3)}`,
     );
   }
   output.out(
-    `Checked on ${report.samples} ${report.samplesFrom} samples${WHY[report.samplesFrom] ?? ''} with ${report.runtime.name} ${report.runtime.version} (${report.runtime.executionProvider}) against TensorFlow.js.`,
+    `Checked on ${report.samples} ${report.samplesFrom} samples${WHY[report.samplesFrom] ?? ''} with ${report.runtime.name} ${report.runtime.version} (${report.runtime.executionProvider}) against TensorFlow.js${report.precision === 'fp32' ? '' : ' (at fp32)'}.`,
   );
+  for (const o of report.overBudget ?? []) {
+    output.out(
+      `Not ${o.precision}: its loss of ${fmt(o.loss * 100, 3)}% is over the budget (--max-quality-loss).`,
+    );
+  }
+  const q = report.quality;
+  if (q) {
+    output.out(
+      `Quality at ${report.precision} against fp32 on ${q.samples} ${q.from} samples: ${describeQuality(q)}; largest loss ${fmt(q.loss * 100, 3)}% (budget ${fmt(q.budget * 100, 3)}%).`,
+    );
+  }
 }
 
 /** `aekit export RUN --repository DIR`: adds the run's graphs to a Triton model repository. */
@@ -62,6 +95,7 @@ async function repositoryCommand(
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.version !== undefined ? { version: Number(options.version) } : {}),
     ...(options.maxBatchSize !== undefined ? { maxBatchSize: Number(options.maxBatchSize) } : {}),
+    ...precisionOptions(options),
   });
   if (options.json) {
     output.out(JSON.stringify(report, null, 2));
@@ -111,6 +145,14 @@ export function registerExport(program: Command, output: Output): void {
       'with --repository: the version to add (default: the next free one); an existing version is never replaced',
     )
     .option('--max-batch-size <n>', "with --repository: Triton's max_batch_size", '256')
+    .option(
+      '--precision <p>',
+      'weights at fp32, fp16 or int8 (weight-only, a scale per output channel), or auto: the smallest whose quality loss against fp32, measured on held-out samples, fits --max-quality-loss; recorded in aekit.json',
+    )
+    .option(
+      '--max-quality-loss <x>',
+      'with --precision: the largest relative quality loss against fp32 allowed (0.01 = 1%, the default); over it, nothing is written',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (run: string, opts: ExportCommandOptions) => {
       if (!opts.repository) {
@@ -119,6 +161,12 @@ export function registerExport(program: Command, output: Output): void {
             throw aekitError('InvalidArgument', `--${flag} is used with --repository only.`);
           }
         }
+      }
+      if (opts.maxQualityLoss !== undefined && opts.precision === undefined) {
+        throw aekitError(
+          'InvalidArgument',
+          '--max-quality-loss is used with --precision only (e.g. --precision auto --max-quality-loss 0.02).',
+        );
       }
       await exportCommand(run, opts, output);
     });

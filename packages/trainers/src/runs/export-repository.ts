@@ -102,13 +102,25 @@ export interface RepositoryExportReport {
  *
  * @throws AekitError `ExportMismatch` when a folded graph disagrees with tfjs,
  *   `RepositoryVersionExists` for a `version` already there, `CannotWrite` for a repository
- *   that cannot be written, `InvalidArgument` for a name or version that cannot be used.
+ *   that cannot be written, `InvalidArgument` for a name or version that cannot be used, or
+ *   for `precision` or `maxQualityLoss` (a repository's graphs are written at fp32).
  */
 export async function exportToRepository(
   run: string,
   dir: string,
   options: RepositoryExportOptions = {},
 ): Promise<RepositoryExportReport> {
+  for (const [option, flag] of [
+    ['precision', '--precision'],
+    ['maxQualityLoss', '--max-quality-loss'],
+  ] as const) {
+    if (options[option] !== undefined) {
+      throw aekitError(
+        'InvalidArgument',
+        `${flag} is not available with --repository yet: a model repository's graphs are written at fp32. Export the run without --repository to store its weights at another precision.`,
+      );
+    }
+  }
   const runDir = new RunDirectory(run);
   const manifest = runDir.readManifest();
   const name = options.name ?? tritonModelName(basename(resolve(run)));
