@@ -25,6 +25,7 @@
  * float32: they weigh little and carry much.
  */
 import type { Precision } from '@aekit/core';
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import onnxProto, { type onnx as proto } from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -62,44 +63,18 @@ function floatValues(t: proto.ITensorProto): Float32Array | undefined {
 /** An int64 field as decoded (a number, or a Long where the `long` package is installed). */
 const int64 = (v: unknown): number => (typeof v === 'number' ? v : Number(String(v)));
 
-const scratch = new DataView(new ArrayBuffer(4));
+const scratch = new DataView(new ArrayBuffer(2));
 
 /** The float16 bits of `value`, rounded to nearest even (overflow to infinity). */
 export function toFloat16Bits(value: number): number {
-  scratch.setFloat32(0, value);
-  const x = scratch.getUint32(0);
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // Subnormal half (or zero): shift the full mantissa into place, rounding to even.
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    const up = rest > midpoint || (rest === midpoint && (half & 1) === 1);
-    return sign | (half + (up ? 1 : 0));
-  }
-  const half = (e << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  const up = rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1);
-  // A carry out of the mantissa moves to the next exponent, as it should (up to infinity).
-  return sign | (half + (up ? 1 : 0));
+  setFloat16(scratch, 0, value);
+  return scratch.getUint16(0);
 }
 
 /** The float32 value of float16 `bits`. */
 export function fromFloat16Bits(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  scratch.setUint16(0, bits);
+  return getFloat16(scratch, 0);
 }
 
 /**
@@ -217,8 +192,7 @@ export function quantizeGraph(bytes: Uint8Array, precision: Precision): Quantize
       const stored = freshName(`${name}/fp16`, taken);
       const raw = new Uint8Array(values.length * 2);
       const view = new DataView(raw.buffer);
-      for (let i = 0; i < values.length; i++)
-        view.setUint16(i * 2, toFloat16Bits(values[i]!), true);
+      for (let i = 0; i < values.length; i++) setFloat16(view, i * 2, values[i]!, true);
       initializers.push({
         name: stored,
         dims: t.dims ?? [],
