@@ -1,4 +1,4 @@
-import { aekitError } from '@aekit/core';
+import { aekitError, type OptionInfo } from '@aekit/core';
 import { BACKEND_NAMES } from '@aekit/trainers';
 import { Option } from 'commander';
 
@@ -48,4 +48,22 @@ export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend')
     .choices([...BACKEND_NAMES])
     .default('auto');
+}
+
+/**
+ * An option's help text: its description, choices and default, the default left out where
+ * the option has none (an empty list reads `none`).
+ */
+export function optionHelp(info: OptionInfo): string {
+  const extra = [
+    ...(info.choices ? [`choices: ${info.choices.join(', ')}`] : []),
+    ...(info.default !== undefined ? [`default: ${defaultText(info.default)}`] : []),
+  ];
+  return `${info.description}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
+}
+
+/** A default value as typed on the command line: lists comma-separated, an empty one `none`. */
+export function defaultText(value: unknown): string {
+  if (!Array.isArray(value)) return String(value);
+  return value.length === 0 ? 'none' : value.join(',');
 }

@@ -31,6 +31,35 @@ export function reportError(error: unknown, output: Output): number {
   return 70;
 }
 
-/** A number with `digits` significant digits. */
-export const fmt = (v: number, digits = 4): string =>
-  Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v);
+/**
+ * A measured number, the one way the CLI prints them: `digits` significant digits, trailing
+ * zeros kept so that columns compare (`0.06116`, `0.03350`); numbers of more integer digits
+ * than that rounded to integers (`204.5`, `12346`); scientific only below 1e-4 (`1.910e-6`);
+ * integers (counts) plain.
+ */
+export function fmt(v: number, digits = 4): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  if (a < 1e-4) {
+    const [mantissa, exponent] = v.toExponential(digits - 1).split('e');
+    return `${mantissa}e${Number(exponent)}`;
+  }
+  const rounded = v.toPrecision(digits);
+  return Math.abs(Number(rounded)) >= 10 ** digits ? String(Math.round(v)) : rounded;
+}
+
+/** A count with its noun, singular for 1: `plural(1, 'epoch')` is `1 epoch`. */
+export const plural = (n: number, noun: string, nouns = `${noun}s`): string =>
+  `${n} ${n === 1 ? noun : nouns}`;
+
+/**
+ * A duration: seconds with two significant digits under a minute (`0.52s`, `3.4s`, `25s`),
+ * else minutes and seconds (`2m05s`).
+ */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '…';
+  if (seconds < 59.5) return `${fmt(seconds, 2)}s`;
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+}

@@ -14,9 +14,10 @@ describe('variant plugins from outside the repository packages', () => {
   it('--plugin registers the variant: aekit variants lists it and train takes its options', async () => {
     const listed = await aekit('variants', '--plugin', EXAMPLE);
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toContain('k-sparse — k-sparse autoencoder');
-    const help = await aekit('train', '--plugin', EXAMPLE, '--help');
-    expect(help.stdout).toMatch(/--k <integer> +\[k-sparse\] units kept per sample in\s+training/);
+    expect(listed.stdout).toMatch(/^k-sparse +k-sparse autoencoder$/m);
+    const help = await aekit('train', '--plugin', EXAMPLE, '--variant', 'k-sparse', '--help');
+    expect(help.stdout).toContain('Options of k-sparse:');
+    expect(help.stdout).toMatch(/--k <integer> +units kept per sample in\s+training/);
   });
 
   it('trains with it, records it in the run, and eval and export find it there', async () => {

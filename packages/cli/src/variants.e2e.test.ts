@@ -70,7 +70,7 @@ describe('every variant: aekit train -> aekit export -> runtime reconstruction',
       // All three at once: the decoder keeps only its biases (100 + 784), the sparsity
       // term is logged apart, and the run records the constraints it trained with.
       expect(model.networks.decoder.countParams()).toBe(884);
-      expect(trained.stderr).toMatch(/reconstruction [\d.]+ +sparsity [\d.]+/);
+      expect(trained.stderr).toMatch(/reconstruction [\d.e-]+ +sparsity [\d.e-]+/);
       expect(manifest.options).toMatchObject({ with: ['tied', 'denoising', 'sparse'] });
     }
     const want = await mapBatches(test, manifest.inputShape, (x) => model.reconstruct(x));

@@ -1,8 +1,9 @@
-import { evaluateRun } from '@aekit/trainers';
+import { RunDirectory } from '@aekit/core/node';
+import { type EvaluationReport, evaluateRun } from '@aekit/trainers';
 import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
 import { backendOption } from '../flags.js';
-import { fmt, type Output } from '../output.js';
+import { fmt, type Output, plural } from '../output.js';
 
 /** Options of `aekit eval`. */
 export interface EvalCommandOptions {
@@ -36,25 +37,16 @@ export async function evalCommand(
   }
   const scored =
     report.split === 'file'
-      ? `${report.samples} samples of ${report.data}${report.labels ? ` (labels: ${report.labels})` : ''}`
-      : `${report.samples} ${report.split} samples`;
+      ? `${plural(report.samples, 'sample')} of ${report.data}${report.labels ? ` (labels: ${report.labels})` : ''}`
+      : plural(report.samples, `${report.split} sample`);
   output.out(`${report.variant} run ${report.run}: ${scored}`);
-  // The first column is the variant's own loss (bce or mse), the second always MSE.
-  const lossHeader = `loss (${report.lossName})`;
-  const width = Math.max(12, lossHeader.length + 2);
-  output.out(`                     ${lossHeader.padEnd(width)} MSE`);
-  output.out(`  model              ${fmt(report.loss).padEnd(width)} ${fmt(report.mse)}`);
-  output.out(
-    `  mean-image         ${fmt(report.baseline.loss).padEnd(width)} ${fmt(report.baseline.mse)}`,
-  );
-  output.out(`  model / baseline MSE: ${fmt(report.mseRatio, 3)}`);
-  const measures = Object.entries(report.measures ?? {});
-  if (measures.length > 0) {
-    output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
-    for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
-  }
-  if (report.classification) {
-    output.out(`  classifier: ${report.split} accuracy ${fmt(report.classification.accuracy, 4)}`);
+  // A classifier run is judged by its predictions: its reconstruction (the pretrained
+  // decoder against a fine-tuned encoder, or none at all) says nothing about it.
+  const classifier = new RunDirectory(run).readManifest().classifier;
+  if (classifier) {
+    printClassifier(report, classifier.classes.length, output);
+  } else {
+    printReconstruction(report, output);
   }
   const p = report.probe;
   if (p) {
@@ -77,6 +69,39 @@ export async function evalCommand(
     );
     output.out(`    radius-1 purity      ${purity(r.radius1Purity)}`);
     output.out(`                  random ${purity(r.random.radius1Purity)}`);
+  }
+}
+
+/** The reconstruction lines: the variant's loss and MSE next to the mean image's, and their ratio. */
+function printReconstruction(report: EvaluationReport, output: Output): void {
+  // The first column is the variant's own loss (bce or mse), the second always MSE.
+  const lossHeader = `loss (${report.lossName})`;
+  const width = Math.max(12, lossHeader.length + 2);
+  output.out(`                     ${lossHeader.padEnd(width)} MSE`);
+  output.out(`  model              ${fmt(report.loss).padEnd(width)} ${fmt(report.mse)}`);
+  output.out(
+    `  mean-image         ${fmt(report.baseline.loss).padEnd(width)} ${fmt(report.baseline.mse)}`,
+  );
+  output.out(
+    `  model / baseline MSE: ${fmt(report.mseRatio, 3)} (below 1: better than the mean image)`,
+  );
+  const measures = Object.entries(report.measures ?? {});
+  if (measures.length > 0) {
+    output.out(`  ${report.variant} measures (means over the ${report.split} samples):`);
+    for (const [name, value] of measures) output.out(`    ${name.padEnd(20)} ${fmt(value)}`);
+  }
+}
+
+/** A classifier run's lines: its accuracy over its classes, or why there is none. */
+function printClassifier(report: EvaluationReport, classes: number, output: Output): void {
+  if (report.classification) {
+    output.out(
+      `  classifier: ${report.split} accuracy ${fmt(report.classification.accuracy)} over ${classes} classes (chance about ${fmt(1 / classes, 3)})`,
+    );
+  } else {
+    output.out(
+      `  classifier: no labels to score it on; pass them with --labels FILE (one per sample of --data).`,
+    );
   }
 }
 

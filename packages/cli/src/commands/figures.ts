@@ -3,7 +3,7 @@ import { drawFigures } from '@aekit/trainers';
 import type { Command } from 'commander';
 import { startBackend } from '../backend-line.js';
 import { backendOption, numberFlag } from '../flags.js';
-import type { Output } from '../output.js';
+import { duration, type Output } from '../output.js';
 
 /** Flags of `aekit figures`. */
 export interface FiguresFlags {
@@ -23,7 +23,10 @@ export async function figuresCommand(run: string, flags: FiguresFlags, output: O
   const dreamSteps = numberFlag(flags.dreamSteps, '--dream-steps', 1);
   const backend = await startBackend(flags.backend, output);
   const started = performance.now();
+  // Each figure on stderr as it starts: some take seconds (dreams, the map).
+  const onFigure = (name: string) => output.err(`figures: drawing ${name}…`);
   const written = await drawFigures(run, {
+    onFigure,
     ...(units ? { units } : {}),
     ...(top ? { top } : {}),
     ...(mapSamples ? { mapSamples } : {}),
@@ -31,7 +34,7 @@ export async function figuresCommand(run: string, flags: FiguresFlags, output: O
     backend,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
   });
-  output.out(`Figures of ${run} (${((performance.now() - started) / 1000).toFixed(1)} s):`);
+  output.out(`Figures of ${run} (${duration((performance.now() - started) / 1000)}):`);
   for (const path of written) output.out(`  ${relative(process.cwd(), path) || path}`);
 }
 

@@ -1,3 +1,4 @@
+import { listVariants } from '@aekit/core';
 import { interpolateToFile, sampleToFile } from '@aekit/runtime-web';
 import type { Command } from 'commander';
 import { numberFlag, runtimeDeviceOption } from '../flags.js';
@@ -73,12 +74,19 @@ export async function interpolateCommand(
   );
 }
 
+/** The registered variants whose models can sample, from their declared capabilities. */
+export function samplingVariants(): string[] {
+  return listVariants()
+    .filter((p) => p.capabilities.includes('sample'))
+    .map((p) => p.name);
+}
+
 /** Registers `aekit sample` and `aekit interpolate`. */
 export function registerGenerate(program: Command, output: Output): void {
   program
     .command('sample')
     .description(
-      'Generate with an exported model that can sample: codings drawn from the prior N(0, I) and decoded (vae), or a Markov chain of corruption and reconstruction run from noise (gsn).',
+      `Generate with an exported model that can sample (variants: ${samplingVariants().join(', ')}): codings drawn from the prior N(0, I) and decoded, or, where the model samples by a Markov chain, corruption and reconstruction run from noise for --steps steps.`,
     )
     .argument(
       '<run>',
@@ -90,8 +98,8 @@ export function registerGenerate(program: Command, output: Output): void {
       '--seed <n>',
       'random seed: the same seed draws the same samples (default: random, printed)',
     )
-    .option('--temperature <t>', 'vae: scale of the codings drawn (1: the prior itself)')
-    .option('--steps <n>', "gsn: steps of the Markov chain (default: the model's, 30)")
+    .option('--temperature <t>', 'prior samplers: scale of the codings drawn (1: the prior itself)')
+    .option('--steps <n>', "Markov-chain samplers: steps of the chain (default: the model's)")
     .option('--cols <n>', 'columns of the PNG grid', '10')
     .addOption(runtimeDeviceOption())
     .addHelpText(

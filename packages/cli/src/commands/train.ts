@@ -9,9 +9,9 @@ import {
 } from '@aekit/core';
 import { OPTIMIZERS, type TrainOptions, train } from '@aekit/trainers';
 import { type Command, Option } from 'commander';
-import { backendOption } from '../flags.js';
+import { backendOption, optionHelp } from '../flags.js';
 import { stoppableByCtrlC } from '../interrupt.js';
-import type { Output } from '../output.js';
+import { fmt, type Output, plural } from '../output.js';
 import { pluginSpecifier } from '../plugins.js';
 import { progressReporter } from '../progress.js';
 
@@ -126,7 +126,7 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   const where = rel === '' ? '.' : rel.startsWith('..') ? result.run : rel;
   const last = result.metrics[result.metrics.length - 1];
   output.out(
-    `Run written to ${where}/ (${result.manifest.status}, ${result.manifest.epochsCompleted} epochs${last ? `, loss ${last.loss.toFixed(4)}` : ''})`,
+    `Run written to ${where}/ (${result.manifest.status}, ${plural(result.manifest.epochsCompleted, 'epoch')}${last ? `, loss ${fmt(last.loss)}` : ''})`,
   );
   if (figures.length > 0) {
     const shown = figures.map((path) => `${where}/figures/${basename(path)}`);
@@ -134,6 +134,24 @@ export async function trainCommand(flags: TrainFlags, output: Output): Promise<v
   }
   output.out(`  model:      ${where}/model/   checkpoint: ${where}/checkpoints/last.ckpt`);
   output.out(`Evaluate it with: aekit eval ${where}`);
+}
+
+/**
+ * What `aekit train --help` ends with: where the variants' options are and an example, or
+ * with `--variant X`, an example of X.
+ */
+function trainHelpAfter(variant: string | undefined): string {
+  if (variant !== undefined) {
+    return `\nExample:\n  aekit train --variant ${variant} --data mnist --epochs 10 --out runs/mnist-${variant}`;
+  }
+  const names = listVariants().map((p) => p.name);
+  return [
+    '',
+    `Each variant has options of its own: \`aekit train --variant NAME --help\` lists NAME's, with their defaults (variants: ${names.join(', ')}).`,
+    '',
+    'Example:',
+    '  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked',
+  ].join('\n');
 }
 
 /** Registers `aekit train`: its flags, the variant options of every registered variant, and the action. */
@@ -202,26 +220,27 @@ export function registerTrain(program: Command, output: Output): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--overwrite', 'replace a run already in --out')
     .option('--no-figures', 'skip figures/reconstructions.png and figures/loss.png');
-  const flags = variantOptionFlags();
-  for (const [flag, { info, variants }] of flags) {
-    const def =
-      info.default !== undefined
-        ? `; default ${Array.isArray(info.default) ? info.default.join(',') : String(info.default)}`
-        : '';
-    const choices = info.choices ? ` (${info.choices.join('|')})` : '';
-    // Each variant validates its own values (two variants may accept different choices).
-    trainCmd.addOption(
-      new Option(
-        `--${flag} <${info.type}>`,
-        `[${variants.join(', ')}] ${info.description}${choices}${def}`,
-      ),
-    );
+  // Every variant's options are flags, hidden from the general help: `--variant X --help`
+  // shows X's own, with X's descriptions and defaults.
+  const variantOptions = new Map<string, Option>();
+  for (const [flag, { info }] of variantOptionFlags()) {
+    const option = new Option(`--${flag} <${info.type}>`, info.description).hideHelp();
+    variantOptions.set(flag, option);
+    trainCmd.addOption(option);
   }
+  trainCmd.on('option:variant', (name: string) => {
+    const own = new Map(describeOptions(getVariant(name).options).map((o) => [o.flag, o]));
+    for (const [flag, option] of variantOptions) {
+      const info = own.get(flag);
+      option.hidden = info === undefined;
+      if (info) {
+        option.description = optionHelp(info);
+        option.helpGroup(`Options of ${name}:`);
+      }
+    }
+  });
   trainCmd
-    .addHelpText(
-      'after',
-      '\nExample:\n  aekit train --variant stacked --data mnist --epochs 10 --layers 100,30 --out runs/mnist-stacked',
-    )
+    .addHelpText('after', () => trainHelpAfter(trainCmd.getOptionValue('variant')))
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       // A resumed run keeps its own settings: only the options typed on the command line
       // count (a default such as --batch-size 32 is not a request to change the run's).

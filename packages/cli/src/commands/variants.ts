@@ -1,5 +1,12 @@
-import { describeOptions, getVariant, listVariants } from '@aekit/core';
+import {
+  describeOptions,
+  getVariant,
+  listVariants,
+  type OptionInfo,
+  type VariantPlugin,
+} from '@aekit/core';
 import type { Command } from 'commander';
+import { optionHelp } from '../flags.js';
 import type { Output } from '../output.js';
 
 /** `aekit variants [name]`: the registry, or one variant's options. */
@@ -21,21 +28,61 @@ export function variantsCommand(name: string | undefined, json: boolean, output:
     );
     return;
   }
-  for (const p of plugins) {
+  if (name) {
+    const p = plugins[0]!;
     output.out(`${p.name} — ${p.title}`);
-    if (name) output.out(`  ${p.description}`);
+    output.out(`  ${p.description}`);
     if (p.capabilities.length) output.out(`  capabilities: ${p.capabilities.join(', ')}`);
-    for (const o of describeOptions(p.options)) {
-      const choices = o.choices ? ` (${o.choices.join('|')})` : '';
-      const def =
-        o.default !== undefined
-          ? ` [default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)}]`
-          : '';
-      output.out(`    --${o.flag} <${o.type}>${choices}  ${o.description}${def}`);
+    output.out('  options:');
+    for (const line of optionLines(describeOptions(p.options), optionHelp)) {
+      output.out(`    ${line}`);
     }
-    output.out('');
+    output.out(`Train it with: aekit train --variant ${p.name} --data mnist --out runs/${p.name}`);
+    return;
   }
-  if (!name) output.out('Train one with: aekit train --variant NAME --data mnist --out runs/NAME');
+  const width = Math.max(...plugins.map((p) => p.name.length)) + 2;
+  for (const p of plugins) {
+    const can = p.capabilities.length ? `  (${p.capabilities.join(', ')})` : '';
+    output.out(`${p.name.padEnd(width)}${p.title}${can}`);
+  }
+  const shared = sharedOptions(plugins);
+  if (shared.length > 0) {
+    output.out('');
+    output.out('Options of several variants (their defaults may differ):');
+    for (const line of optionLines(shared, (o) => o.description)) output.out(`  ${line}`);
+  }
+  output.out('');
+  output.out('One variant, its options and defaults: aekit variants NAME');
+  output.out('Train one with: aekit train --variant NAME --data mnist --out runs/NAME');
+}
+
+/** One line per option, `--flag <type>` in a column, then `text(option)`. */
+function optionLines(
+  options: readonly OptionInfo[],
+  text: (option: OptionInfo) => string,
+): string[] {
+  const flags = options.map((o) => `--${o.flag} <${o.type}>`);
+  const width = Math.max(...flags.map((f) => f.length)) + 2;
+  return options.map((o, i) => `${flags[i]!.padEnd(width)}${text(o)}`);
+}
+
+/**
+ * The options two variants or more take, once each, in the order they first appear, with the
+ * description most of them give.
+ */
+export function sharedOptions(plugins: readonly VariantPlugin[]): OptionInfo[] {
+  const seen = new Map<string, OptionInfo[]>();
+  for (const p of plugins) {
+    for (const o of describeOptions(p.options)) seen.set(o.flag, [...(seen.get(o.flag) ?? []), o]);
+  }
+  return [...seen.values()]
+    .filter((infos) => infos.length > 1)
+    .map((infos) => {
+      const counts = new Map<string, number>();
+      for (const o of infos) counts.set(o.description, (counts.get(o.description) ?? 0) + 1);
+      const description = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+      return { ...infos[0]!, description };
+    });
 }
 
 /** Registers `aekit variants`. */

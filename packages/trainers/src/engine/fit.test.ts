@@ -196,6 +196,24 @@ describe('fit', () => {
     disposeNetworks(model.networks);
   });
 
+  it("reports the epoch's running mean loss with each batch: after the last, the epoch's loss", async () => {
+    const model = stacked();
+    const last: { batch: number; meanLoss: number | undefined }[] = [];
+    const r = await fit(model, {
+      ...common,
+      epochs: 2,
+      data: samples(),
+      callbacks: {
+        onBatchEnd: ({ epoch, batch, batches, meanLoss }) => {
+          if (batch === batches) last[epoch - 1] = { batch, meanLoss };
+        },
+      },
+    });
+    // The same sums, read at the end of the epoch: equal to float32 rounding.
+    for (const [i, h] of r.history.entries()) expect(last[i]!.meanLoss).toBeCloseTo(h.loss, 6);
+    disposeNetworks(model.networks);
+  });
+
   it('stops on abort after the current batch and frees what it made', async () => {
     const model = stacked();
     await fit(model, { ...common, epochs: 1, data: samples() });

@@ -118,6 +118,11 @@ export interface FitBatchEnd {
   readonly samples: number;
   /** The loss of a recent batch: read from the device a few times a second, not every batch. */
   readonly loss: number | undefined;
+  /**
+   * The mean loss of the epoch's batches so far (weighted by their samples), read with
+   * `loss`: after the last batch it is the epoch's loss.
+   */
+  readonly meanLoss: number | undefined;
   readonly samplesPerSecond: number;
 }
 
@@ -301,6 +306,7 @@ async function trainEpoch(epoch: number, ctx: EpochContext): Promise<EpochOutcom
   let batch = 0;
   let lastRead = 0;
   let lastLoss: number | undefined;
+  let lastMeanLoss: number | undefined;
   try {
     // The wasm backend copies a batch into its heap when the tensor is made, so one buffer
     // serves every batch (other backends may keep the array itself, or upload it later).
@@ -347,6 +353,7 @@ async function trainEpoch(epoch: number, ctx: EpochContext): Promise<EpochOutcom
       // Reading a value waits for the device; do it a few times a second, not every batch.
       if (t - lastRead > 250 || batch === batches) {
         lastLoss = (await cost!.data())[0];
+        lastMeanLoss = (await lossSum.data())[0]! / samples;
         // Let timers and signals (progress bars, Ctrl-C) run between batches.
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastRead = t;
@@ -358,6 +365,7 @@ async function trainEpoch(epoch: number, ctx: EpochContext): Promise<EpochOutcom
         batches,
         samples,
         loss: lastLoss,
+        meanLoss: lastMeanLoss,
         samplesPerSecond: samples / ((t - epochStart) / 1000),
       });
     }

@@ -47,9 +47,7 @@ export const denseAutoencoderOptions = z
     with: z
       .array(z.enum(CONSTRAINT_NAMES))
       .default([])
-      .describe(
-        `constraints to add to the variant's own, comma-separated (${CONSTRAINT_NAMES.join(', ')}), e.g. tied,denoising`,
-      ),
+      .describe("constraints to add to the variant's own, comma-separated, e.g. tied,denoising"),
     ...Object.assign({}, ...constraints.map((c) => c.options)),
   })
   .strict();

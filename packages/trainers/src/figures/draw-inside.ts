@@ -26,6 +26,11 @@ export interface InsideOptions {
   /** Gradient-ascent steps of each dream (default 200). */
   readonly dreamSteps?: number;
   readonly seed?: number;
+  /**
+   * Called as each figure starts (`features`, `top-activations`, `dreams`, `map`, and in
+   * `drawFigures` `loss`), for progress: some take seconds.
+   */
+  readonly onFigure?: (name: string) => void;
 }
 
 /** Rows of `perRow` images. */
@@ -130,6 +135,7 @@ export async function drawInsideFigures(
   };
   const json = (value: unknown) => `${JSON.stringify(value)}\n`;
 
+  options.onFigure?.('features');
   const features = firstLayerFeatures(model, inputShape, units);
   if (features && isImageShape(features.shape)) {
     // Each unit on its own scale, symmetric about 0 (grey): weights of either sign show.
@@ -147,6 +153,7 @@ export async function drawInsideFigures(
     );
   }
 
+  options.onFigure?.('top-activations');
   const pool = train.slice(0, Math.min(searched, train.count));
   const { codings, d } = await codingsOf(model, pool);
   const shown = liveliestUnits(codings, d, units);
@@ -170,6 +177,7 @@ export async function drawInsideFigures(
     }),
   );
 
+  options.onFigure?.('dreams');
   const dreamt = dreams(model, inputShape, shown, { range, steps: dreamSteps, seed });
   if (images) {
     write('dreams.png', imageGrid(rowsOf(dreamt.images, 8), { sampleShape: inputShape, range }));
@@ -187,6 +195,7 @@ export async function drawInsideFigures(
 
   const placed = heldOut.slice(0, Math.min(mapSamples, heldOut.count));
   if (placed.count >= 16) {
+    options.onFigure?.('map');
     const mapped = await codingsOf(model, placed);
     const points = codingMap(mapped.codings, mapped.d, seed);
     const thumbs = images

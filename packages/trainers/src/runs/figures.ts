@@ -28,7 +28,10 @@ export async function drawFigures(dir: string, options: FiguresOptions = {}): Pr
     const { train, heldOut } = loadEvaluationData(manifest, options.dataDir);
     const written = await drawInsideFigures(run, manifest, model, train, heldOut, options);
     const metrics = run.readMetrics();
-    if (metrics.length > 0) written.push(await drawLossFigure(run, manifest, metrics));
+    if (metrics.length > 0) {
+      options.onFigure?.('loss');
+      written.push(await drawLossFigure(run, manifest, metrics));
+    }
     // The manifest lists the figures with the run's other files.
     run.writeManifest({ ...run.readManifest(), updatedAt: new Date().toISOString() });
     return written;
