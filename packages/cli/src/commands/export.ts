@@ -75,7 +75,7 @@ export async function exportCommand(
   const q = report.quality;
   if (q) {
     output.out(
-      `Quality at ${report.precision} against fp32 on ${q.samples} ${q.from} samples: ${describeQuality(q)}; largest loss ${fmt(q.loss * 100, 3)}% (budget ${fmt(q.budget * 100, 3)}%).`,
+      `Quality at ${report.precision} against fp32 on ${q.samples} ${q.from} samples: ${describeQuality(q)}; largest loss ${fmt(q.loss * 100, 3)}% (budget ${Number((q.budget * 100).toPrecision(6))}%).`,
     );
   }
 }
