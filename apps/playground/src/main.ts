@@ -1,6 +1,6 @@
 import { loadTestImages } from './data.js';
 import { loadModelIndex, ModelStore } from './models.js';
-import type { View, ViewContext } from './ui.js';
+import { progressBars, type View, type ViewContext } from './ui.js';
 import { denoiseView } from './views/denoise.js';
 import { generateView } from './views/generate.js';
 import { hashingView } from './views/hashing.js';
@@ -36,6 +36,7 @@ async function start(): Promise<void> {
   const requested = new URLSearchParams(location.search).get('device') ?? 'auto';
   deviceSelect.value = requested;
   const store = new ModelStore(requested);
+  deviceStatus.closest('header')?.append(progressBars(store));
   const index = await loadModelIndex();
   const data = await loadTestImages(index.testImages);
   let generation = 0;
@@ -59,7 +60,9 @@ async function start(): Promise<void> {
   const showDevice = async () => {
     // The device a model really runs on ('auto' resolves to wasm or webgpu).
     const first = await store.get(index.models[0]!.name);
-    deviceStatus.textContent = `running on ${first.info.device}`;
+    // Why: e.g. 'auto' passing over a software WebGPU adapter, or both devices' timings.
+    const reason = first.info.deviceReason?.replace(/^\w+: /, '');
+    deviceStatus.textContent = `running on ${first.info.device}${reason ? ` (${reason})` : ''}`;
     document.body.dataset.device = first.info.device;
   };
   deviceSelect.addEventListener('change', async () => {

@@ -1,10 +1,17 @@
 import {
   type Autoencoder,
   type HashIndex,
+  type LoadProgress,
   loadAutoencoder,
   loadHashIndex,
   type ModelBytes,
 } from '@aekit/runtime-web';
+
+/** Download progress of one model, or `done` once it has loaded (or failed). */
+export type ModelProgress = { readonly name: string } & (
+  | { readonly done: false; readonly progress: LoadProgress }
+  | { readonly done: true }
+);
 
 /** One model of public/models/index.json. */
 export interface ModelEntry {
@@ -34,9 +41,13 @@ export async function loadModelIndex(): Promise<ModelIndex> {
   return (await res.json()) as ModelIndex;
 }
 
-/** Loaded models on one device; sessions are opened once and reused by every view. */
+/**
+ * Loaded models on one device; sessions are opened once and reused by every view. Each
+ * model runs in a Web Worker of its own, so that drawing never waits for a session.
+ */
 export class ModelStore {
   #device: string;
+  #listeners = new Set<(p: ModelProgress) => void>();
   #loaded = new Map<string, Promise<Autoencoder>>();
   /** Models a visitor loaded from their own files, by name. */
   #own = new Map<string, ModelBytes>();
@@ -50,16 +61,39 @@ export class ModelStore {
     return this.#device;
   }
 
+  /** Calls `listener` with the download progress of every model loaded from now on. */
+  onProgress(listener: (p: ModelProgress) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #report(p: ModelProgress): void {
+    for (const listener of this.#listeners) listener(p);
+  }
+
   /** The model `name`, loading it on first use. */
   get(name: string): Promise<Autoencoder> {
     let model = this.#loaded.get(name);
     if (!model) {
       const own = this.#own.get(name);
+      // Bars for the load only, not for graphs fetched on first use later (autoencoder.onnx).
+      let loading = true;
       model = loadAutoencoder(own ?? new URL(`models/${name}/`, document.baseURI), {
         device: this.#device,
+        worker: true,
+        onProgress: (progress) => {
+          if (loading) this.#report({ name, done: false, progress });
+        },
       });
       this.#loaded.set(name, model);
-      model.catch(() => this.#loaded.delete(name));
+      const done = () => {
+        loading = false;
+        this.#report({ name, done: true });
+      };
+      model.then(done, () => {
+        done();
+        this.#loaded.delete(name);
+      });
     }
     return model;
   }

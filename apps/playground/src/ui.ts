@@ -1,5 +1,5 @@
 import type { TestImages } from './data.js';
-import type { ModelEntry, ModelIndex, ModelStore } from './models.js';
+import type { ModelEntry, ModelIndex, ModelProgress, ModelStore } from './models.js';
 
 /** What a view gets. */
 export interface ViewContext {
@@ -126,4 +126,37 @@ export function latest<A extends unknown[]>(
     if (running) next = args;
     else void go(args);
   };
+}
+
+/**
+ * A box of download progress bars, one per model while it loads (`#progress-NAME`),
+ * each removed once its model has loaded.
+ */
+export function progressBars(store: ModelStore): HTMLElement {
+  const box = el('div', { id: 'model-progress', class: 'model-progress', 'aria-live': 'polite' });
+  const bars = new Map<string, HTMLProgressElement>();
+  store.onProgress((p: ModelProgress) => {
+    let bar = bars.get(p.name);
+    if (p.done) {
+      bar?.parentElement?.remove();
+      bars.delete(p.name);
+      return;
+    }
+    if (!bar) {
+      const label = el('label', {}, `${p.name} `);
+      bar = el('progress', { id: `progress-${p.name}`, max: '1', value: '0' });
+      label.append(bar);
+      box.append(label);
+      bars.set(p.name, bar);
+    }
+    const { loaded, total } = p.progress;
+    if (total) {
+      bar.max = total;
+      bar.value = loaded;
+      bar.textContent = `${Math.round((100 * loaded) / total)}%`;
+    } else {
+      bar.removeAttribute('value'); // unknown length: an indeterminate bar
+    }
+  });
+  return box;
 }

@@ -473,6 +473,10 @@ class OrtAutoencoder implements Autoencoder {
       ...(m?.aekitVersion !== undefined ? { aekitVersion: m.aekitVersion } : {}),
       described: m ? 'aekit.json' : 'sessions',
       device: opened.device,
+      deviceReason:
+        options.device !== undefined && options.device !== AUTO_DEVICE
+          ? `"${opened.device}" was asked for`
+          : `${opened.device}: ${skippedDevices.length > 0 ? skippedDevices.join('; ') : "the first device 'auto' tries here"}`,
       executionProviders: Object.freeze([...(platform.devices[opened.device] ?? [])]),
       skippedDevices: Object.freeze([...skippedDevices]),
       inputName: opened.encoder.inputName,

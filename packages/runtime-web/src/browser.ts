@@ -20,8 +20,10 @@
  */
 import { type HashIndex, parseHashIndex } from '@aekit/core/hashing';
 import { loadWithPlatform } from './autoencoder.js';
+import { type DeviceChoice, faster, timeEncode, underFloor } from './device-choice.js';
 import { AUTO_DEVICE, checkDeviceName, DeviceFailure, reasonOf, WEB_DEVICES } from './devices.js';
 import {
+  type FetchOptions,
   fetchHashIndex,
   fetchModelFiles,
   filesFromBytes,
@@ -32,12 +34,17 @@ import { importOnce } from './ort-import.js';
 import { createQueue } from './queue.js';
 import type {
   Autoencoder,
+  AutoencoderInfo,
   AutoencoderSource,
   LoadOptions,
+  ModelFiles,
   OrtModule,
   RuntimePlatform,
 } from './session.js';
 
+export { WEBGPU_FLOOR_MS } from './device-choice.js';
+export { MODEL_CACHE } from './model-source.js';
+export type { LoadProgress } from './session.js';
 export * from './shared-exports.js';
 
 /** The devices of this platform (onnxruntime-web) and their execution providers. */
@@ -51,11 +58,58 @@ const builds: Readonly<Record<string, (device: string) => Promise<OrtModule>>> =
   webgpu: importOnce(() => import('onnxruntime-web/webgpu'), cannotLoad),
 });
 
-interface GpuLike {
-  requestAdapter(): Promise<unknown>;
+interface GpuAdapterInfoLike {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly description?: string;
+  readonly isFallbackAdapter?: boolean;
 }
 
-/** Throws a {@link DeviceFailure} unless this page has a WebGPU adapter. */
+interface GpuAdapterLike {
+  /** Chromium before 136; newer ones say it in `info`. */
+  readonly isFallbackAdapter?: boolean;
+  readonly info?: GpuAdapterInfoLike;
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<GpuAdapterLike | null>;
+}
+
+/** What the page's WebGPU adapter is: a hardware one, or why `'auto'` passes WebGPU over. */
+type AdapterProbe =
+  | { readonly usable: true; readonly name: string }
+  | { readonly usable: false; readonly reason: string };
+
+/**
+ * Asks for the page's WebGPU adapter, without loading any ONNX Runtime build. A fallback
+ * adapter (a software rasteriser such as SwiftShader, `info.isFallbackAdapter`) is not
+ * usable for `'auto'`: it runs a batch-1 encode 15 to 40 times slower than wasm.
+ */
+async function probeAdapter(): Promise<AdapterProbe> {
+  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+  if (!gpu) {
+    return {
+      usable: false,
+      reason:
+        'navigator.gpu is missing: this browser has no WebGPU, or the page is not in a secure context (https or localhost).',
+    };
+  }
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter)
+    return { usable: false, reason: 'navigator.gpu.requestAdapter() found no adapter.' };
+  const info = adapter.info ?? {};
+  const name =
+    [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed';
+  if (adapter.isFallbackAdapter === true || info.isFallbackAdapter === true) {
+    return {
+      usable: false,
+      reason: `the only WebGPU adapter is a fallback (software) adapter (${name}), slower than wasm.`,
+    };
+  }
+  return { usable: true, name };
+}
+
+/** Throws a {@link DeviceFailure} unless this page has a WebGPU adapter (fallback ones too). */
 async function checkWebGpu(): Promise<void> {
   const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
   if (!gpu) {
@@ -75,6 +129,10 @@ async function ortFor(device: string, options: LoadOptions): Promise<OrtModule> 
   // Read when a build creates its first session; later values are ignored by onnxruntime-web.
   if (options.wasmPaths !== undefined) module.env.wasm.wasmPaths = options.wasmPaths;
   if (options.numThreads !== undefined) module.env.wasm.numThreads = options.numThreads;
+  // onnxruntime-web prints its native warnings (e.g. "Some nodes were not assigned to the
+  // preferred execution providers", expected for shape ops on WebGPU) through console.error
+  // with ANSI colour codes; errors still reach the caller as exceptions.
+  module.env.logLevel = 'error';
   return module;
 }
 
@@ -86,6 +144,86 @@ const webPlatform: RuntimePlatform = Object.freeze({
   enqueue: createQueue(),
 });
 
+/** ONNX Runtime's native log severity for sessions: 3 = errors only (see `ortFor`). */
+const QUIET_SESSIONS = 3;
+
+/** `options` with ONNX Runtime's warnings off, unless the caller set a log severity. */
+function quiet(options: LoadOptions): LoadOptions {
+  return {
+    ...options,
+    sessionOptions: { logSeverityLevel: QUIET_SESSIONS, ...options.sessionOptions },
+  };
+}
+
+/** `ae` with `info` extended by `patch` (the same sessions; `dispose` releases them). */
+function withInfo(ae: Autoencoder, patch: Partial<AutoencoderInfo>): Autoencoder {
+  const info: AutoencoderInfo = Object.freeze({ ...ae.info, ...patch });
+  return {
+    info,
+    encode: (x) => ae.encode(x),
+    decode: (z) => ae.decode(z),
+    reconstruct: (x) => ae.reconstruct(x),
+    sample: (n, o) => ae.sample(n, o),
+    hash: (x) => ae.hash(x),
+    nearest: (x, index, o) => ae.nearest(x, index, o),
+    classify: (x) => ae.classify(x),
+    dispose: () => ae.dispose(),
+  };
+}
+
+/**
+ * `'auto'`: wasm unless this page has a hardware WebGPU adapter and WebGPU runs this model
+ * faster. The model loads on wasm first and a batch-1 encode is timed; when it takes less
+ * than WebGPU's least cost per call ({@link WEBGPU_FLOOR_MS}), wasm is kept; otherwise the
+ * model loads on WebGPU too, the same call is timed, and the faster device is kept.
+ */
+async function loadAuto(files: ModelFiles, options: LoadOptions): Promise<Autoencoder> {
+  const probe = await probeAdapter();
+  const wasm = await loadWithPlatform(webPlatform, files, { ...options, device: 'wasm' });
+  if (!probe.usable) {
+    return withInfo(wasm, {
+      deviceReason: `wasm: ${probe.reason.replace(/\.$/, '')}`,
+      skippedDevices: Object.freeze([`webgpu: ${probe.reason}`]),
+    });
+  }
+  const wasmMs = await timeEncode(wasm);
+  const cheap = underFloor(wasmMs);
+  if (cheap) {
+    return withInfo(wasm, {
+      deviceReason: `wasm: ${cheap.reason}`,
+      skippedDevices: Object.freeze([`webgpu: ${cheap.reason}.`]),
+    });
+  }
+  let gpu: Autoencoder;
+  try {
+    gpu = await loadWithPlatform(webPlatform, files, { ...options, device: 'webgpu' });
+  } catch (err) {
+    const why = reasonOf(err);
+    return withInfo(wasm, {
+      deviceReason: `wasm: webgpu (${probe.name}) cannot run this model: ${why}`,
+      skippedDevices: Object.freeze([`webgpu: ${why}`]),
+    });
+  }
+  let choice: DeviceChoice;
+  try {
+    // three times wasm's time is slower beyond doubt: no need for a median
+    choice = faster(wasmMs, await timeEncode(gpu, { enoughMs: 3 * wasmMs }));
+  } catch (err) {
+    await gpu.dispose();
+    const why = reasonOf(err);
+    return withInfo(wasm, {
+      deviceReason: `wasm: webgpu (${probe.name}) failed a test run: ${why}`,
+      skippedDevices: Object.freeze([`webgpu: ${why}`]),
+    });
+  }
+  const [kept, dropped] = choice.device === 'webgpu' ? [gpu, wasm] : [wasm, gpu];
+  await dropped.dispose();
+  return withInfo(kept, {
+    deviceReason: `${choice.device}: ${choice.reason}`,
+    skippedDevices: Object.freeze(choice.device === 'webgpu' ? [] : [`webgpu: ${choice.reason}.`]),
+  });
+}
+
 /**
  * Loads an autoencoder and opens its ONNX Runtime sessions (once; every call reuses them).
  *
@@ -93,8 +231,11 @@ const webPlatform: RuntimePlatform = Object.freeze({
  *   optionally `autoencoder.onnx`, fetched on the first `reconstruct`, and `aekit.json`),
  *   relative to the page or absolute; or `{ encoder, decoder, autoencoder?, metadata? }`
  *   with the bytes.
- * @param options - `device`: `'auto'` (default: `'webgpu'` when the browser has an adapter,
- *   else `'wasm'`), `'wasm'` or `'webgpu'`; `wasmPaths`, `numThreads` for onnxruntime-web.
+ * @param options - `device`: `'auto'` (default: wasm, or WebGPU when the page has a
+ *   hardware adapter and a timed call runs faster there; `info.deviceReason` says why),
+ *   `'wasm'` or `'webgpu'`; `onProgress` for download progress; `cache` (default true) to
+ *   keep the graphs in the Cache API; `worker` to run the sessions in a Web Worker;
+ *   `wasmPaths`, `numThreads` for onnxruntime-web.
  * @returns the loaded {@link Autoencoder}; call `dispose()` when done.
  * @throws AekitError `ModelLoadFailed` (files missing or unreadable), `UnknownDevice`,
  *   `DeviceUnavailable` (naming the devices that work here).
@@ -103,13 +244,31 @@ export async function loadAutoencoder(
   source: AutoencoderSource,
   options: LoadOptions = {},
 ): Promise<Autoencoder> {
-  checkDeviceName(options.device ?? AUTO_DEVICE, WEB_DEVICES);
+  const requested = options.device ?? AUTO_DEVICE;
+  checkDeviceName(requested, WEB_DEVICES);
+  if (options.worker) {
+    // comlink and the worker's client load only for pages that use a worker
+    const { loadInWorker } = await import('./worker-client.js');
+    return loadInWorker(source, options);
+  }
   const files = isModelBytes(source)
     ? filesFromBytes(source)
     : await fetchModelFiles(
         folderUrl(source, globalThis.document?.baseURI ?? globalThis.location?.href),
+        globalThis.fetch,
+        fetchOptions(options),
       );
-  return loadWithPlatform(webPlatform, files, options);
+  if (requested === AUTO_DEVICE) return loadAuto(files, quiet(options));
+  return loadWithPlatform(webPlatform, files, quiet(options));
+}
+
+/** The download options of `options`, for {@link fetchModelFiles}. */
+function fetchOptions(options: LoadOptions): FetchOptions {
+  return {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    cache: options.cache !== false,
+    ...(options.cacheKey !== undefined ? { cacheKey: options.cacheKey } : {}),
+  };
 }
 
 /**

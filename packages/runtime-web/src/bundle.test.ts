@@ -83,5 +83,10 @@ describe('the browser bundle of an app that only uses @aekit/runtime-web', () =>
     const entryText = readFileSync(join(out, entry!.path), 'utf8');
     expect(entryText).toMatch(/import\(["'`]\.\/ort\.wasm\.bundle\.min-[\w-]+\.js["'`]\)/);
     expect(entryText).toMatch(/import\(["'`]\.\/ort\.webgpu\.bundle\.min-[\w-]+\.js["'`]\)/);
+    // `{ worker: true }`: Vite emits the module worker as a chunk of its own (holding its own
+    // copy of onnxruntime-web's JS, which loads the same .wasm files); the page imports the
+    // worker's client, with comlink, only when a model asks for a worker.
+    expect(js.some((f) => /^assets\/worker-[\w-]+\.js$/.test(f.path))).toBe(true);
+    expect(entryText).toMatch(/import\(["'`]\.\/worker-client-[\w-]+\.js["'`]\)/);
   });
 });

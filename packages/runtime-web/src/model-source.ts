@@ -7,10 +7,79 @@ import {
   parseExportedModelText,
 } from '@aekit/core/model';
 import { reasonOf } from './devices.js';
-import type { AutoencoderSource, ModelBytes, ModelFiles } from './session.js';
+import type { AutoencoderSource, LoadProgress, ModelBytes, ModelFiles } from './session.js';
 
 /** The name of the optional metadata file beside the ONNX graphs. */
 export const METADATA_FILE = EXPORTED_MODEL_FILE;
+
+/** The Cache API cache that holds downloaded graphs (`LoadOptions.cache`). */
+export const MODEL_CACHE = 'aekit-models-v1';
+
+/** The query parameter that carries the version in a cache entry's URL. */
+const VERSION_PARAM = 'aekit-cache-version';
+
+/** How {@link fetchModelFiles} reports and caches. */
+export interface FetchOptions {
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /** Use the Cache API where there is one (default true). */
+  readonly cache?: boolean;
+  /** The version of the cached graphs (default: a hash of `aekit.json`). */
+  readonly cacheKey?: string;
+}
+
+/** FNV-1a, 32 bits, of a text's UTF-16 code units, as 8 hex digits: a version tag, not a digest. */
+export function textHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The Cache API cache of graphs, or undefined where there is none (Node, insecure
+ * contexts) or it cannot be opened (storage disabled): caching is then skipped.
+ */
+async function openCache(): Promise<Cache | undefined> {
+  const storage = (globalThis as { caches?: CacheStorage }).caches;
+  if (!storage) return undefined;
+  try {
+    return await storage.open(MODEL_CACHE);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Progress across the files of one load. */
+class Progress {
+  #loaded = 0;
+  #total: number | undefined = 0;
+  readonly #report: ((p: LoadProgress) => void) | undefined;
+
+  constructor(report: ((p: LoadProgress) => void) | undefined) {
+    this.#report = report;
+  }
+
+  /** A file of `length` bytes (undefined: unknown) starts. */
+  start(file: string, length: number | undefined, cached: boolean): void {
+    this.#total =
+      this.#total === undefined || length === undefined ? undefined : this.#total + length;
+    this.add(file, 0, cached);
+  }
+
+  add(file: string, bytes: number, cached: boolean): void {
+    this.#loaded += bytes;
+    this.#report?.({ loaded: this.#loaded, total: this.#total, file, cached });
+  }
+}
+
+/** Where graphs are read from and written to: the network, through the cache if any. */
+interface Reader {
+  readonly cache: Cache | undefined;
+  readonly version: string | undefined;
+  readonly progress: Progress;
+}
 
 /** Whether `source` holds the model bytes rather than naming a place. */
 export function isModelBytes(source: AutoencoderSource): source is ModelBytes {
@@ -114,17 +183,92 @@ async function get(
   return res;
 }
 
-async function readBytes(res: Response, folder: URL): Promise<Uint8Array> {
+/** Reads a response's body, reporting each chunk to `progress` as part of `file`. */
+async function readBytes(
+  res: Response,
+  folder: URL,
+  file = '',
+  progress?: Progress,
+  cached = false,
+): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await res.arrayBuffer());
+    const length = Number(res.headers.get('content-length') ?? Number.NaN);
+    progress?.start(file, Number.isFinite(length) ? length : undefined, cached);
+    if (!res.body || !progress) return new Uint8Array(await res.arrayBuffer());
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+      progress.add(file, value.length, cached);
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    return bytes;
   } catch (err) {
     throw aekitErrorWithCause(
       err,
       'ModelLoadFailed',
       folder.href,
-      `reading ${res.url} failed: ${reasonOf(err)}`,
+      `reading ${res.url || file} failed: ${reasonOf(err)}`,
     );
   }
+}
+
+/** The cache entry of `url` at `version`. */
+const entryOf = (url: URL, version: string): string => {
+  const key = new URL(url);
+  key.searchParams.set(VERSION_PARAM, version);
+  return key.href;
+};
+
+/**
+ * The bytes of graph `file` in `folder`: from the cache when it holds this version, else
+ * fetched (and then stored, replacing the file's other versions). Cache failures (quota,
+ * storage off) only mean the file is fetched.
+ */
+async function getGraph(
+  folder: URL,
+  file: string,
+  optional: boolean,
+  fetchImpl: typeof fetch,
+  reader: Reader,
+): Promise<Uint8Array | undefined> {
+  const url = new URL(file, folder);
+  const { cache, version, progress } = reader;
+  const entry = cache && version !== undefined ? entryOf(url, version) : undefined;
+  if (cache && entry) {
+    const hit = await cache.match(entry).catch(() => undefined);
+    if (hit) return readBytes(hit, folder, file, progress, true);
+  }
+  const res = await get(folder, file, optional, fetchImpl);
+  if (!res) return undefined;
+  const bytes = await readBytes(res, folder, file, progress);
+  if (cache && entry) {
+    try {
+      for (const old of await cache.keys()) {
+        const oldUrl = new URL(old.url);
+        oldUrl.searchParams.delete(VERSION_PARAM);
+        if (oldUrl.href === url.href && old.url !== entry) await cache.delete(old);
+      }
+      const headers = {
+        'content-type': 'application/octet-stream',
+        'content-length': String(bytes.length),
+      };
+      await cache.put(entry, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+    } catch {
+      // not cached: the next load fetches it again
+    }
+  }
+  return bytes;
 }
 
 /**
@@ -135,16 +279,23 @@ async function readBytes(res: Response, folder: URL): Promise<Uint8Array> {
 export async function fetchModelFiles(
   folder: URL,
   fetchImpl: typeof fetch = globalThis.fetch,
+  options: FetchOptions = {},
 ): Promise<ModelFiles> {
   const source = folder.href;
   const metaRes = await get(folder, METADATA_FILE, true, fetchImpl);
-  const parsed = metaRes ? parseExportedModelText(await metaRes.text(), source) : undefined;
+  const metaText = metaRes ? await metaRes.text() : undefined;
+  const parsed = metaText !== undefined ? parseExportedModelText(metaText, source) : undefined;
+  const version = options.cacheKey ?? (metaText !== undefined ? textHash(metaText) : undefined);
+  const reader: Reader = {
+    cache: options.cache === false || version === undefined ? undefined : await openCache(),
+    version,
+    progress: new Progress(options.onProgress),
+  };
   // Both fetched at once; when both fail, the encoder's error is reported, whichever
   // answered first, so the message does not depend on timing.
   const settled = await Promise.allSettled(
     ['encoder', 'decoder'].map(async (role) => {
-      const res = (await get(folder, graphFile(parsed, role), false, fetchImpl))!;
-      return readBytes(res, folder);
+      return (await getGraph(folder, graphFile(parsed, role), false, fetchImpl, reader))!;
     }),
   );
   const [encoder, decoder] = settled.map((r) => {
@@ -160,18 +311,14 @@ export async function fetchModelFiles(
     ...(whole === false
       ? {}
       : {
-          autoencoder: async () => {
-            const res = await get(folder, graphFile(parsed, 'autoencoder'), !whole, fetchImpl);
-            return res ? readBytes(res, folder) : undefined;
-          },
+          autoencoder: () =>
+            getGraph(folder, graphFile(parsed, 'autoencoder'), !whole, fetchImpl, reader),
         }),
     // A classifier run's aekit.json lists classifier.onnx, fetched on the first classify.
     ...(hasGraph(parsed, 'classifier') === true
       ? {
-          classifier: async () => {
-            const res = await get(folder, graphFile(parsed, 'classifier'), false, fetchImpl);
-            return readBytes(res!, folder);
-          },
+          classifier: async () =>
+            (await getGraph(folder, graphFile(parsed, 'classifier'), false, fetchImpl, reader))!,
         }
       : {}),
   };

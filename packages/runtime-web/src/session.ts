@@ -103,8 +103,49 @@ export interface LoadOptions {
   readonly wasmPaths?: string | { readonly wasm?: string | URL; readonly mjs?: string | URL };
   /** Browsers only: wasm threads (`ort.env.wasm.numThreads`); ONNX Runtime picks by default. */
   readonly numThreads?: number;
-  /** Further ONNX Runtime session options (the execution providers come from `device`). */
+  /**
+   * Further ONNX Runtime session options (the execution providers come from `device`).
+   * Browsers set `logSeverityLevel: 3` (errors only) unless it is given here.
+   */
   readonly sessionOptions?: Omit<OrtCommon.InferenceSession.SessionOptions, 'executionProviders'>;
+  /**
+   * Browsers: called as the model's files download, with the bytes so far and in all (from
+   * `Content-Length`) across the files of this load, and the file being read. Files read
+   * from the cache count too.
+   */
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Browsers: keep the downloaded graphs in the Cache API (`caches`, cache
+   * `aekit-models-v1`) so that the next visit downloads none (default true). An entry is
+   * the file's URL plus a version: `cacheKey`, else a hash of `aekit.json` (fetched every
+   * time); a model with neither is not cached. Skipped where `caches` is missing (Node, an
+   * insecure context).
+   */
+  readonly cache?: boolean;
+  /** The version the cached graphs are stored under (default: a hash of `aekit.json`). */
+  readonly cacheKey?: string;
+  /**
+   * Browsers: run the sessions in a Web Worker (the same API; inputs are copied to it and
+   * results transferred back), so that the page stays responsive during long runs.
+   * `true` starts the module worker shipped with this package; a URL names another build
+   * of it (for pages without a bundler, whose import maps workers do not see).
+   */
+  readonly worker?: boolean | string | URL;
+}
+
+/** What `onProgress` gets. */
+export interface LoadProgress {
+  /** Bytes read so far, across the files of this load. */
+  readonly loaded: number;
+  /**
+   * Bytes in all across the files started so far (their `Content-Length`s); `undefined`
+   * while a file's length is unknown.
+   */
+  readonly total: number | undefined;
+  /** The file being read, e.g. `encoder.onnx`. */
+  readonly file: string;
+  /** Whether this file came from the cache rather than the network. */
+  readonly cached: boolean;
 }
 
 /** What a loaded autoencoder is, and where it runs. */
@@ -132,8 +173,16 @@ export interface AutoencoderInfo {
   readonly described: 'aekit.json' | 'sessions' | 'server';
   /** The device the sessions run on (never `'auto'`). */
   readonly device: string;
+  /** Browsers: true when the sessions run in a Web Worker (`LoadOptions.worker`). */
+  readonly worker?: boolean;
   /** The ONNX Runtime execution providers of that device. */
   readonly executionProviders: readonly string[];
+  /**
+   * Why the sessions run on `device`, for people to read: `"wasm" was asked for`, or what
+   * `'auto'` found (`wasm: the only WebGPU adapter is a fallback (software) adapter …`,
+   * or both devices' timed calls).
+   */
+  readonly deviceReason?: string;
   /** Devices `'auto'` tried first and why each could not run, e.g. `webgpu: no adapter`. */
   readonly skippedDevices: readonly string[];
   /** Input name of the encoder graph. */

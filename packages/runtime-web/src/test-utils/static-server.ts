@@ -3,6 +3,8 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createGzip } from 'node:zlib';
 
 const TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.html': 'text/html; charset=utf-8',
@@ -22,12 +24,29 @@ export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = Object.f
   'cross-origin-resource-policy': 'same-origin',
 });
 
+/**
+ * What a static host compresses (text, JavaScript, JSON and WebAssembly); not the models'
+ * `.onnx` files, which hosts serve as `application/octet-stream`, uncompressed.
+ */
+const COMPRESSIBLE = /^(text\/|application\/(json|wasm))/;
+
+/** One response's body as it went over the wire. */
+export interface Transfer {
+  /** The path requested, without the query string. */
+  readonly path: string;
+  readonly status: number;
+  /** Body bytes sent (after compression, when the response was compressed). */
+  readonly bytes: number;
+}
+
 /** A running static file server. */
 export interface StaticServer {
   /** `http://127.0.0.1:PORT/`. */
   readonly url: string;
   /** Paths requested so far, in order, e.g. `GET /assets/x.wasm 200`. */
   readonly requests: string[];
+  /** Every body sent so far, in the order the responses finished. */
+  readonly transfers: Transfer[];
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -38,6 +57,10 @@ export interface StaticServerOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Send the cross-origin isolation headers (default true). */
   readonly crossOriginIsolated?: boolean;
+  /** Gzip what a static host would (see {@link COMPRESSIBLE}) for clients that accept it. */
+  readonly compress?: boolean;
+  /** The `cache-control` header of a path (default `no-store` for every file). */
+  readonly cacheControl?: (path: string) => string;
 }
 
 /**
@@ -57,19 +80,34 @@ export async function serveStatic(
     ...options.headers,
   };
   const requests: string[] = [];
+  const transfers: Transfer[] = [];
   const server = createServer((req, res) => {
-    const answer = (status: number, file?: string): void => {
+    const answer = (status: number, file?: string, size?: number): void => {
       requests.push(`${req.method} ${req.url} ${status}`);
       if (!file) {
         res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(String(status));
         return;
       }
+      const type = TYPES[extname(file)] ?? 'application/octet-stream';
+      const gzip =
+        options.compress === true &&
+        COMPRESSIBLE.test(type) &&
+        /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
       res.writeHead(status, {
         ...headers,
-        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
+        'content-type': type,
+        'cache-control': options.cacheControl?.(path) ?? 'no-store',
+        ...(gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : {}),
+        ...(size !== undefined && !gzip ? { 'content-length': String(size) } : {}),
       });
-      createReadStream(file).pipe(res);
+      let bytes = 0;
+      const counted = new PassThrough();
+      counted.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      counted.on('end', () => transfers.push({ path, status, bytes }));
+      const body = createReadStream(file);
+      (gzip ? body.pipe(createGzip()) : body).pipe(counted).pipe(res);
     };
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const mount = table.find(([prefix]) => `${path}/`.startsWith(prefix));
@@ -81,9 +119,9 @@ export async function serveStatic(
       .then(async (s) => {
         if (s.isDirectory()) {
           file = join(file, 'index.html');
-          await stat(file);
+          s = await stat(file);
         }
-        answer(200, file);
+        answer(200, file, s.size);
       })
       .catch(() => answer(404));
   });
@@ -92,6 +130,7 @@ export async function serveStatic(
   return {
     url: `http://127.0.0.1:${port}/`,
     requests,
+    transfers,
     close: () =>
       new Promise<void>((done, fail) => {
         server.closeAllConnections();

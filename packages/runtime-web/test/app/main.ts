@@ -3,9 +3,14 @@
  * bundle tests: `window.aekitRoundTrip(base, device, inputs)` loads the model at `base`,
  * runs encode / decode / reconstruct and returns plain data for the test to compare;
  * `window.aekitRun(base, device, calls)` runs just the calls given;
- * `window.aekitVae(base, device, input, n, seed)` encodes (with the log-variance) and samples.
+ * `window.aekitVae(base, device, input, n, seed)` encodes (with the log-variance) and samples;
+ * `window.aekitLoad(base, options, runs)` loads with any options and reports progress,
+ * the device chosen and, optionally, the time of a batch-1 encode.
  */
-import { loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
+import { type LoadOptions, loadAutoencoder, loadHashIndex } from '@aekit/runtime-web';
+
+/** What `onProgress` gets. */
+type LoadProgress = Parameters<NonNullable<LoadOptions['onProgress']>>[0];
 
 /** The inputs a round trip runs (from make-models.py's expected.json). */
 export interface RoundTripInputs {
@@ -93,13 +98,20 @@ export interface Calls {
   };
 }
 
-/** Loads `base` on `device`, runs the given calls, and returns their outputs and the device. */
+/** Load options that cross `page.evaluate` (no functions). */
+type PlainLoadOptions = Omit<LoadOptions, 'onProgress' | 'device'>;
+
+/**
+ * Loads `base` on `device` (with `extra` load options: `worker`, `cache`…), runs the given
+ * calls, and returns their outputs and the device.
+ */
 async function run(
   base: string,
   device: string,
   calls: Calls,
+  extra: PlainLoadOptions = {},
 ): Promise<{ device: string; outputs: Record<string, { data: number[]; shape: number[] }> }> {
-  const ae = await loadAutoencoder(base, { device });
+  const ae = await loadAutoencoder(base, { device, ...extra });
   try {
     const outputs: Record<string, { data: number[]; shape: number[] }> = {};
     for (const method of ['encode', 'decode', 'reconstruct'] as const) {
@@ -155,8 +167,9 @@ async function vae(
   input: number[][],
   n: number,
   seed: number,
+  extra: PlainLoadOptions = {},
 ): Promise<VaeResult> {
-  const ae = await loadAutoencoder(base, { device });
+  const ae = await loadAutoencoder(base, { device, ...extra });
   try {
     const encoded = await ae.encode(input);
     const sampled = await ae.sample(n, { seed });
@@ -172,15 +185,64 @@ async function vae(
   }
 }
 
+/** What {@link load} returns. */
+export interface LoadResult {
+  readonly info: Record<string, unknown>;
+  /** Every `onProgress` report, in order. */
+  readonly progress: LoadProgress[];
+  /** Load time in ms. */
+  readonly ms: number;
+  /** Median ms of `runs` batch-1 encodes of zeros after 3 warm-up calls (when `runs` > 0). */
+  readonly encodeMs?: number;
+}
+
+/** Loads `base` with `options`, collecting progress reports, optionally times encodes, disposes. */
+async function load(
+  base: string,
+  options: PlainLoadOptions & { device?: string },
+  runs = 0,
+): Promise<LoadResult> {
+  const progress: LoadProgress[] = [];
+  const t0 = performance.now();
+  const ae = await loadAutoencoder(base, { ...options, onProgress: (p) => progress.push(p) });
+  const ms = performance.now() - t0;
+  try {
+    let encodeMs: number | undefined;
+    if (runs > 0) {
+      const x = new Float32Array(ae.info.inputShape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < 3; i++) await ae.encode(x);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const t = performance.now();
+        await ae.encode(x);
+        times.push(performance.now() - t);
+      }
+      encodeMs = times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+    }
+    return {
+      info: JSON.parse(JSON.stringify(ae.info)),
+      progress,
+      ms,
+      ...(encodeMs !== undefined ? { encodeMs } : {}),
+    };
+  } finally {
+    await ae.dispose();
+  }
+}
+
 declare global {
   interface Window {
     aekitRoundTrip: typeof roundTrip;
     aekitRun: typeof run;
     aekitVae: typeof vae;
+    aekitLoad: typeof load;
+    aekitLoadAutoencoder: typeof loadAutoencoder;
   }
 }
 
 window.aekitRoundTrip = roundTrip;
 window.aekitRun = run;
 window.aekitVae = vae;
+window.aekitLoad = load;
+window.aekitLoadAutoencoder = loadAutoencoder;
 document.title = 'ready';
