@@ -43,7 +43,7 @@ export async function loadModelIndex(): Promise<ModelIndex> {
 
 /**
  * Loaded models on one device; sessions are opened once and reused by every view. Each
- * model runs in a Web Worker of its own, so that drawing never waits for a session.
+ * model runs in the page's one Web Worker, so that drawing never waits for a session.
  */
 export class ModelStore {
   #device: string;

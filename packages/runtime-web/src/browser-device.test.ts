@@ -338,6 +338,23 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))(
             disposed: 'ModelDisposed',
             missing: 'ModelLoadFailed',
           });
+
+          // The page's models share one worker (one onnxruntime-web instance); the last
+          // dispose ends it (every model above was disposed: no worker is left).
+          await expect.poll(() => page.workers().length).toBe(0);
+          await page.evaluate(async () => {
+            const loadAutoencoder = window.aekitLoadAutoencoder;
+            const a = await loadAutoencoder('models/', { device: 'wasm', worker: true });
+            const b = await loadAutoencoder('models/vae/', { device: 'wasm', worker: true });
+            (window as unknown as { pair: unknown[] }).pair = [a, b];
+          });
+          expect(page.workers().length).toBe(1);
+          await page.evaluate(async () => {
+            const [a, b] = (window as unknown as { pair: { dispose(): Promise<void> }[] }).pair;
+            await a!.dispose();
+            await b!.dispose();
+          });
+          await expect.poll(() => page.workers().length).toBe(0);
           expect(noisy(logs)).toEqual([]);
         } catch (err) {
           console.log(logs.join('\n'));

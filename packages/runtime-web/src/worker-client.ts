@@ -71,9 +71,47 @@ function startWorker(url: true | string | URL): Worker {
   return new Worker(url, { type: 'module' });
 }
 
+/** A worker the page's models share, with the models loaded or loading there. */
+interface SharedWorker {
+  readonly worker: Worker;
+  readonly remote: Remote<WorkerApi>;
+  users: number;
+}
+
 /**
- * An {@link Autoencoder} whose sessions run in a Web Worker of their own; `dispose()` ends
- * the worker. Options without functions go to the worker as they are.
+ * The page's workers by script (`true`: this package's worker.js): every model loaded with
+ * the same `worker` option runs in the same one, on one ONNX Runtime instance. A worker per
+ * model would compile and hold onnxruntime-web's WebAssembly (14 MB) once per model, and the
+ * models of one page run one call at a time anyway.
+ */
+const shared = new Map<true | string, SharedWorker>();
+
+/** The shared worker for `which`, started on first use; each user must call `leave`. */
+function join(which: true | string | URL): SharedWorker {
+  const key = which === true ? true : String(which);
+  let entry = shared.get(key);
+  if (!entry) {
+    const worker = startWorker(which);
+    entry = { worker, remote: wrap<WorkerApi>(worker), users: 0 };
+    shared.set(key, entry);
+  }
+  entry.users++;
+  return entry;
+}
+
+/** One user fewer; the last one ends the worker. */
+function leave(entry: SharedWorker): void {
+  entry.users--;
+  if (entry.users > 0) return;
+  for (const [key, value] of shared) if (value === entry) shared.delete(key);
+  entry.remote[releaseProxy]();
+  entry.worker.terminate();
+}
+
+/**
+ * An {@link Autoencoder} whose sessions run in a Web Worker, shared with the page's other
+ * models loaded the same way; the last `dispose()` ends the worker. Options without
+ * functions go to the worker as they are.
  */
 export async function loadInWorker(
   source: AutoencoderSource,
@@ -84,12 +122,8 @@ export async function loadInWorker(
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
   const where =
     typeof source === 'string' || source instanceof URL ? new URL(source, base).href : source;
-  const worker = startWorker(which);
-  const remote: Remote<WorkerApi> = wrap<WorkerApi>(worker);
-  const end = () => {
-    remote[releaseProxy]();
-    worker.terminate();
-  };
+  const entry = join(which);
+  const { worker, remote } = entry;
   // A worker script that cannot load (a 404, a syntax error, bare imports it cannot
   // resolve) only fires `error` on the worker: comlink would wait for an answer forever.
   let onError: (e: Event) => void = () => undefined;
@@ -113,12 +147,12 @@ export async function loadInWorker(
       failed,
     ]);
   } catch (err) {
-    end();
+    leave(entry);
     throw rebuild(err);
   } finally {
     worker.removeEventListener('error', onError);
   }
-  return new WorkerAutoencoder(remote, loaded.id, loaded.info, end);
+  return new WorkerAutoencoder(remote, loaded.id, loaded.info, () => leave(entry));
 }
 
 /** The page's side of a model in a worker: each call is one message there and back. */
@@ -186,7 +220,7 @@ class WorkerAutoencoder implements Autoencoder {
     try {
       await this.#remote.dispose(this.#id);
     } catch {
-      // the worker ends anyway
+      // the worker is gone, or ends with its last model
     }
     this.#end();
   }
