@@ -9,6 +9,7 @@ import { registerFigures } from './commands/figures.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerHash } from './commands/hash.js';
 import { registerInference } from './commands/infer.js';
+import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 import { registerVariants } from './commands/variants.js';
@@ -46,6 +47,7 @@ export function createProgram(output: Output = processOutput): Command {
   registerInference(program, output);
   registerGenerate(program, output);
   registerFigures(program, output);
+  registerReport(program, output);
   registerClassify(program, output);
   registerHash(program, output);
   registerServe(program, output);

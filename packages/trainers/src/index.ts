@@ -106,6 +106,18 @@ export {
   QUALITY_SAMPLES,
 } from './runs/export-run.js';
 export { drawFigures, type FiguresOptions } from './runs/figures.js';
+export {
+  buildReport,
+  type ReportFigure,
+  type ReportOptions,
+  type ReportRun,
+  readReportRuns,
+  renderReport,
+  type SettingRow,
+  type WriteReportOptions,
+  type WriteReportResult,
+  writeReport,
+} from './runs/report.js';
 export { adversarialVariant } from './variants/adversarial/index.js';
 export { contractiveVariant, jacobianNormSquared } from './variants/contractive/index.js';
 export { corrupt, denoisingVariant, NOISES } from './variants/denoising/index.js';
