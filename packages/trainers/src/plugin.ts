@@ -86,6 +86,11 @@ export interface AutoencoderModel {
   /** The loss reported as "reconstruction loss" by evaluation. */
   readonly reconstructionLoss: ReconstructionLoss;
   /**
+   * What the training loss is and its unit, for the y-axis of figures/loss.png (default:
+   * from {@link reconstructionLoss}, see {@link describeLoss}).
+   */
+  readonly lossDescription?: LossDescription;
+  /**
    * The scalar training loss of batch `x` (reconstruction plus constraint terms), computed
    * eagerly; the engine calls it inside `tf.tidy` while recording gradients.
    */
@@ -112,6 +117,30 @@ export interface AutoencoderModel {
   reconstruct(x: tf.Tensor): tf.Tensor;
   /** Codings of `x` at inference time. */
   encode(x: tf.Tensor): tf.Tensor;
+}
+
+/** A training loss as a chart names it, e.g. `{ name: 'negative ELBO', unit: 'nats per image' }`. */
+export interface LossDescription {
+  /** What is computed, e.g. `binary cross-entropy`. */
+  readonly name: string;
+  /** Its unit, e.g. `nats per pixel`. */
+  readonly unit: string;
+}
+
+/**
+ * The model's {@link AutoencoderModel.lossDescription}, or the default of its reconstruction
+ * loss, which is a mean over every value: mean squared error per value, binary
+ * cross-entropy in nats per value (per pixel for images, `[h, w]` or `[h, w, c]`).
+ */
+export function describeLoss(
+  model: Pick<AutoencoderModel, 'reconstructionLoss' | 'lossDescription'>,
+  inputShape: readonly number[],
+): LossDescription {
+  if (model.lossDescription) return model.lossDescription;
+  const per = inputShape.length >= 2 ? 'pixel' : 'value';
+  return model.reconstructionLoss === 'bce'
+    ? { name: 'binary cross-entropy', unit: `nats per ${per}` }
+    : { name: 'mean squared error', unit: `per ${per}` };
 }
 
 /** The TensorFlow.js half of a variant plugin. */

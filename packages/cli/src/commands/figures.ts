@@ -43,7 +43,7 @@ export function registerFigures(program: Command, output: Output): void {
   program
     .command('figures')
     .description(
-      'Draw what a run learned into RUN/figures: features.png (first-layer weights), top-activations.png (the training inputs that excite each coding unit most), dreams.png (the input gradient ascent finds for each unit), map.png (held-out codings in 2-D by UMAP, coloured by label) and loss.png (every loss term); each with a JSON file of its data.',
+      'Draw what a run learned into RUN/figures: features.png (first-layer weights), top-activations.png (the training inputs that excite each coding unit most), dreams.png (the input gradient ascent finds for each unit), map.png (held-out codings in 2-D by UMAP, coloured by label), each with a JSON file of its data; samples.png for a variant that samples (and latent-grid.png for a 2-D coding); and loss.png (every loss term, the loss and its unit on the y-axis).',
     )
     .argument('<run>', 'run directory written by `aekit train`')
     .option(

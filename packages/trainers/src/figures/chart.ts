@@ -19,15 +19,12 @@ export interface LineChartOptions {
   readonly height?: number;
 }
 
-/**
- * A line chart (one line per series) as PNG: specified with Vega-Lite, rendered to SVG by
- * Vega, rasterised by resvg.
- */
-export async function lineChartPng(
+/** The Vega-Lite spec of a line chart: one line per series, its legend never cut. */
+export function lineChartSpec(
   points: readonly SeriesPoint[],
   options: LineChartOptions,
-): Promise<Buffer> {
-  const spec: vegaLite.TopLevelSpec = {
+): vegaLite.TopLevelSpec {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
     width: options.width ?? 480,
@@ -38,13 +35,34 @@ export async function lineChartPng(
     encoding: {
       x: { field: 'x', type: 'quantitative', title: options.xTitle, axis: { tickMinStep: 1 } },
       y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null },
+      // No limit on the labels' length: a legend entry is never cut short.
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 0 } },
     },
   };
+}
+
+/**
+ * A line chart (one line per series) as PNG: specified with Vega-Lite ({@link lineChartSpec}),
+ * rendered to SVG by Vega, rasterised by resvg.
+ */
+export function lineChartPng(
+  points: readonly SeriesPoint[],
+  options: LineChartOptions,
+): Promise<Buffer> {
+  return specToPng(lineChartSpec(points, options));
+}
+
+/** A Vega-Lite spec rendered to SVG by Vega. */
+export async function specToSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  return svgToPng(svg);
+  return svg;
+}
+
+/** A Vega-Lite spec rendered to SVG by Vega and rasterised by resvg. */
+export async function specToPng(spec: vegaLite.TopLevelSpec): Promise<Buffer> {
+  return svgToPng(await specToSvg(spec));
 }
 
 /**

@@ -1,9 +1,12 @@
 import type { Dataset, EpochMetrics, RunManifest, SamplerSpec } from '@aekit/core';
 import { imageGrid, type RunDirectory } from '@aekit/core/node';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as vegaLite from 'vega-lite';
 import { mapBatches } from '../model/batches.js';
-import type { AutoencoderModel } from '../plugin.js';
-import { lineChartPng, type SeriesPoint } from './chart.js';
+import { type AutoencoderModel, describeLoss, type LossDescription } from '../plugin.js';
+import { lineChartPng, type SeriesPoint, specToPng } from './chart.js';
+import { drawSamples, samplerCaption } from './sampling.js';
+import { pngSize, tileFigurePng } from './tiles.js';
 
 export { lineChartPng } from './chart.js';
 export { drawInsideFigures, type InsideOptions } from './draw-inside.js';
@@ -30,14 +33,6 @@ function rowsOf(data: Float32Array, size: number, cols: number): Float32Array[][
   return rows;
 }
 
-/** Decodes codings `[n, ...codingShape]` with the model's decoder, eagerly. */
-async function decodeAll(model: AutoencoderModel, codings: tf.Tensor): Promise<Float32Array> {
-  const out = tf.tidy(() => model.networks.decoder.predict(codings) as tf.Tensor);
-  const data = (await out.data()) as Float32Array;
-  out.dispose();
-  return data;
-}
-
 /**
  * Codings of a 15x15 grid over the latent plane [-2.5, 2.5]^2 (the prior's bulk), row by
  * row from the top: x grows to the right, y upwards.
@@ -56,43 +51,42 @@ export function latentGridCodings(): Float32Array {
 }
 
 /**
- * For variants that sample from a prior (VAE): figures/samples.png, codings drawn from
- * the prior N(0, I) with the run's seed and decoded, and for a 2-D coding
- * figures/latent-grid.png, the decoded grid of {@link latentGridCodings}.
+ * For variants that sample (any {@link SamplerSpec}): figures/samples.png, samples drawn as
+ * the sampler says with the run's seed, titled with how; and for a 2-D coding,
+ * figures/latent-grid.png, the decoded grid of {@link latentGridCodings} with the
+ * coordinates on its axes.
  */
-async function drawGenerativeFigures(
+export async function drawSampleFigures(
   run: RunDirectory,
   manifest: RunManifest,
   model: AutoencoderModel,
+  sampler: SamplerSpec,
 ): Promise<string[]> {
   const written: string[] = [];
   const size = manifest.inputShape.reduce((a, b) => a * b, 1);
   const [rows, cols] = SAMPLE_GRID;
-  const prior = tf.randomNormal(
-    [rows * cols, ...manifest.codingShape],
-    0,
-    1,
-    'float32',
-    manifest.training.seed,
-  );
-  const samples = await decodeAll(model, prior);
-  prior.dispose();
+  const samples = await drawSamples(model, sampler, rows * cols, manifest, manifest.training.seed);
+  const image = { sampleShape: manifest.inputShape, range: [0, 1] as const, gap: 0 };
   run.writeFile(
     'figures/samples.png',
-    imageGrid(rowsOf(samples, size, cols), { sampleShape: manifest.inputShape, range: [0, 1] }),
+    await tileFigurePng({
+      title: `${manifest.variant}: ${rows * cols} samples (seed ${manifest.training.seed})`,
+      subtitle: samplerCaption(sampler),
+      rows: rowsOf(samples, size, cols).map((row) =>
+        row.map((sample) => ({ png: imageGrid([[sample]], image) })),
+      ),
+    }),
   );
   written.push(run.path('figures/samples.png'));
   if (manifest.codingShape.length === 1 && manifest.codingShape[0] === 2) {
     const grid = tf.tensor2d(latentGridCodings(), [LATENT_GRID.side ** 2, 2]);
-    const decoded = await decodeAll(model, grid);
-    grid.dispose();
+    const decoded = tf.tidy(() => model.networks.decoder.predict(grid) as tf.Tensor);
+    const values = (await decoded.data()) as Float32Array;
+    tf.dispose([grid, decoded]);
+    const png = imageGrid(rowsOf(values, size, LATENT_GRID.side), { ...image, scale: 1 });
     run.writeFile(
       'figures/latent-grid.png',
-      imageGrid(rowsOf(decoded, size, LATENT_GRID.side), {
-        sampleShape: manifest.inputShape,
-        range: [0, 1],
-        gap: 0,
-      }),
+      await specToPng(latentGridSpec(png, `${manifest.variant}: decoded latent grid`)),
     );
     written.push(run.path('figures/latent-grid.png'));
   }
@@ -100,10 +94,46 @@ async function drawGenerativeFigures(
 }
 
 /**
+ * The decoded latent grid as a chart: the grid image over the plane it covers, the
+ * coordinates z₁ and z₂ on its axes (each image sits at its coding).
+ */
+export function latentGridSpec(png: Buffer, title: string): vegaLite.TopLevelSpec {
+  const { side, extent } = LATENT_GRID;
+  const [width, height] = pngSize(png);
+  // Each image covers a cell of the grid's step, centred on its coding.
+  const half = extent / (side - 1) + extent;
+  const axis = (name: string, field: string) => ({
+    field,
+    type: 'quantitative' as const,
+    title: name,
+    scale: { domain: [-half, half], nice: false, zero: false },
+    axis: { values: [-2, -1, 0, 1, 2], grid: false },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: title,
+      subtitle: `codings on a ${side}x${side} grid over [-${extent}, ${extent}]², decoded`,
+      anchor: 'start',
+    },
+    width,
+    height,
+    background: 'white',
+    data: { values: [{ x: 0, y: 0, url: `data:image/png;base64,${png.toString('base64')}` }] },
+    mark: { type: 'image', width, height, smooth: false },
+    encoding: {
+      x: axis('coding z₁', 'x'),
+      y: axis('coding z₂', 'y'),
+      url: { field: 'url', type: 'nominal' },
+    },
+  };
+}
+
+/**
  * Draws figures/reconstructions.png (samples of `data` above, their reconstructions below),
  * figures/loss.png (training and validation loss per epoch) and, for variants that sample
- * from a prior, figures/samples.png and (2-D codings) figures/latent-grid.png. Returns the
- * paths written.
+ * (`sampler`, whatever its kind), figures/samples.png and (2-D codings)
+ * figures/latent-grid.png. Returns the paths written.
  */
 export async function drawRunFigures(
   run: RunDirectory,
@@ -114,9 +144,7 @@ export async function drawRunFigures(
   sampler?: SamplerSpec,
 ): Promise<string[]> {
   const written: string[] = [];
-  if (sampler?.kind === 'prior') {
-    written.push(...(await drawGenerativeFigures(run, manifest, model)));
-  }
+  if (sampler) written.push(...(await drawSampleFigures(run, manifest, model, sampler)));
   const shown = data.slice(0, FIGURE_SAMPLES);
   if (shown.count > 0) {
     const f = shown.featureCount;
@@ -139,18 +167,24 @@ export async function drawRunFigures(
     );
     written.push(run.path('figures/reconstructions.png'));
   }
-  if (metrics.length > 0) written.push(await drawLossFigure(run, manifest, metrics));
+  if (metrics.length > 0) {
+    written.push(
+      await drawLossFigure(run, manifest, metrics, describeLoss(model, manifest.inputShape)),
+    );
+  }
   return written;
 }
 
 /**
  * figures/loss.png: training and validation loss per epoch and every logged loss term (a
- * VAE's reconstruction and latent losses, an adversarial autoencoder's three, …).
+ * VAE's reconstruction and latent losses, an adversarial autoencoder's three, …), the
+ * y-axis naming the loss and its unit (`loss`, see {@link describeLoss}).
  */
 export async function drawLossFigure(
   run: RunDirectory,
   manifest: RunManifest,
   metrics: readonly EpochMetrics[],
+  loss?: LossDescription,
 ): Promise<string> {
   const terms = lossTerms(metrics);
   const points: SeriesPoint[] = metrics.flatMap((m) => [
@@ -163,7 +197,7 @@ export async function drawLossFigure(
   const png = await lineChartPng(points, {
     title: `${manifest.variant} autoencoder: loss per epoch`,
     xTitle: 'epoch',
-    yTitle: 'loss',
+    yTitle: loss ? `${loss.name} (${loss.unit})` : 'loss',
   });
   run.writeFile('figures/loss.png', png);
   return run.path('figures/loss.png');

@@ -8,8 +8,17 @@ import { disposeNetworks } from '../plugin.js';
 import { drawFigures } from '../runs/figures.js';
 import { tempDir } from '../test-utils/index.js';
 import { runModel, trainMnist } from '../test-utils/mnist.js';
+import { specToSvg } from './chart.js';
+import {
+  dreamsFigure,
+  featuresFigure,
+  formatValue,
+  thumbnailPlaces,
+  topActivationsFigure,
+} from './draw-inside.js';
 import { drawLossFigure, lossTerms } from './index.js';
 import { codingsOf, firstLayerFeatures, liveliestUnits, topActivations } from './inside.js';
+import { tileFigureSpec } from './tiles.js';
 
 const dir = tempDir();
 let run: string;
@@ -31,9 +40,102 @@ describe('aekit figures: what the model learned', () => {
       expect(written).toContain(figure(`${name}.json`));
     }
     expect(written).toContain(figure('loss.png'));
-    // 16 units, 8 per row: two rows of 28x28 images drawn three times larger.
-    expect(png('features.png')).toMatchObject({ width: 8 * 86 + 2, height: 2 * 86 + 2 });
-    expect(png('top-activations.png')).toMatchObject({ width: 8 * 86 + 2, height: 16 * 86 + 2 });
+    // A stacked autoencoder does not sample.
+    expect(written).not.toContain(figure('samples.png'));
+    // 16 units, 8 per row: two rows of 28x28 images drawn three times larger (84 px), with
+    // the title, captions and legend around them, all at zoom 2.
+    const features = png('features.png');
+    expect(features.width).toBeGreaterThan(2 * 8 * 84);
+    expect(features.height).toBeGreaterThan(2 * 2 * 84);
+    const top = png('top-activations.png');
+    expect(top.width).toBeGreaterThan(2 * 8 * 84);
+    expect(top.height).toBeGreaterThan(2 * 16 * 84);
+  });
+
+  it('label each figure: unit indices, activation values, the weights’ colour scale', async () => {
+    const { variant } = new RunDirectory(run).readManifest();
+    const features = data('features.json');
+    const featureSvg = await specToSvg(
+      tileFigureSpec(
+        featuresFigure(
+          { ...features, images: features.images.map((v: number[]) => Float32Array.from(v)) },
+          variant,
+        ),
+      ),
+    );
+    expect(featureSvg).toContain('>stacked: first-layer features (encoder_dense_1)<');
+    for (const u of features.units) expect(featureSvg).toContain(`>unit ${u}<`);
+    expect(featureSvg).toContain('>weight<');
+    // Blue (negative) and red (positive) weights: a diverging scale, not grey.
+    const { data: px } = png('features.png');
+    let red = 0;
+    let blue = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i]! > px[i + 2]! + 60) red++;
+      if (px[i + 2]! > px[i]! + 60) blue++;
+    }
+    expect(red).toBeGreaterThan(1000);
+    expect(blue).toBeGreaterThan(1000);
+
+    const top = data('top-activations.json');
+    const blank = new Float32Array(784);
+    const shown = {
+      variant,
+      units: top.units,
+      images: top.samples.map((row: number[]) => row.map(() => blank)),
+      activations: top.activations,
+      sampleShape: [28, 28, 1],
+      range: [0, 1] as const,
+    };
+    const topSvg = await specToSvg(tileFigureSpec(topActivationsFigure(shown, 2000)));
+    for (const u of top.units) expect(topSvg).toContain(`>unit ${u}<`);
+    for (const a of top.activations.flat()) expect(topSvg).toContain(`>${formatValue(a)}<`);
+
+    const dreamt = data('dreams.json');
+    const dreamSvg = await specToSvg(
+      tileFigureSpec(
+        dreamsFigure(
+          {
+            ...shown,
+            images: dreamt.units.map(() => [blank]),
+            activations: dreamt.activations.map((a: number) => [a]),
+          },
+          dreamt.bestSampleActivations,
+          200,
+        ),
+      ),
+    );
+    dreamt.units.forEach((u: number, k: number) => {
+      const values = `${formatValue(dreamt.activations[k])} / ${formatValue(dreamt.bestSampleActivations[k])}`;
+      expect(dreamSvg).toContain(`>unit ${u}<`);
+      expect(dreamSvg).toContain(`>${values}<`);
+    });
+  });
+
+  it('places the map thumbnails without overlap', () => {
+    const { points, thumbnails } = data('map.json') as {
+      points: [number, number][];
+      thumbnails: number[];
+    };
+    expect(thumbnails).toEqual(thumbnailPlaces(points, 16));
+    expect(thumbnails.length).toBeGreaterThanOrEqual(8);
+    // In the 560 x 480 plot, over the points' extent, the 26-px thumbnails keep apart.
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => p[1]);
+    const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+    const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+    const at = (i: number) => [
+      (((points[i]![0] - x0) / (x1 - x0)) * 560) / 1.08,
+      (((points[i]![1] - y0) / (y1 - y0)) * 480) / 1.08,
+    ];
+    for (const a of thumbnails) {
+      for (const b of thumbnails) {
+        if (a === b) continue;
+        const [ax, ay] = at(a);
+        const [bx, by] = at(b);
+        expect(Math.max(Math.abs(ax! - bx!), Math.abs(ay! - by!))).toBeGreaterThanOrEqual(26);
+      }
+    }
   });
 
   it("features are the first layer's weights, one image per unit", () => {

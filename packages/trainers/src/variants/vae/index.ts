@@ -175,6 +175,13 @@ function build({ config, inputShape, seed }: BuildContext<VaeConfig>): Autoencod
   return {
     networks: { encoder, decoder },
     reconstructionLoss: 'bce',
+    lossDescription: {
+      name:
+        config.beta === 1
+          ? 'negative ELBO'
+          : `reconstruction + ${config.beta} × KL (β-weighted negative ELBO)`,
+      unit: 'nats per image',
+    },
     loss: (x) => {
       const { reconstruction, latent } = terms(x);
       const total = tf.add(reconstruction, tf.mul(config.beta, latent)) as tf.Scalar;
