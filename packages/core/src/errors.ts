@@ -5,6 +5,8 @@
  * a message built from the details of what happened, and a hint that says what to do.
  */
 
+import type { InputScaleProblem } from './normalization.js';
+
 /** One entry of the error catalogue. */
 export interface ErrorData<A extends unknown[] = never[]> {
   /** Stable identifier, e.g. `UnknownVariant`. */
@@ -35,6 +37,10 @@ export function formatBytes(bytes: number): string {
 
 /** A fraction as a percentage with enough digits to tell small losses apart. */
 const percent = (fraction: number): string => `${Number((fraction * 100).toPrecision(3))}%`;
+
+/** `[lo, hi]` with four significant digits. */
+const range = ([lo, hi]: readonly [number, number]): string =>
+  `[${Number(lo.toPrecision(4))}, ${Number(hi.toPrecision(4))}]`;
 
 const list = (items: readonly string[]): string =>
   items.length ? items.map((s) => `"${s}"`).join(', ') : '(none)';
@@ -196,6 +202,18 @@ export const AekitErrors = Object.freeze({
       `The samples of "${source}" range from ${min} to ${max} after normalisation, but ${need}.`,
     hint: (source: string) =>
       `${source.startsWith('memory:') ? "Scale the Dataset's samples to [0, 1] before training (in-memory data is used as given)" : 'Scale the data to [0, 1] with --normalize minmax (or --normalize unit for 0..255 pixels)'}. Or, for a variant that has these options (\`aekit variants NAME\` lists them), train with --loss mse and --output-activation linear, which fit data of any range.`,
+  }),
+  InputScaleMismatch: entry({
+    name: 'InputScaleMismatch',
+    title: "Inputs on another scale than the model's.",
+    message: (what: string, p: InputScaleProblem) =>
+      p.given === 'raw'
+        ? `The values of ${what} lie in ${range(p.observed)}, but the model (normalisation "${p.kind}") takes raw values in ${p.kind === 'standard' ? 'about ' : ''}${range(p.expected)} and normalises them itself: these look already normalised, and would be normalised twice.`
+        : `The values of ${what} lie in ${range(p.observed)}, given as already normalised, but the model (normalisation "${p.kind}") takes normalised values in ${p.kind === 'standard' ? 'about ' : ''}${range(p.expected)}: these look raw, and would reach the model unnormalised.`,
+    hint: (_what: string, p: InputScaleProblem) =>
+      p.given === 'raw'
+        ? `If the values are already normalised, pass --no-normalize (or --raw); otherwise give raw values in ${range(p.expected)}${p.kind === 'unit' ? ' (8-bit pixels)' : ''}. --no-check-scale skips this check.`
+        : `Leave out --no-normalize (or --raw) so that the model's normalisation is applied, or normalise the values first (applyNormalization of @aekit/core, with the normalisation in aekit.json). --no-check-scale skips this check.`,
   }),
   NormalizationUnknown: entry({
     name: 'NormalizationUnknown',

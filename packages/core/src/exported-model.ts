@@ -21,14 +21,18 @@
 import { aekitError, aekitErrorWithCause } from './errors.js';
 import {
   applyNormalization,
+  checkInputScale,
   IDENTITY,
   NORMALIZATION_KINDS,
   type Normalization,
   undoNormalization,
 } from './normalization.js';
 
-/** How runtimes apply `normalization` to inputs and undo it on outputs. */
-export { applyNormalization, IDENTITY, undoNormalization };
+/**
+ * How runtimes apply `normalization` to inputs and undo it on outputs, and check that
+ * inputs are on the scale it expects.
+ */
+export { applyNormalization, checkInputScale, IDENTITY, undoNormalization };
 
 /** The format tag of `aekit.json` that this version writes and reads. */
 export const EXPORTED_MODEL_FORMAT = 'aekit-onnx/1';

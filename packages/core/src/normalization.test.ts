@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { isAekitError } from './errors.js';
 import {
   applyNormalization,
+  checkInputScale,
   fitNormalization,
   IDENTITY,
+  inputScaleProblem,
   isIntegerPixelData,
   type Normalization,
   type NormalizationKind,
@@ -172,5 +175,94 @@ describe('isIntegerPixelData', () => {
     expect(isIntegerPixelData(Float32Array.of(-1, 0, 200))).toBe(false);
     expect(isIntegerPixelData(Float32Array.of(0, 256))).toBe(false);
     expect(isIntegerPixelData(new Float32Array(0))).toBe(false);
+  });
+});
+
+describe('inputScaleProblem: inputs on the scale the model takes', () => {
+  const UNIT: Normalization = { kind: 'unit', scale: 1 / 255, offset: 0 };
+  /** `n` samples of 784 pixels: a bright stroke of `peak` over a `floor` background. */
+  function digits(n: number, peak: number, floor = 0): Float32Array {
+    const x = new Float32Array(n * 784).fill(floor);
+    for (let i = 0; i < n; i++) for (let p = 300; p < 420; p++) x[i * 784 + p] = peak;
+    return x;
+  }
+
+  it('refuses pixels in [0, 1] given as raw to a unit model, naming both ranges', () => {
+    const x = digits(3, 1);
+    x[5] = 0.5;
+    expect(inputScaleProblem(x, 784, UNIT, 'raw')).toEqual({
+      given: 'raw',
+      observed: [0, 1],
+      expected: [0, 255],
+      kind: 'unit',
+    });
+    let error: unknown;
+    try {
+      checkInputScale(x, 784, UNIT, 'raw', 'digits.npy');
+    } catch (err) {
+      error = err;
+    }
+    expect(isAekitError(error, 'InputScaleMismatch')).toBe(true);
+    const { message, hint } = error as { message: string; hint: string };
+    expect(message).toBe(
+      'The values of digits.npy lie in [0, 1], but the model (normalisation "unit") takes raw values in [0, 255] and normalises them itself: these look already normalised, and would be normalised twice.',
+    );
+    expect(hint).toContain('pass --no-normalize');
+    expect(hint).toContain('raw values in [0, 255] (8-bit pixels)');
+  });
+
+  it('lets raw pixels through, dark ones too, and blank or faint batches', () => {
+    expect(inputScaleProblem(digits(2, 255), 784, UNIT, 'raw')).toBeUndefined();
+    // A dark image (max 40 of 255), even one of max 2: values above 1.01 cannot be [0, 1] data.
+    expect(inputScaleProblem(digits(2, 40), 784, UNIT, 'raw')).toBeUndefined();
+    expect(inputScaleProblem(digits(2, 2), 784, UNIT, 'raw')).toBeUndefined();
+    // Blank, and a spread below a tenth of [0, 1]: the same to the model either way.
+    expect(inputScaleProblem(new Float32Array(784), 784, UNIT, 'raw')).toBeUndefined();
+    expect(inputScaleProblem(digits(1, 0.09), 784, UNIT, 'raw')).toBeUndefined();
+    // Float rounding just outside [0, 1] is still [0, 1] data.
+    expect(inputScaleProblem(digits(1, 1.005, -0.005), 784, UNIT, 'raw')).toBeDefined();
+  });
+
+  it('refuses raw pixels given as normalised (above 5 for [0, 1]), not noisy normalised ones', () => {
+    expect(inputScaleProblem(digits(2, 255), 784, UNIT, 'normalized')).toEqual({
+      given: 'normalized',
+      observed: [0, 255],
+      expected: [0, 1],
+      kind: 'unit',
+    });
+    expect(inputScaleProblem(digits(2, 1), 784, UNIT, 'normalized')).toBeUndefined();
+    expect(inputScaleProblem(digits(2, 1.8, -0.8), 784, UNIT, 'normalized')).toBeUndefined();
+    expect(inputScaleProblem(digits(2, 5), 784, UNIT, 'normalized')).toBeUndefined();
+    expect(inputScaleProblem(digits(2, 6), 784, UNIT, 'normalized')).toBeDefined();
+  });
+
+  it('uses the recorded statistics of standard and minmax, and only the features that can tell', () => {
+    // Training pixels: feature 0 constant (scale 1 after fitting), 1..3 spread over 0..255.
+    const train = Float32Array.from([0, 0, 10, 255, 0, 255, 120, 0, 0, 128, 250, 30]);
+    const standard = fitNormalization(train, 4, 'standard');
+    const minmax = fitNormalization(train, 4, 'minmax');
+    const unitPixels = Float32Array.from([0, 0.2, 1, 0.5, 0, 0.9, 0, 0.1]);
+    const rawPixels = Float32Array.from([0, 51, 255, 128, 0, 230, 0, 26]);
+    for (const n of [standard, minmax]) {
+      const problem = inputScaleProblem(unitPixels, 4, n, 'raw');
+      expect(problem?.observed).toEqual([0, 1]);
+      expect(problem?.kind).toBe(n.kind);
+      expect(inputScaleProblem(rawPixels, 4, n, 'raw')).toBeUndefined();
+      expect(inputScaleProblem(rawPixels, 4, n, 'normalized')).toBeDefined();
+    }
+    // minmax's raw range is the training range of the telling features.
+    expect(inputScaleProblem(unitPixels, 4, minmax, 'raw')?.expected).toEqual([0, 255]);
+    // Standardised values are normalised values of a standard model.
+    const z = applyNormalization(rawPixels.slice(), 4, standard);
+    expect(inputScaleProblem(z, 4, standard, 'normalized')).toBeUndefined();
+  });
+
+  it('checks nothing where raw and normalised values cannot be told apart', () => {
+    const x = Float32Array.from([0, 0.5, 1, 0.25]);
+    expect(inputScaleProblem(x, 2, IDENTITY, 'raw')).toBeUndefined();
+    // A minmax of data already near [0, 1]: scale about 1, as wide as its raw range.
+    const near = fitNormalization(Float32Array.from([0, 0, 1.2, 2]), 2, 'minmax');
+    expect(inputScaleProblem(x, 2, near, 'raw')).toBeUndefined();
+    expect(() => checkInputScale(x, 2, undefined, 'raw', 'x')).not.toThrow();
   });
 });

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyNormalization, type Normalization, undoNormalization } from '@aekit/core';
-import { aekitError } from '@aekit/core/errors';
+import { AekitError, aekitError, isAekitError } from '@aekit/core/errors';
 import {
   codeAt,
   codeWords,
@@ -26,6 +26,7 @@ import {
 } from '@aekit/core/node';
 import {
   checkOutputFile,
+  checkSampleScale,
   modelFolder,
   modelNormalization,
   type NoticeListener,
@@ -42,6 +43,13 @@ export interface FileJobOptions {
   readonly device?: string;
   /** Receives notes (where the normalisation came from), for stderr. */
   readonly onNotice?: NoticeListener;
+  /**
+   * false: samples are not compared with the model's recorded normalisation. By default
+   * samples whose range contradicts it (values in [0, 1] given as raw to a model that
+   * normalises 0..255, or 0..255 given as normalised) are refused with
+   * `InputScaleMismatch` before the model runs (`checkInputScale` of `@aekit/core`).
+   */
+  readonly checkScale?: boolean;
 }
 
 /** Loads the model of `source` (a run directory or a model folder), runs `job`, disposes. */
@@ -85,8 +93,9 @@ export interface RunOnFileReport {
  * Encodes, decodes or reconstructs the samples of a file with an exported model and writes
  * the result (`aekit encode | decode | reconstruct`). Inputs are raw data, normalised with
  * the model's recorded normalisation (see {@link modelNormalization}) unless `raw`;
- * reconstructions come back raw. Files of another sample shape and outputs that cannot be
- * written are refused before the model runs.
+ * reconstructions come back raw. Files of another sample shape, samples whose range
+ * contradicts the normalisation (`InputScaleMismatch`, unless `checkScale: false`) and
+ * outputs that cannot be written are refused before the model runs.
  *
  * @param source - a run directory exported with `aekit export`, or a model folder.
  */
@@ -103,6 +112,12 @@ export async function runOnFile(
     const inShape = action === 'decode' ? info.codingShape : info.inputShape;
     const what = action === 'decode' ? 'codings' : 'inputs';
     const { data, count } = readSamples(options.input, inShape, what);
+    if (action !== 'decode') {
+      checkSampleScale(data, info, options.input, {
+        raw: options.raw === true,
+        check: options.checkScale !== false,
+      });
+    }
     if (normalization && action !== 'decode') {
       applyNormalization(data, shapeSize(inShape), normalization);
     }
@@ -194,6 +209,7 @@ function readOne(
   ae: Autoencoder,
   run: RunData | undefined,
   normalization: Normalization | undefined,
+  checkScale: boolean,
 ): Float32Array {
   const index = /^(?:test:)?(\d+)$/.exec(spec);
   if (index && !existsSync(spec)) {
@@ -230,6 +246,7 @@ function readOne(
   if (count !== 1) {
     throw aekitError('InvalidInput', `${spec} holds ${count} samples; give a file with one.`);
   }
+  checkSampleScale(data, ae.info, spec, { raw: false, check: checkScale });
   if (normalization) applyNormalization(data, data.length, normalization);
   return data;
 }
@@ -270,8 +287,9 @@ export async function interpolateToFile(
   const data = runData(source, options.dataDir);
   return withModel(source, options.device, async (ae) => {
     const normalization = modelNormalization(ae.info, false, options.onNotice);
-    const a = readOne(options.from, ae, data, normalization);
-    const b = readOne(options.to, ae, data, normalization);
+    const check = options.checkScale !== false;
+    const a = readOne(options.from, ae, data, normalization, check);
+    const b = readOne(options.to, ae, data, normalization, check);
     const both = new Float32Array(a.length * 2);
     both.set(a);
     both.set(b, a.length);
@@ -358,11 +376,12 @@ function bucketStats(codes: PackedCodes): { distinct: number; largest: number } 
  * Hashes every sample of a data set with the exported encoder of a model that can hash, and
  * builds a hash index (`aekit hash`): codes packed as bits, the labels when the data has
  * them, ids from `idsFile`, and where it came from in `meta`. The data is normalised as the
- * model was trained unless `raw`. With `out`, the index is written there atomically in the
- * checksummed `aekit-hash/2` format.
+ * model was trained unless `raw`, after its range is checked against that normalisation
+ * (unless `checkScale: false`, recorded in `meta` so that searches skip it too). With `out`,
+ * the index is written there atomically in the checksummed `aekit-hash/2` format.
  *
  * @throws AekitError `InvalidInput` for data of another sample shape, `CapabilityMissing`
- *   for a model that cannot hash.
+ *   for a model that cannot hash, `InputScaleMismatch` for data on another scale.
  */
 export async function buildHashIndex(
   source: string,
@@ -376,11 +395,13 @@ export async function buildHashIndex(
     const raw = options.raw === true;
     const normalization = modelNormalization(ae.info, raw, options.onNotice);
     const { limit } = options;
+    const checkScale = options.checkScale !== false;
+    // Read as stored, so that the range is checked before the normalisation is applied.
     const { dataset } = loadDataset({
       source: options.data,
       split,
       ...(limit ? { limit } : {}),
-      ...(normalization ? { normalization } : { normalize: 'none' }),
+      normalize: 'none',
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     });
     // The rule of every file fed to a model: the same sample shape, or flat rows.
@@ -391,6 +412,8 @@ export async function buildHashIndex(
         `${options.data} holds ${dataset.count} sample(s) of shape [${dataset.sampleShape.join(', ')}] (${dataset.featureCount} values each), but the model's inputs have shape [${inputShape.join(', ')}] (${n} values). Give data of shape [N, ${inputShape.join(', ')}] or [N, ${n}] (a CSV: ${n} columns).`,
       );
     }
+    checkSampleScale(dataset.x, ae.info, options.data, { raw, check: checkScale });
+    if (normalization) applyNormalization(dataset.x, n, normalization);
     const ids = options.idsFile ? readIds(options.idsFile, dataset.count) : undefined;
     const bits = shapeSize(codingShape);
     const words = codeWords(bits);
@@ -412,6 +435,7 @@ export async function buildHashIndex(
         split,
         ...(limit ? { limit } : {}),
         ...(raw ? { raw } : {}),
+        ...(checkScale ? {} : { checkScale }),
       },
     });
     if (options.out !== undefined) writeAtomic(options.out, serializeHashIndex(index));
@@ -474,7 +498,8 @@ async function itemCode(
 /**
  * The codes to search a hash index for (`aekit search`): a code given in hex, an item of
  * the index, or the samples of a file hashed by the index's model, normalised as the
- * index's data was (raw when built with `raw`). `names` says what each code stands for.
+ * index's data was (raw when built with `raw`) after their range is checked as the index's
+ * data was. `names` says what each code stands for.
  * `index` is an in-memory index, or a {@link HashQueryTarget} (a database table), whose
  * files are hashed by `options.model`.
  *
@@ -515,6 +540,22 @@ export async function hashQueries(
     const raw = meta.raw === true;
     const normalization = modelNormalization(ae.info, raw, options.onNotice);
     const { data, count } = readSamples(query, inputShape);
+    const check = options.checkScale !== false && meta.checkScale !== false;
+    try {
+      checkSampleScale(data, ae.info, query, { raw, check });
+    } catch (err) {
+      if (!isAekitError(err, 'InputScaleMismatch')) throw err;
+      // Queries take the scale of the index's data: no flag of the search changes it.
+      const scale = raw
+        ? 'already normalised, as the index was built with --raw'
+        : 'raw values, as the data of the index was before the model normalised it';
+      throw new AekitError(
+        err.code,
+        err.message,
+        err.title,
+        `Give query samples ${scale}. --no-check-scale skips this check.`,
+      );
+    }
     if (normalization) applyNormalization(data, shapeSize(inputShape), normalization);
     const codes = await ae.hash({ data, shape: [count, ...inputShape] });
     if (codes.bits !== bits) {

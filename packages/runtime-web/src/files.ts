@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Normalization } from '@aekit/core';
 import { aekitError } from '@aekit/core/errors';
+import { checkInputScale } from '@aekit/core/model';
 import {
   fileFitsSampleShape,
   imageGrid,
@@ -111,6 +112,30 @@ export function checkOutputFile(path: string): void {
 export type NoticeListener = (text: string) => void;
 
 /**
+ * The normalisation recorded for the model: its aekit.json's; else, for an exported folder
+ * without aekit.json (RUN/onnx), that of the run's manifest.json beside it, when the
+ * manifest is of this model (the same shapes); else undefined.
+ */
+function recordedNormalization(
+  info: AutoencoderInfo,
+): { normalization: Normalization; from?: string } | undefined {
+  if (info.described === 'aekit.json') {
+    return info.normalization ? { normalization: info.normalization } : undefined;
+  }
+  const run = new RunDirectory(dirname(resolve(info.source)));
+  if (!run.exists()) return undefined;
+  const manifest = run.readManifest();
+  // A manifest of another model (other shapes) says nothing about this one.
+  if (
+    shapeSize(manifest.inputShape) !== shapeSize(info.inputShape) ||
+    shapeSize(manifest.codingShape) !== shapeSize(info.codingShape)
+  ) {
+    return undefined;
+  }
+  return { normalization: manifest.normalization, from: run.manifestPath };
+}
+
+/**
  * The normalisation that maps raw inputs to what the model takes: undefined with `raw`
  * (inputs already normalised); else the model's aekit.json's; else, for an exported folder
  * without aekit.json (RUN/onnx), the run's manifest.json beside it, said to `onNotice`.
@@ -125,21 +150,52 @@ export function modelNormalization(
 ): Normalization | undefined {
   if (raw) return undefined;
   if (info.described === 'aekit.json') return info.normalization;
-  const folder = info.source;
-  const run = new RunDirectory(dirname(resolve(folder)));
-  if (!run.exists()) throw aekitError('NormalizationUnknown', folder);
-  const manifest = run.readManifest();
-  // A manifest of another model (other shapes) says nothing about this one.
-  if (
-    shapeSize(manifest.inputShape) !== shapeSize(info.inputShape) ||
-    shapeSize(manifest.codingShape) !== shapeSize(info.codingShape)
-  ) {
-    throw aekitError('NormalizationUnknown', folder);
-  }
+  const recorded = recordedNormalization(info);
+  if (!recorded) throw aekitError('NormalizationUnknown', info.source);
   onNotice?.(
-    `normalisation: ${manifest.normalization.kind}, from ${run.manifestPath} (the model folder has no aekit.json; pass --raw if the inputs are already normalised)`,
+    `normalisation: ${recorded.normalization.kind}, from ${recorded.from} (the model folder has no aekit.json; pass --raw if the inputs are already normalised)`,
   );
-  return manifest.normalization;
+  return recorded.normalization;
+}
+
+/** How {@link checkSampleScale} checks. */
+export interface SampleScaleOptions {
+  /** The samples are already normalised (`--raw`, `--no-normalize`). */
+  readonly raw: boolean;
+  /** false (`--no-check-scale`): no check. */
+  readonly check?: boolean;
+}
+
+/**
+ * Refuses samples read from a file whose range contradicts the model's recorded
+ * normalisation (`checkInputScale` of `@aekit/core`): values in [0, 1] given as raw to a
+ * model that normalises 0..255 itself, or 0..255 given as already normalised. Nothing is
+ * checked where no normalisation is recorded, or with `check: false`.
+ *
+ * @param what - names the samples in the message (the file).
+ * @throws AekitError `InputScaleMismatch`.
+ */
+export function checkSampleScale(
+  data: Float32Array,
+  info: AutoencoderInfo,
+  what: string,
+  options: SampleScaleOptions,
+): void {
+  if (options.check === false) return;
+  let recorded: ReturnType<typeof recordedNormalization>;
+  try {
+    recorded = recordedNormalization(info);
+  } catch {
+    // A manifest beside the folder that cannot be read: --raw runs without it, unchecked.
+    return;
+  }
+  checkInputScale(
+    data,
+    shapeSize(info.inputShape),
+    recorded?.normalization,
+    options.raw ? 'normalized' : 'raw',
+    what,
+  );
 }
 
 /** How {@link writeSamples} draws a PNG grid. */

@@ -1,6 +1,6 @@
 import { AekitError } from '@aekit/core/errors';
 import { describe, expect, it } from 'vitest';
-import { toBatch } from './input.js';
+import { checkBatchScale, toBatch } from './input.js';
 import { createQueue } from './queue.js';
 import type { AutoencoderInput } from './session.js';
 
@@ -92,5 +92,36 @@ describe('createQueue', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+});
+
+describe('checkBatchScale', () => {
+  const UNIT = { kind: 'unit', scale: 1 / 255, offset: 0 } as const;
+  const pixels = (peak: number): Float32Array => {
+    const x = new Float32Array(2 * 16);
+    x.fill(peak, 4, 12);
+    x.fill(peak / 2, 20, 24);
+    return x;
+  };
+
+  it('refuses 0..255 pixels for a unit model, saying to normalise them first', () => {
+    let error: unknown;
+    try {
+      checkBatchScale(toBatch(pixels(255), [4, 4], 'encode'), UNIT, 'encode');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AekitError);
+    expect((error as AekitError).code).toBe('InputScaleMismatch');
+    expect((error as AekitError).message).toContain(
+      'The values of the encode() input lie in [0, 255], given as already normalised',
+    );
+    expect((error as AekitError).hint).toContain('applyNormalization');
+  });
+
+  it('takes [0, 1] values, and checks nothing without a recorded normalisation', () => {
+    expect(() => checkBatchScale(toBatch(pixels(1), [16], 'hash'), UNIT, 'hash')).not.toThrow();
+    const batch = toBatch(pixels(255), [16], 'encode');
+    expect(() => checkBatchScale(batch, undefined, 'encode')).not.toThrow();
   });
 });

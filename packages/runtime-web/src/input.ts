@@ -1,4 +1,6 @@
-import { aekitError } from '@aekit/core/errors';
+import type { Normalization } from '@aekit/core';
+import { AekitError, aekitError, isAekitError } from '@aekit/core/errors';
+import { checkInputScale } from '@aekit/core/model';
 import type { AutoencoderInput, NestedArray, TensorData } from './session.js';
 
 /** The number of values in one sample of `shape`. */
@@ -131,6 +133,40 @@ export function toBatch(
   throw fail(
     `got ${input === null ? 'null' : typeof input}; pass a Float32Array, nested arrays of numbers, or { data, shape }.`,
   );
+}
+
+/**
+ * Refuses a checked batch (from {@link toBatch}) for `method` whose range says it holds raw
+ * values while the graphs take normalised ones: 0..255 pixels given to a model whose
+ * `normalization` (from aekit.json) maps them to [0, 1]. The rule is `checkInputScale` of
+ * `@aekit/core` for values given as normalised: a value more than four widths of the
+ * normalised range outside it (above 5 for [0, 1]). Nothing is checked without a recorded
+ * normalisation.
+ *
+ * @throws AekitError `InputScaleMismatch`, saying to normalise the values first.
+ */
+export function checkBatchScale(
+  batch: TensorData,
+  normalization: Normalization | undefined,
+  method: string,
+): void {
+  try {
+    checkInputScale(
+      batch.data,
+      sizeOf(batch.shape.slice(1)),
+      normalization,
+      'normalized',
+      `the ${method}() input`,
+    );
+  } catch (err) {
+    if (!isAekitError(err, 'InputScaleMismatch')) throw err;
+    throw new AekitError(
+      err.code,
+      err.message,
+      err.title,
+      `Normalise the values first: applyNormalization(data, featureCount, ae.info.normalization) of @aekit/core (for "unit", divide 0..255 pixels by 255).`,
+    );
+  }
 }
 
 /**

@@ -28,6 +28,10 @@ export interface HashOptions {
   readonly dataDir?: string;
   /** `--raw`: the data is already normalised (recorded in the index's meta as `raw: true`). */
   readonly raw?: boolean;
+  /** false (`--no-normalize`): as `raw`. */
+  readonly normalize?: boolean;
+  /** false (`--no-check-scale`): the data is not compared with the model's normalisation. */
+  readonly checkScale?: boolean;
 }
 
 /** Whether `text` names a PostgreSQL database (a `postgres://` or `postgresql://` URL). */
@@ -81,7 +85,8 @@ export async function hashCommand(run: string, options: HashOptions, output: Out
     ...(limit ? { limit } : {}),
     ...(options.ids ? { idsFile: options.ids } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.raw ? { raw: true } : {}),
+    ...(options.raw || options.normalize === false ? { raw: true } : {}),
+    ...(options.checkScale === false ? { checkScale: false } : {}),
     ...(options.device ? { device: options.device } : {}),
     onNotice: (text) => output.err(text),
     onProgress: (done, count) => {
@@ -126,6 +131,8 @@ export interface SearchOptions {
   readonly device?: string;
   readonly show?: string;
   readonly json?: boolean;
+  /** false (`--no-check-scale`): query files are not compared with the model's normalisation. */
+  readonly checkScale?: boolean;
 }
 
 /** Label counts of a result, most frequent first: `7×12, 9×3`. */
@@ -167,6 +174,7 @@ export async function searchCommand(indexPath: string, options: SearchOptions, o
     ...(options.code !== undefined ? { code: options.code } : {}),
     ...(options.model !== undefined ? { model: options.model } : {}),
     ...(options.device ? { device: options.device } : {}),
+    ...(options.checkScale === false ? { checkScale: false } : {}),
     onNotice: (text) => output.err(text),
   });
   const results: { query: string; code: string; result: HashSearchResult; ms: number }[] = [];
@@ -240,6 +248,7 @@ async function searchTable(
       ...(options.code !== undefined ? { code: options.code } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
       ...(options.device ? { device: options.device } : {}),
+      ...(options.checkScale === false ? { checkScale: false } : {}),
       onNotice: (text) => output.err(text),
     },
   );
@@ -327,6 +336,11 @@ export function registerHash(program: Command, output: Output): void {
       '--raw',
       "the data is already normalised; hash it as it is (recorded in the index, so that `aekit search` hashes query files the same way). Without it, data is normalised as the model's aekit.json records",
     )
+    .option('--no-normalize', 'the same as --raw')
+    .option(
+      '--no-check-scale',
+      "do not compare the data's range with the model's normalisation (recorded in the index, so that `aekit search` does not either). By default data that contradicts it is refused (InputScaleMismatch): values in [0, 1] for a model that normalises 0..255 pixels itself (pass --raw), or 0..255 with --raw",
+    )
     .addOption(runtimeDeviceOption())
     .addHelpText(
       'after',
@@ -359,6 +373,10 @@ Examples:
     .option('--model <run>', "the model that hashes --query files (default: the index's)")
     .option('--show <n>', 'items to list per query', '10')
     .option('--json', 'print every item found as JSON')
+    .option(
+      '--no-check-scale',
+      "do not compare --query files' range with the model's normalisation. By default they are refused (InputScaleMismatch) when on another scale than the index's data: raw values (MNIST: 0..255), or normalised ones for an index built with --raw",
+    )
     .addOption(runtimeDeviceOption())
     .addHelpText(
       'after',

@@ -12,6 +12,8 @@ export interface InferOptions {
   readonly normalize?: boolean;
   /** `--raw`: inputs are already normalised; the graphs run as they are, outputs stay so. */
   readonly raw?: boolean;
+  /** false (`--no-check-scale`): inputs are not compared with the model's normalisation. */
+  readonly checkScale?: boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function inferCommand(
     input: options.input,
     output: options.output,
     raw: options.raw === true || options.normalize === false,
+    ...(options.checkScale === false ? { checkScale: false } : {}),
     ...(options.device ? { device: options.device } : {}),
     onNotice: (text) => output.err(text),
   });
@@ -44,7 +47,7 @@ export function registerInference(program: Command, output: Output): void {
     reconstruct: 'Reconstruct samples with the exported autoencoder.',
   };
   for (const [action, description] of Object.entries(inference) as [FileAction, string][]) {
-    program
+    const command = program
       .command(action)
       .description(
         `${description} Reads and writes .npy, .csv and .png (one image in, a grid out).`,
@@ -70,9 +73,23 @@ export function registerInference(program: Command, output: Output): void {
         '--raw',
         "inputs are already normalised; use the graphs as they are (outputs stay normalised). Without it, inputs are normalised as in training: by the model's aekit.json, or the run's manifest.json beside an onnx/ folder without one; with neither, aekit refuses",
       )
-      .option('--no-normalize', 'the same as --raw')
-      .action(async (model: string, opts: InferOptions) => {
-        await inferCommand(action, model, opts, output);
-      });
+      .option('--no-normalize', 'the same as --raw');
+    if (action !== 'decode') {
+      command
+        .option(
+          '--no-check-scale',
+          "do not compare the inputs' range with the model's normalisation. By default inputs that contradict it are refused (InputScaleMismatch): values in [0, 1] for a model that normalises 0..255 pixels itself (pass --no-normalize, or raw values), or 0..255 with --no-normalize",
+        )
+        .addHelpText(
+          'after',
+          `
+Scale: inputs are raw values, as the training data was stored (MNIST: 0..255 pixels,
+uint8 or float); aekit normalises them as the run did. Values already normalised (MNIST:
+[0, 1]) need --no-normalize.`,
+        );
+    }
+    command.action(async (model: string, opts: InferOptions) => {
+      await inferCommand(action, model, opts, output);
+    });
   }
 }
