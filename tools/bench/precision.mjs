@@ -32,6 +32,7 @@ import { parseArgs, promisify } from 'node:util';
 import { loadAutoencoder } from '@aekit/runtime-web';
 import { chromium } from 'playwright-core';
 import { build, preview } from 'vite';
+import { encodeRate } from './web/encode/rate.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -137,17 +138,7 @@ async function main() {
 async function nodeRate(folder, batch) {
   const ae = await loadAutoencoder(folder, { device: 'cpu' });
   try {
-    const shape = [batch, ...ae.info.inputShape];
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 256;
-    await ae.encode({ data, shape });
-    let calls = 0;
-    const start = performance.now();
-    while (performance.now() - start < SECONDS * 1000) {
-      await ae.encode({ data, shape });
-      calls++;
-    }
-    return (calls * batch * 1000) / (performance.now() - start);
+    return await encodeRate(ae, batch, SECONDS * 1000);
   } finally {
     await ae.dispose();
   }

@@ -1,29 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, missing } from '../../../packages/core/src/test-utils/requirements.js';
-import {
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
-} from '../../../packages/runtime-web/src/test-utils/chromium.js';
 import {
   type StaticServer,
   serveStatic,
 } from '../../../packages/runtime-web/src/test-utils/static-server.js';
+import { APP, type Browser, buildPlayground, openBrowser, PREPARE_TIMEOUT_MS } from './harness.js';
 
-const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shots = join(app, 'test-results');
+const shots = join(APP, 'test-results');
 const skip = missing(CHROMIUM);
 const out = mkdtempSync(join(tmpdir(), 'aekit-playground-load-'));
 
-/** The models are trained by scripts/prepare.mjs on a first run (cached after). */
-const PREPARE_TIMEOUT_MS = 15 * 60_000;
 /** The goal for the page itself (JavaScript and WebAssembly, gzipped) on a cold wasm visit. */
 const PAGE_BUDGET_BYTES = 5 * 1024 * 1024;
 
@@ -33,20 +23,13 @@ const isPageFile = (path: string) => /\.(js|mjs|wasm|css|html)$/.test(path) || p
 const isModelFile = (path: string) => /\/models\//.test(path);
 
 let server: StaticServer;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
-let profile: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
   if (skip) return;
-  execFileSync(process.execPath, [join(app, 'scripts/prepare.mjs')], { stdio: 'inherit' });
-  await build({
-    root: app,
-    configFile: join(app, 'vite.config.ts'),
-    logLevel: 'warn',
-    build: { outDir: out, emptyOutDir: true },
-  });
+  await buildPlayground(out);
   // As a static host serves a built app: compressed, and the hashed assets cached for good
   // (index.html and the models' folders are revalidated).
   server = await serveStatic(out, {
@@ -54,22 +37,16 @@ beforeAll(async () => {
     cacheControl: (path) =>
       path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
-  profile = await mkdtemp(join(tmpdir(), 'aekit-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [...CHROMIUM_ARGS],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await openBrowser();
+  page = browser.page;
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  mkdirSync(shots, { recursive: true });
 }, PREPARE_TIMEOUT_MS);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });
 });
 

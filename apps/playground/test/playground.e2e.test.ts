@@ -1,63 +1,36 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describeOptions } from '@aekit/core';
 import { parseExportedModelText } from '@aekit/core/model';
 import { builtinVariants } from '@aekit/trainers/browser';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, missing } from '../../../packages/core/src/test-utils/requirements.js';
-import {
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
-} from '../../../packages/runtime-web/src/test-utils/chromium.js';
 import {
   type StaticServer,
   serveStatic,
 } from '../../../packages/runtime-web/src/test-utils/static-server.js';
+import { APP, type Browser, buildPlayground, openBrowser, PREPARE_TIMEOUT_MS } from './harness.js';
 
-const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const app = APP;
 /** Screenshots of every view, kept after the run. */
 const shots = join(app, 'test-results');
 const skip = missing(CHROMIUM);
 
 let server: StaticServer;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
-let profile: string;
 /** The page's errors and warnings, shown when a test fails. */
 const errors: string[] = [];
 const out = mkdtempSync(join(tmpdir(), 'aekit-playground-'));
 
-/**
- * Preparing the assets trains and exports 13 models on a first run: about two minutes on 2
- * cores, more when the machine is busy, so the hook gets more than the usual 3 minutes.
- */
-const PREPARE_TIMEOUT_MS = 15 * 60_000;
-
 beforeAll(async () => {
   if (skip) return;
-  // The models and the test images, made by aekit from the real MNIST files (cached).
-  execFileSync(process.execPath, [join(app, 'scripts/prepare.mjs')], { stdio: 'inherit' });
-  await build({
-    root: app,
-    configFile: join(app, 'vite.config.ts'),
-    logLevel: 'warn',
-    build: { outDir: out, emptyOutDir: true },
-  });
+  await buildPlayground(out);
   server = await serveStatic(out);
-  profile = await mkdtemp(join(tmpdir(), 'aekit-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [...CHROMIUM_ARGS],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await openBrowser();
+  page = browser.page;
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
   });
@@ -72,9 +45,8 @@ afterEach((test) => {
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });
 });
 

@@ -33,7 +33,8 @@ export interface ChromiumSession {
 
 /**
  * Starts Debian's Chromium (Playwright, a fresh `--user-data-dir`), runs `fn` with a page,
- * and closes the browser and deletes the profile whatever happens.
+ * and closes the browser and deletes the profile whatever happens; when `fn` fails, the
+ * page's console is printed first.
  */
 export async function withChromium<T>(
   fn: (page: Page, session: ChromiumSession) => Promise<T>,
@@ -50,7 +51,13 @@ export async function withChromium<T>(
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    return await fn(page, { context, logs });
+    try {
+      return await fn(page, { context, logs });
+    } catch (err) {
+      // What the page said is often why: shown with the failure.
+      console.log(`[chromium] the page's console:\n${logs.join('\n')}`);
+      throw err;
+    }
   } finally {
     await context.close();
     await rm(userDataDir, { recursive: true, force: true });
