@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AekitError, isAekitError } from '@aekit/core/errors';
 import { parseHashIndex } from '@aekit/core/hashing';
 import { encodeNpy, loadDataset, readNpy, writeAtomic, writeDataFile } from '@aekit/core/node';
+import { loadAutoencoder } from '@aekit/runtime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AekitResult, aekit, trainSmall } from './test-utils/aekit.js';
 
@@ -82,6 +84,11 @@ beforeAll(async () => {
     [N, 784],
   );
   writeDataFile(
+    path('one-unit.npy'),
+    raw.slice(0, 784).map((v) => v / 255),
+    [1, 28, 28],
+  );
+  writeDataFile(
     path('dark.npy'),
     raw.map((v) => Math.round((v * 40) / 255)),
     [N, 28, 28],
@@ -129,9 +136,10 @@ describe('aekit encode / reconstruct compare the inputs with the recorded normal
   });
 
   it('refuses 0..255 pixels with --no-normalize, and checks nothing with --no-check-scale', async () => {
-    const [rawAsNormalised, unchecked, decoded] = await Promise.all([
+    const [rawAsNormalised, unchecked, rawUnchecked, decoded] = await Promise.all([
       encode(stacked, 'raw.npy', 'r-codings.npy', '--no-normalize'),
       encode(stacked, 'unit.npy', 'x-codings.npy', '--no-check-scale'),
+      encode(stacked, 'raw.npy', 'y-codings.npy', '--no-normalize', '--no-check-scale'),
       // decode takes codings: no pixel scale to check.
       aekit(
         ...['decode', stacked, '--input', path('c-f32.npy'), '--output', path('d.npy')],
@@ -144,6 +152,8 @@ describe('aekit encode / reconstruct compare the inputs with the recorded normal
     );
     expect(rawAsNormalised.stderr).toContain('Leave out --no-normalize (or --raw)');
     expectOk(unchecked);
+    // Unchecked means unchecked: the runtime underneath does not refuse them either.
+    expectOk(rawUnchecked);
     expectOk(decoded);
     expect(await aekit('encode', '--help').then((r) => r.stdout)).toContain('--no-check-scale');
   });
@@ -205,5 +215,52 @@ describe('aekit hash and search check the data and query files the same way', ()
     // Each raw digit finds itself: query i is item i at distance 0.
     expect(raw.stdout).toMatch(/item 0 .*distance 0/);
     expect(rawIndexUnit.stdout).toMatch(/item 0 .*distance 0/);
+  });
+});
+
+describe('aekit interpolate checks its image files too', () => {
+  it('refuses a [0, 1] image for an MNIST run; --no-check-scale takes it', async () => {
+    const line = (out: string, ...more: string[]) =>
+      aekit(
+        ...['interpolate', stacked, '--from', path('one-unit.npy'), '--to', 'test:1'],
+        ...['--steps', '3', '--out', path(out), '--device', 'cpu', ...more],
+      );
+    const [refused, unchecked] = await Promise.all([
+      line('refused.npy'),
+      line('unchecked.npy', '--no-check-scale'),
+    ]);
+    expectUserError(refused, 'InputScaleMismatch');
+    expect(existsSync(path('refused.npy'))).toBe(false);
+    expectOk(unchecked);
+    expect(readNpy(path('unchecked.npy')).shape[0]).toBe(3);
+  });
+});
+
+describe("the library's loadAutoencoder checks the inputs' scale too", () => {
+  const raw = () =>
+    loadDataset({ source: 'mnist', split: 'test', limit: N, normalize: 'none' }).dataset.x;
+
+  it('refuses 0..255 pixels for an MNIST model, takes them divided by 255; checkScale: false skips it', async () => {
+    const ae = await loadAutoencoder(stacked, { device: 'cpu' });
+    const unchecked = await loadAutoencoder(stacked, { device: 'cpu', checkScale: false });
+    try {
+      const pixels = { data: raw(), shape: [N, 28, 28, 1] };
+      for (const call of [() => ae.encode(pixels), () => ae.reconstruct(pixels)]) {
+        const err = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isAekitError(err, 'InputScaleMismatch'), String(err)).toBe(true);
+        expect((err as Error).message).toContain('lie in [0, 255], given as already normalised');
+        expect((err as AekitError).hint).toContain('divide 0..255 pixels by 255');
+      }
+      const scaled = await ae.encode({ data: raw().map((v) => v / 255), shape: [N, 28, 28, 1] });
+      // The CLI normalises the same file to the same codings.
+      expect(maxAbsDiff(scaled.data, codingsOf('c-f32.npy'))).toBeLessThan(1e-5);
+      expect((await unchecked.encode(pixels)).shape).toEqual([N, 10]);
+    } finally {
+      await ae.dispose();
+      await unchecked.dispose();
+    }
   });
 });

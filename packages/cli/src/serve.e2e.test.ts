@@ -249,6 +249,18 @@ describe('aekit serve: the Open Inference Protocol over a model repository', () 
     expect((await response.json()).error).toMatch(/finite/);
   });
 
+  it('answers 400 to pixels in [0, 1], which the model would divide by 255 a second time', async () => {
+    const request = digits(0, 2);
+    const scaled = {
+      inputs: [{ ...request.inputs[0], data: request.inputs[0]!.data.map((v) => v / 255) }],
+    };
+    const response = await post(`${base}/v2/models/stacked-encoder/infer`, scaled);
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toMatch(
+      /lie in \[0, 1\], but the model \(normalisation "unit"\) takes raw values in \[0, 255\]/,
+    );
+  });
+
   it('answers 404 {"error"} to an unknown model or version', async () => {
     for (const url of [
       '/v2/models/nope',

@@ -8,7 +8,7 @@ import {
   isDeviceProblem,
   reasonOf,
 } from './devices.js';
-import { mostProbable, sizeOf, toBatch } from './input.js';
+import { checkBatchScale, mostProbable, sizeOf, toBatch } from './input.js';
 import {
   type AekitOnnxMetadata,
   type GraphEntry,
@@ -488,10 +488,21 @@ class OrtAutoencoder implements Autoencoder {
     } satisfies AutoencoderInfo);
   }
 
+  /**
+   * `x` as a batch of the model's input shape, refused (`InputScaleMismatch`) when its values
+   * look raw while the graphs take normalised ones, e.g. 0..255 pixels into a model that
+   * was trained on them divided by 255 (unless loaded with `checkScale: false`).
+   */
+  #input(x: AutoencoderInput, call: string): TensorData {
+    const batch = toBatch(x, this.info.inputShape, call);
+    if (this.#options.checkScale !== false) checkBatchScale(batch, this.info.normalization, call);
+    return batch;
+  }
+
   encode(x: AutoencoderInput): Promise<EncodeResult> {
     return this.#call(async () => {
       const { encoder } = this.#opened;
-      const batch = toBatch(x, this.info.inputShape, 'encode');
+      const batch = this.#input(x, 'encode');
       const names = [encoder.outputName, ...encoder.extraOutputs.map((o) => o.name)];
       const outputs = await this.#runOutputs(encoder, batch, names);
       const codings = outputs[0]!;
@@ -507,9 +518,7 @@ class OrtAutoencoder implements Autoencoder {
   }
 
   reconstruct(x: AutoencoderInput): Promise<TensorData> {
-    return this.#call(() =>
-      this.#reconstructBatch(toBatch(x, this.info.inputShape, 'reconstruct')),
-    );
+    return this.#call(() => this.#reconstructBatch(this.#input(x, 'reconstruct')));
   }
 
   /** Reconstructions of a checked batch: autoencoder.onnx, or the encoder then the decoder. */
@@ -538,7 +547,7 @@ class OrtAutoencoder implements Autoencoder {
   async #hash(x: AutoencoderInput, call: string): Promise<PackedCodes> {
     this.#require('hash');
     const { encoder } = this.#opened;
-    const batch = toBatch(x, this.info.inputShape, call);
+    const batch = this.#input(x, call);
     // The rounded bits when the graph has them, else the codings (packBits rounds them).
     const name = encoder.extraOutputs.find((o) => o.name === BITS_OUTPUT)?.name;
     const [codes] = await this.#runOutputs(encoder, batch, [name ?? encoder.outputName]);
@@ -558,7 +567,7 @@ class OrtAutoencoder implements Autoencoder {
   classify(x: AutoencoderInput): Promise<ClassifyResult> {
     return this.#call(async () => {
       this.#require('classify');
-      const batch = toBatch(x, this.info.inputShape, 'classify');
+      const batch = this.#input(x, 'classify');
       const graph = await this.#lazyGraph('classifier');
       if (!graph) {
         throw aekitError(

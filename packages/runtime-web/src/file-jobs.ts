@@ -58,7 +58,12 @@ async function withModel<T>(
   device: string | undefined,
   job: (ae: Autoencoder) => Promise<T>,
 ): Promise<T> {
-  const ae = await loadAutoencoder(modelFolder(source), { device: device ?? 'auto' });
+  // The jobs check their files against the model's scale themselves, knowing whether the
+  // values were given raw or normalised (and skip it where asked), before normalising them.
+  const ae = await loadAutoencoder(modelFolder(source), {
+    device: device ?? 'auto',
+    checkScale: false,
+  });
   try {
     return await job(ae);
   } finally {

@@ -131,6 +131,14 @@ export interface LoadOptions {
    * of it (for pages without a bundler, whose import maps workers do not see).
    */
   readonly worker?: boolean | string | URL;
+  /**
+   * Refuse inputs that look raw while the model takes normalised values (default true):
+   * encode, reconstruct, hash, nearest and classify throw `InputScaleMismatch` when a
+   * value lies far outside the normalised range (for MNIST's "unit" normalisation, above
+   * 5: 0..255 pixels not divided by 255). A model without a recorded normalisation is not
+   * checked.
+   */
+  readonly checkScale?: boolean;
 }
 
 /** What `onProgress` gets. */

@@ -6,7 +6,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { applyNormalization, IDENTITY, type Normalization, undoNormalization } from '@aekit/core';
+import {
+  applyNormalization,
+  checkInputScale,
+  IDENTITY,
+  type Normalization,
+  undoNormalization,
+} from '@aekit/core';
 import { aekitError } from '@aekit/core/errors';
 import {
   EXPORTED_MODEL_FILE,
@@ -83,6 +89,14 @@ export interface ServedModel {
     inputs: Readonly<Record<string, Float32Tensor>>,
     outputs: readonly string[],
   ): Promise<Record<string, Float32Tensor>>;
+  /**
+   * Refuses a request whose samples contradict the training normalisation, e.g. MNIST pixels
+   * in [0, 1] for a model that divides 0..255 by 255 (they would be normalised twice); run
+   * on each request before it joins a batch, so that one client's mistake fails only its own.
+   *
+   * @throws AekitError `InputScaleMismatch` (answered 400).
+   */
+  readonly checkInputs?: (inputs: Readonly<Record<string, Float32Tensor>>) => void;
   /** aekit's `sample`, where the model declares it (decoder models of runs that can). */
   readonly sample?: (request: SampleRequest) => Promise<SampleResponse>;
   /**
@@ -117,7 +131,8 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** Normalises raw samples as in training (a copy), as `aekit encode` does. */
 function normalize(x: Float32Tensor, n: Normalization): Float32Tensor {
   if (n.kind === 'none') return x;
-  const data = applyNormalization(new Float32Array(x.data), sizeOf(x.shape.slice(1)), n);
+  const features = sizeOf(x.shape.slice(1));
+  const data = applyNormalization(new Float32Array(x.data), features, n);
   return { data, shape: x.shape };
 }
 
@@ -259,6 +274,9 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
   const { info } = ae;
   const { name, metadata } = how;
   const n = info.normalization ?? IDENTITY;
+  // Requests are checked against the training normalisation, whether the server applies it
+  // or the graphs do (a repository's, where `n` is the identity).
+  const trained = metadata.foldedNormalization ?? n;
   const { graphs: _graphs, check: _check, ...description } = metadata;
   const aekit = (role: Role): ServedDescription => ({
     ...description,
@@ -275,6 +293,8 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
   const codingSize = sizeOf(info.codingShape);
   const input = info.inputName;
   const hashes = info.capabilities.includes('hash');
+  const checkInputs = (inputs: Readonly<Record<string, Float32Tensor>>) =>
+    checkInputScale(inputs[input]!.data, inputSize, trained, 'raw', "the request's input");
   const encoderOutputs = [
     tensor(info.codingName, info.codingShape),
     ...(info.logVarianceName ? [tensor(info.logVarianceName, info.codingShape)] : []),
@@ -288,6 +308,7 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
       inputs: [tensor(input, info.inputShape)],
       outputs: encoderOutputs,
       valuesPerSample: inputSize,
+      checkInputs,
       async run(inputs, outputs) {
         const x = normalize(inputs[input]!, n);
         const result: Record<string, Float32Tensor> = {};
@@ -353,6 +374,7 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
       inputs: [tensor(input, info.inputShape)],
       outputs: [tensor(TENSOR_NAMES.reconstruction, info.inputShape)],
       valuesPerSample: inputSize,
+      checkInputs,
       async run(inputs) {
         const out = await ae.reconstruct(normalize(inputs[input]!, n));
         return { [TENSOR_NAMES.reconstruction]: denormalize(out, n) };
@@ -367,6 +389,7 @@ function modelsOf(ae: Autoencoder, how: Served): ServedModel[] {
       inputs: [tensor(input, info.inputShape)],
       outputs: [{ name: TENSOR_NAMES.probabilities, datatype: FP32, shape: [-1, -1] }],
       valuesPerSample: inputSize,
+      checkInputs,
       async run(inputs) {
         const { probabilities } = await ae.classify(normalize(inputs[input]!, n));
         return { [TENSOR_NAMES.probabilities]: probabilities };

@@ -265,8 +265,9 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
   });
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof ProtocolError) return sendError(reply, err);
-    // What the runtime refuses in a request (a sampling temperature, a search radius).
-    if (isAekitError(err, 'InvalidArgument')) {
+    // What the runtime refuses in a request (a sampling temperature, a search radius, 0..255
+    // pixels sent to a model that takes them divided by 255).
+    if (isAekitError(err, 'InvalidArgument') || isAekitError(err, 'InputScaleMismatch')) {
       return sendError(reply, new ProtocolError(400, err.message));
     }
     const status = (err as { statusCode?: number }).statusCode;
@@ -382,6 +383,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
         maxBatchSize,
         binary ? body.binary : undefined,
       );
+      model.checkInputs?.(checked.inputs);
       const parameters = (header?.parameters ?? {}) as Record<string, unknown>;
       const found = await model.nearest(checked.inputs, index, {
         k: parameters.k,
@@ -418,6 +420,7 @@ export async function createServer(options: ServerOptions): Promise<AekitServer>
         maxBatchSize,
         binary ? body.binary : undefined,
       );
+      model.checkInputs?.(checked.inputs);
       const outputs = await batcher.submit(checked.rows, checked.inputs, checked.outputs);
       const asBytes = checked.binaryOutputs;
       const response: InferenceResponse = {

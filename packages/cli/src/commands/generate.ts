@@ -23,6 +23,8 @@ export interface InterpolateOptions {
   readonly out: string;
   readonly device?: string;
   readonly dataDir?: string;
+  /** false (`--no-check-scale`): image files are not compared with the model's normalisation. */
+  readonly checkScale?: boolean;
 }
 
 /** `aekit sample RUN --n 60 --out samples.png`: `sampleToFile` of `@aekit/runtime-web`. */
@@ -67,6 +69,7 @@ export async function interpolateCommand(
     out: options.out,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.device ? { device: options.device } : {}),
+    ...(options.checkScale === false ? { checkScale: false } : {}),
     onNotice: (text) => output.err(text),
   });
   output.out(
@@ -135,6 +138,10 @@ Examples:
       "folder with the data set's files, if not where training found them",
     )
     .addOption(runtimeDeviceOption())
+    .option(
+      '--no-check-scale',
+      "do not compare image files' range with the model's normalisation. By default files of values in [0, 1] given to a model that normalises 0..255 pixels itself are refused (InputScaleMismatch): give raw pixels, as PNG files are",
+    )
     .addHelpText(
       'after',
       `
