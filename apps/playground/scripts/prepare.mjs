@@ -18,6 +18,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDataset } from '@aekit/core/node';
+import { lock } from 'proper-lockfile';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const app = resolve(here, '..');
@@ -26,7 +27,7 @@ const TEST_IMAGES = 1000;
 /** Training images for the page's own training (the Train view). */
 const TRAIN_IMAGES = 2000;
 
-/** The models: variant and options. Small, so they train in seconds. */
+/** The models: variant and options. Small, so most train in seconds. */
 export const RECIPES = [
   {
     name: 'stacked',
@@ -85,7 +86,14 @@ export const RECIPES = [
   {
     name: 'vae',
     title: 'Variational autoencoder (2-D codings)',
-    args: ['--variant', 'vae', '--coding-size', '2', '--layers', '256', '--epochs', '12'],
+    // Its samples are the Generate view's first sight: on all 60,000 training digits with
+    // two hidden layers, 83% of them are digits the test's classifier is sure of (62% with
+    // 256 units on 10,000 digits for 12 epochs, whose samples included blots). About 2
+    // minutes on 2 cores, paid by the first build only.
+    args: [
+      ...['--variant', 'vae', '--coding-size', '2', '--layers', '512,256'],
+      ...['--limit', '60000', '--epochs', '12'],
+    ],
   },
   {
     name: 'adversarial',
@@ -247,6 +255,16 @@ function onlyFlag() {
   return new Set(names);
 }
 
+// One preparation at a time: test files that build the playground start together, and two
+// trainings of one model would collide on its run directory. The others wait here, then
+// find the models built. The training calls block this process, so the lock's freshness is
+// not renewed while they run: it counts as abandoned only after 30 minutes.
+mkdirSync(join(app, '.models'), { recursive: true });
+const release = await lock(app, {
+  lockfilePath: join(app, '.models', 'prepare.lock'),
+  stale: 30 * 60_000,
+  retries: { retries: 30 * 60, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+});
 prepareData('test', TEST_IMAGES);
 prepareData('train', TRAIN_IMAGES);
 const only = onlyFlag();
@@ -273,3 +291,4 @@ writeFileSync(
   join(app, 'public/models/index.json'),
   `${JSON.stringify({ testImages: TEST_IMAGES, trainImages: TRAIN_IMAGES, models: index }, null, 2)}\n`,
 );
+await release();

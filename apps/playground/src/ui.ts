@@ -15,15 +15,37 @@ export interface ViewContext {
 /** A view draws itself into `root`; it may return a clean-up function. */
 export type View = (root: HTMLElement, ctx: ViewContext) => undefined | (() => void);
 
-/** A titled panel appended to `root`. */
-export function panel(root: HTMLElement, title: string): HTMLElement {
+/**
+ * The view's introduction, appended to `root`: a heading and a few sentences on what the
+ * autoencoder does in this view and what to try. Returns its toolbar, where a view puts the
+ * controls that apply to the whole view (the model, for instance).
+ */
+export function intro(root: HTMLElement, heading: string, text: string): HTMLElement {
+  const section = el('section', { class: 'intro', 'aria-labelledby': 'view-heading' });
+  const toolbar = el('div', { class: 'toolbar' });
+  section.append(el('h2', { id: 'view-heading' }, heading), el('p', {}, text), toolbar);
+  root.append(section);
+  return toolbar;
+}
+
+/** A titled card appended to `root` (`wide` ones take a whole row on a wide screen). */
+export function panel(root: HTMLElement, title: string, wide = false): HTMLElement {
   const section = document.createElement('section');
-  section.className = 'panel';
-  const h = document.createElement('h2');
+  section.className = wide ? 'panel wide' : 'panel';
+  const h = document.createElement('h3');
   h.textContent = title;
   section.append(h);
   root.append(section);
   return section;
+}
+
+/** A figure: `content` above a small caption. */
+export function figure(content: HTMLElement, caption: string | HTMLElement): HTMLElement {
+  const f = el('figure', { class: 'figure' });
+  const c = el('figcaption');
+  c.append(caption);
+  f.append(content, c);
+  return f;
 }
 
 /** An element with text and attributes. */
@@ -45,11 +67,11 @@ export function modelSelect(
   onChange: (m: ModelEntry) => void,
 ): HTMLLabelElement {
   const models = ctx.index.models.filter(filter);
-  const label = el('label', {}, 'Model ');
+  const label = el('label', { class: 'field' }, 'Model ');
   const select = el('select', { id: 'model' });
   for (const m of models) select.append(el('option', { value: m.name }, m.title));
   // How well the model reconstructs, as measured when it was built (scripts/prepare.mjs).
-  const score = el('span', { id: 'model-score' });
+  const score = el('span', { id: 'model-score', class: 'hint' });
   const showScore = () => {
     const ratio = models.find((m) => m.name === select.value)?.mseRatio;
     score.textContent =
@@ -74,7 +96,7 @@ export function testImagePicker(
   first = 0,
 ): HTMLElement {
   const box = el('div', { class: 'controls' });
-  const label = el('label', {}, 'Test image ');
+  const label = el('label', { class: 'field' }, 'Test image ');
   const input = el('input', {
     id: 'test-index',
     type: 'number',
@@ -84,7 +106,7 @@ export function testImagePicker(
   });
   label.append(input);
   const random = el('button', { id: 'random-image', type: 'button' }, 'Random test image');
-  const caption = el('output', { id: 'test-label', 'aria-live': 'polite' });
+  const caption = el('output', { id: 'test-label', class: 'badge', 'aria-live': 'polite' });
   const pick = (i: number) => {
     input.value = String(i);
     caption.textContent = `label ${ctx.data.labels[i]}`;

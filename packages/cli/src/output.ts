@@ -1,4 +1,4 @@
-import { isAekitError } from '@aekit/core';
+import { formatNumber, isAekitError } from '@aekit/core';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Output {
@@ -32,22 +32,10 @@ export function reportError(error: unknown, output: Output): number {
 }
 
 /**
- * A measured number, the one way the CLI prints them: `digits` significant digits, trailing
- * zeros kept so that columns compare (`0.06116`, `0.03350`); numbers of more integer digits
- * than that rounded to integers (`204.5`, `12346`); scientific only below 1e-4 (`1.910e-6`);
- * integers (counts) plain.
+ * A measured number, the one way the CLI prints them: `formatNumber` of `@aekit/core`
+ * (`digits` significant digits, scientific only below 1e-4, counts plain).
  */
-export function fmt(v: number, digits = 4): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  if (a < 1e-4) {
-    const [mantissa, exponent] = v.toExponential(digits - 1).split('e');
-    return `${mantissa}e${Number(exponent)}`;
-  }
-  const rounded = v.toPrecision(digits);
-  return Math.abs(Number(rounded)) >= 10 ** digits ? String(Math.round(v)) : rounded;
-}
+export const fmt = (v: number, digits = 4): string => formatNumber(v, digits);
 
 /** A count with its noun, singular for 1: `plural(1, 'epoch')` is `1 epoch`. */
 export const plural = (n: number, noun: string, nouns = `${noun}s`): string =>

@@ -8,6 +8,7 @@
 export * from './dataset.js';
 export * from './errors.js';
 export * from './exported-model.js';
+export * from './format.js';
 export * from './hash-metrics.js';
 export * from './hashing.js';
 export * from './manifest.js';

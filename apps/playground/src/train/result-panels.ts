@@ -1,5 +1,6 @@
 /** The Train view's progress and export panels: placeholders until there is something to draw. */
-import { chartCanvas, drawImages, imageCanvas, pendingCanvas } from '../canvas.js';
+import { drawImages, imageCanvas, pendingCanvas } from '../canvas.js';
+import { chartCanvas, formatNumber } from '../charts.js';
 import { el, panel } from '../ui.js';
 import type { PageExport } from './export-in-page.js';
 import { drawLosses, type EpochLosses } from './loss-chart.js';
@@ -16,8 +17,8 @@ export const imagesOf = (x: Float32Array, count: number): Float32Array[] =>
 
 /** The loss chart and the reconstructions after each epoch. */
 export interface ProgressPanel {
-  /** Back to the placeholders. */
-  reset(): void;
+  /** Back to the placeholders; the chart's y axis will be named `lossName` when given. */
+  reset(lossName?: string): void;
   /**
    * Draws the losses so far (`epochs` in all) and the {@link SHOWN} test digits `shown`
    * above their reconstructions `rebuilt`.
@@ -32,7 +33,8 @@ export interface ProgressPanel {
 
 export function progressPanel(root: HTMLElement): ProgressPanel {
   const section = panel(root, 'Loss and reconstructions');
-  const chart = chartCanvas('loss-chart', 'Training and validation loss per epoch', 320, 160);
+  const chart = chartCanvas('loss-chart', 'Training and validation loss per epoch', 520, 260);
+  let lossName = 'loss';
   const pendingChart = pendingCanvas(chart, 'The loss per epoch shows here while training.');
   const recon = imageCanvas(
     'train-recon',
@@ -47,14 +49,15 @@ export function progressPanel(root: HTMLElement): ProgressPanel {
   );
   section.append(pendingChart.element, pendingRecon.element);
   return {
-    reset: () => {
+    reset: (name) => {
+      if (name) lossName = name;
       pendingChart.reset();
       pendingRecon.reset();
       delete chart.dataset.losses;
       delete chart.dataset.valLosses;
     },
     epoch: (history, epochs, shown, rebuilt) => {
-      drawLosses(chart, history, epochs);
+      drawLosses(chart, history, epochs, lossName);
       pendingChart.reveal();
       drawImages(recon, [...imagesOf(shown, SHOWN), ...imagesOf(rebuilt, SHOWN)], SHOWN);
       pendingRecon.reveal();
@@ -133,16 +136,14 @@ export function exportPanel(root: HTMLElement): ExportPanel {
     samples,
     'A model that can sample shows samples here once exported.',
   );
-  const parity = el('output', { id: 'parity', 'aria-live': 'polite' });
-  const scores = el('output', { id: 'test-mse', 'aria-live': 'polite' });
+  const parity = el('output', { id: 'parity', class: 'readout', 'aria-live': 'polite' });
+  const scores = el('output', { id: 'test-mse', class: 'readout', 'aria-live': 'polite' });
   const downloads = el('ul', { id: 'downloads', class: 'downloads' });
   section.append(
     pendingRecon.element,
     pendingSamples.element,
-    el('div'),
-    parity,
-    el('div'),
     scores,
+    parity,
     el(
       'p',
       {},
@@ -178,7 +179,7 @@ export function exportPanel(root: HTMLElement): ExportPanel {
       parity.textContent = `${graphs.join(', ')} (${kb.toFixed(0)} KiB) run by ONNX Runtime on ${s.device}: max |ONNX - TensorFlow.js| = ${s.maxDiff.toExponential(2)} over ${s.digits} test digits`;
       parity.dataset.maxDiff = String(s.maxDiff);
       const { onnx, tfjs, meanImage } = s.mse;
-      scores.textContent = `Test MSE: ${onnx.toFixed(4)} by ONNX Runtime, ${tfjs.toFixed(4)} by TensorFlow.js; the mean training image scores ${meanImage.toFixed(4)} (the model: ${(onnx / meanImage).toFixed(2)}x that).`;
+      scores.textContent = `Test MSE: ${formatNumber(onnx)} by ONNX Runtime, ${formatNumber(tfjs)} by TensorFlow.js; the mean training image scores ${formatNumber(meanImage)} (the model: ${formatNumber(onnx / meanImage)}× that).`;
       revoke?.();
       revoke = downloadLinks(downloads, s.out);
       // Set last: scripts wait for data-variant.

@@ -6,8 +6,12 @@ import { TRAIN_BACKENDS } from './backend.js';
 import { type OptionsForm, optionsForm } from './options-form.js';
 import { type PageVariant, pageVariants } from './variants.js';
 
-/** The default budget: a few epochs on every shipped training image, seconds per epoch. */
-export const DEFAULT_EPOCHS = 5;
+/**
+ * The default budget: 20 epochs on every shipped training image, a few seconds in all with
+ * the page's fast kernels. A stacked model then reconstructs the test digits with 0.31x the
+ * mean image's MSE (0.52x after 5 epochs: blurred digits that a newcomer takes for a fault).
+ */
+export const DEFAULT_EPOCHS = 20;
 export const MAX_EPOCHS = 50;
 /** The fewest training samples: a validation split of 10% still holds a few batches. */
 export const MIN_SAMPLES = 100;
@@ -46,7 +50,7 @@ function clampedInt(input: HTMLInputElement, min: number, max: number, fallback:
 
 /** A labelled control. */
 function labelled(text: string, control: HTMLElement): HTMLLabelElement {
-  const label = el('label', {}, `${text} `);
+  const label = el('label', { class: 'field' }, `${text} `);
   label.append(control);
   return label;
 }
@@ -91,7 +95,7 @@ export function setupPanel(
   ctx: ViewContext,
   notes: { readonly batchSize: number; readonly validationSplit: number },
 ): TrainSetup {
-  const section = panel(root, 'Train an autoencoder here');
+  const section = panel(root, 'Variant and budget', true);
   const picker = variantPicker(pageVariants());
   const backend = el('select', { id: 'train-backend' });
   for (const b of TRAIN_BACKENDS) backend.append(el('option', { value: b }, b));
@@ -111,10 +115,10 @@ export function setupPanel(
     step: '100',
     value: String(maxSamples),
   });
-  const start = el('button', { id: 'train', type: 'button' }, 'Train');
+  const start = el('button', { id: 'train', type: 'button', class: 'primary' }, 'Train');
   const stop = el('button', { id: 'stop', type: 'button' }, 'Stop');
   stop.disabled = true;
-  const state = el('output', { id: 'train-status', 'aria-live': 'polite' });
+  const state = el('output', { id: 'train-status', class: 'readout', 'aria-live': 'polite' });
   const top = el('div', { class: 'controls' });
   top.append(labelled('Variant', picker.select));
   const budget = el('div', { class: 'controls' });

@@ -1,7 +1,11 @@
-import { chartCanvas, DrawingPad, drawBars, drawImages, imageCanvas } from '../canvas.js';
+import { drawImages, imageCanvas, pendingCanvas } from '../canvas.js';
+import { chartCanvas, describeValues, drawBars, formatNumber } from '../charts.js';
+import { DrawingPad, pixelSum } from '../drawing-pad.js';
 import type { ModelEntry } from '../models.js';
+import { meanSquaredError } from '../train/measure.js';
 import {
   el,
+  intro,
   latest,
   modelSelect,
   panel,
@@ -19,11 +23,11 @@ export const OWN_MODEL = 'your-model';
  * autoencoder.onnx when given. On success the view switches to it.
  */
 function ownModelInput(ctx: ViewContext, use: (m: ModelEntry) => void): HTMLElement {
-  const box = el('div', { class: 'controls' });
-  const label = el('label', {}, 'Your model (encoder.onnx, decoder.onnx, aekit.json) ');
+  const box = el('div', { class: 'drop' });
+  const label = el('label', { class: 'field' });
   const input = el('input', { id: 'own-model', type: 'file', multiple: '', accept: '.onnx,.json' });
   label.append(input);
-  const result = el('output', { id: 'own-status', 'aria-live': 'polite' });
+  const result = el('output', { id: 'own-status', class: 'readout', 'aria-live': 'polite' });
   const load = async (files: readonly File[]) => {
     const byName = new Map(files.map((f) => [f.name, f]));
     const bytes = async (name: string) => {
@@ -67,7 +71,15 @@ function ownModelInput(ctx: ViewContext, use: (m: ModelEntry) => void): HTMLElem
     e.preventDefault();
     void load([...(e.dataTransfer?.files ?? [])]);
   });
-  box.append(label, result);
+  box.append(
+    label,
+    el(
+      'p',
+      {},
+      'Choose or drop encoder.onnx and decoder.onnx from aekit export (aekit.json too, for its name and input scale).',
+    ),
+    result,
+  );
   return box;
 }
 
@@ -77,15 +89,25 @@ function ownModelInput(ctx: ViewContext, use: (m: ModelEntry) => void): HTMLElem
  */
 export const reconstructView: View = (root, ctx) => {
   let model = ctx.index.models.find((m) => m.name === 'stacked') ?? ctx.index.models[0]!;
+  const toolbar = intro(
+    root,
+    'Reconstruct',
+    'The encoder squeezes the 784 pixels of a digit into a coding of a few numbers (32 for the stacked model), and the decoder redraws the digit from those numbers alone. Draw a digit on the pad or pick a test image, then switch models to compare what survives the squeeze.',
+  );
   const input = panel(root, 'Input');
   const coding = panel(root, 'Coding');
   const output = panel(root, 'Reconstruction');
+  const own = panel(root, 'Your own model', true);
 
-  const bars = chartCanvas('codings', 'Coding values as bars', 320, 160);
-  const recon = imageCanvas('reconstruction', 'Reconstruction of the input', 28, 28, 10);
-  const timing = el('output', { id: 'timing', 'aria-live': 'off' });
-  coding.append(bars);
-  output.append(recon, el('div', { class: 'controls' }), timing);
+  const bars = chartCanvas('codings', 'Coding values as bars, one per coding unit', 320, 220);
+  const pendingBars = pendingCanvas(bars, 'The coding of the input shows here.');
+  const size = el('p', { id: 'coding-size' });
+  coding.append(pendingBars.element, size);
+  const recon = imageCanvas('reconstruction', 'Reconstruction of the input', 28, 28, 7);
+  const pendingRecon = pendingCanvas(recon, 'The decoder draws its reconstruction here.');
+  const error = el('output', { id: 'recon-mse', class: 'readout', 'aria-live': 'polite' });
+  const timing = el('output', { id: 'timing', class: 'muted', 'aria-live': 'off' });
+  output.append(pendingRecon.element, error, timing);
 
   const run = latest(async (pixels: Float32Array) => {
     const name = model.name;
@@ -96,9 +118,19 @@ export const reconstructView: View = (root, ctx) => {
     const ms = performance.now() - t0;
     if (!ctx.alive()) return;
     drawBars(bars, z.data);
+    bars.setAttribute('aria-label', `Coding, one bar per unit: ${describeValues(z.data)}`);
+    pendingBars.reveal();
+    size.textContent = `${z.data.length} numbers${z.shape.length > 2 ? ` (${z.shape.slice(1).join(' × ')})` : ''} stand for the 784 pixels.`;
     drawImages(recon, [x.data]);
+    pendingRecon.reveal();
+    // Which input this reconstruction is of (the pad's preview carries the same stamp).
+    recon.dataset.inputSum = pixelSum(pixels);
     recon.dataset.ready = 'true';
-    timing.textContent = `encode + decode: ${ms.toFixed(1)} ms on ${ae.info.device}`;
+    // Against what the model was given: the pixels as the pad hands them over.
+    const mse = meanSquaredError(pixels, x.data);
+    error.textContent = `Reconstruction error: MSE ${formatNumber(mse)} against the input`;
+    error.dataset.mse = String(mse);
+    timing.textContent = `encode + decode: ${formatNumber(ms)} ms on ${ae.info.device}`;
     timing.dataset.ms = String(ms);
     // Which model drew the reconstruction (a run in flight may finish after a switch).
     timing.dataset.model = name;
@@ -106,8 +138,7 @@ export const reconstructView: View = (root, ctx) => {
   const pad = new DrawingPad(run);
   const clear = el('button', { id: 'clear', type: 'button' }, 'Clear');
   clear.addEventListener('click', () => pad.clear());
-  const top = el('div', { class: 'controls' });
-  top.append(
+  toolbar.append(
     modelSelect(
       ctx,
       (m) => !m.capabilities.includes('hash'),
@@ -119,10 +150,12 @@ export const reconstructView: View = (root, ctx) => {
   );
   const picker = testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)));
   picker.append(clear);
-  const own = ownModelInput(ctx, (m) => {
-    model = m;
-    run(pad.pixels());
-  });
-  input.append(top, pad.canvas, picker, own);
+  own.append(
+    ownModelInput(ctx, (m) => {
+      model = m;
+      run(pad.pixels());
+    }),
+  );
+  input.append(pad.element, picker);
   return undefined;
 };

@@ -1,8 +1,9 @@
 import { Dataset, type Normalization, parseVariantOptions } from '@aekit/core';
 import { graphFile } from '@aekit/core/model';
 import { type Autoencoder, loadAutoencoder } from '@aekit/runtime-web';
-import { type AutoencoderModel, disposeNetworks, fit } from '@aekit/trainers/browser';
+import { type AutoencoderModel, describeLoss, disposeNetworks, fit } from '@aekit/trainers/browser';
 import * as tf from '@tensorflow/tfjs-core';
+import { formatNumber } from '../charts.js';
 import { imageBlock, loadTestImages, type TestImages } from '../data.js';
 import { pickBackend } from '../train/backend.js';
 import { exportInPage, type PageExport } from '../train/export-in-page.js';
@@ -22,7 +23,7 @@ import {
   SHOWN,
 } from '../train/result-panels.js';
 import { setupPanel, type TrainChoice } from '../train/setup-panel.js';
-import type { View, ViewContext } from '../ui.js';
+import { intro, type View, type ViewContext } from '../ui.js';
 
 /** One MNIST digit, as the page's models take it. */
 const INPUT_SHAPE = [28, 28, 1] as const;
@@ -106,7 +107,7 @@ async function trainInPage(model: AutoencoderModel, run: TrainRun): Promise<Epoc
         if (!ctx.alive()) return;
         const rebuilt = await reconstructWith(model, run.shown);
         run.progress.epoch(history, epochs, run.shown, rebuilt);
-        last = ` Last epoch: loss ${e.loss.toFixed(4)}${e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(4)}`}.`;
+        last = ` Last epoch: loss ${formatNumber(e.loss)}${e.valLoss === undefined ? '' : `, val loss ${formatNumber(e.valLoss)}`}.`;
         state.textContent = `${choice.plugin.name}${phase}, epoch ${e.epoch}/${epochs} on ${run.backend}, ${seconds()} s.${last}`;
       },
     },
@@ -155,6 +156,11 @@ async function scoreExport(
  * download.
  */
 export const trainView: View = (root, ctx) => {
+  intro(
+    root,
+    'Train here',
+    'Train an autoencoder in this page: TensorFlow.js fits the variant you pick to MNIST training digits, drawing the loss and the reconstructions after each epoch. The page then exports it to ONNX, runs it with the same runtime as the other views and offers the files. Keep the small default budget and press Train.',
+  );
   const setup = setupPanel(root, ctx, { batchSize: BATCH_SIZE, validationSplit: VALIDATION_SPLIT });
   const progress = progressPanel(root);
   const exported = exportPanel(root);
@@ -177,6 +183,8 @@ export const trainView: View = (root, ctx) => {
     });
     const { train, validation } = all.split(VALIDATION_SPLIT, SEED);
     const model = plugin.trainer.build({ config, inputShape: INPUT_SHAPE, seed: SEED });
+    const loss = describeLoss(model, INPUT_SHAPE);
+    progress.reset(`${loss.name} (${loss.unit})`);
     try {
       const shown = imageBlock(ctx.data, SHOWN);
       const run = { choice, backend, train, validation, shown, signal, progress, state, ctx };

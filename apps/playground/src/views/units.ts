@@ -1,7 +1,10 @@
-import { chartCanvas, DrawingPad, drawBars } from '../canvas.js';
+import { pendingCanvas } from '../canvas.js';
+import { chartCanvas, describeValues, drawBars } from '../charts.js';
+import { DrawingPad } from '../drawing-pad.js';
 import type { ModelEntry } from '../models.js';
 import {
   el,
+  intro,
   latest,
   modelSelect,
   panel,
@@ -46,40 +49,48 @@ function baseline(ctx: ViewContext, model: ModelEntry): Promise<Float32Array> {
 export const unitsView: View = (root, ctx) => {
   const sparseModels = (m: ModelEntry) => m.variant === 'sparse' || m.variant === 'wta';
   let model = ctx.index.models.find(sparseModels)!;
+  const toolbar = intro(
+    root,
+    'Sparse units',
+    `A sparse autoencoder is trained to keep most of its coding units quiet, so each digit lights up only a few of them; a winner-take-all one keeps only the strongest. Draw or pick a digit: the units in red fire, at more than ${FIRING_RATIO} times their usual level.`,
+  );
   const input = panel(root, 'Input');
   const out = panel(root, 'Coding units');
   const bars = chartCanvas(
     'units',
     `Each coding unit's value; red where it fires (above ${FIRING_RATIO} times its mean)`,
-    512,
-    160,
+    600,
+    240,
   );
-  const active = el('output', { id: 'active', 'aria-live': 'polite' });
-  out.append(bars, el('div'), active);
+  const pendingBars = pendingCanvas(bars, "The coding units' values show here.");
+  const active = el('output', { id: 'active', class: 'readout', 'aria-live': 'polite' });
+  out.append(pendingBars.element, active);
   const run = latest(async (pixels: Float32Array) => {
     const ae = await ctx.store.get(model.name);
     const means = await baseline(ctx, model);
     const z = await ae.encode(pixels);
     if (!ctx.alive()) return;
     const fires = (j: number) => z.data[j]! > 0 && z.data[j]! > FIRING_RATIO * means[j]!;
-    let j = -1;
-    drawBars(bars, z.data, () => fires(++j));
+    drawBars(bars, z.data, (_, j) => fires(j));
+    bars.setAttribute(
+      'aria-label',
+      `Each coding unit's value, red where it fires (above ${FIRING_RATIO} times its mean): ${describeValues(z.data)}`,
+    );
+    pendingBars.reveal();
     const firing = Array.from(z.data).filter((_, k) => fires(k)).length;
-    active.textContent = `${firing} of ${z.data.length} units fire (above ${FIRING_RATIO}x their mean over ${BASELINE_IMAGES} test images)`;
+    active.textContent = `${firing} of ${z.data.length} units fire (in red: above ${FIRING_RATIO}× their mean over ${BASELINE_IMAGES} test images)`;
     active.dataset.firing = String(firing);
     active.dataset.units = String(z.data.length);
   });
   const pad = new DrawingPad(run);
-  const top = el('div', { class: 'controls' });
-  top.append(
+  toolbar.append(
     modelSelect(ctx, sparseModels, (m) => {
       model = m;
       run(pad.pixels());
     }),
   );
   input.append(
-    top,
-    pad.canvas,
+    pad.element,
     testImagePicker(ctx, (i) => pad.show(ctx.data.image(i))),
   );
   return undefined;
