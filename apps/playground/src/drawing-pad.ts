@@ -1,5 +1,6 @@
 import { drawImages } from './canvas.js';
 import { blockMean, type Stroke, strokesToMnist } from './preprocess.js';
+import { DRAW_EVENT } from './ui.js';
 
 /**
  * A short stamp of an image (the sum of its values, to 6 decimals): a view that draws the
@@ -77,6 +78,7 @@ export class DrawingPad {
     this.clear(false);
     this.canvas.addEventListener('pointerdown', (e) => {
       if (this.#image) this.clear(false);
+      this.element.dispatchEvent(new Event(DRAW_EVENT));
       this.#drawing = true;
       this.canvas.setPointerCapture(e.pointerId);
       this.#strokes.push([]);

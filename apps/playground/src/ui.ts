@@ -86,6 +86,9 @@ export function modelSelect(
   return label;
 }
 
+/** The event a drawing pad's element fires when a stroke starts (see `DrawingPad`). */
+export const DRAW_EVENT = 'aekit-draw';
+
 /**
  * Buttons to pick a test image: a number field (keyboard friendly) and "Random"; calls
  * `onPick` with the image's number.
@@ -94,6 +97,7 @@ export function testImagePicker(
   ctx: ViewContext,
   onPick: (i: number) => void,
   first = 0,
+  pad?: HTMLElement,
 ): HTMLElement {
   const box = el('div', { class: 'controls' });
   const label = el('label', { class: 'field' }, 'Test image ');
@@ -117,6 +121,11 @@ export function testImagePicker(
     pick(i);
   });
   random.addEventListener('click', () => pick(Math.floor(Math.random() * ctx.data.count)));
+  // A drawing replaces the test image on the pad: its label no longer applies.
+  pad?.addEventListener(DRAW_EVENT, () => {
+    input.value = '';
+    caption.textContent = 'your drawing';
+  });
   box.append(label, random, caption);
   queueMicrotask(() => pick(first));
   return box;

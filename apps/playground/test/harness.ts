@@ -14,8 +14,9 @@ import {
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Preparing the assets trains and exports 13 models on a first run: about two minutes on 2
- * cores, more when the machine is busy, so the hooks that build get more than the usual 3
+ * Preparing the assets trains and exports 13 models on a first run: about five minutes on 2
+ * cores, more when the machine is busy (and the test files that build wait for one another:
+ * one preparation runs at a time), so the hooks that build get more than the usual 3
  * minutes.
  */
 export const PREPARE_TIMEOUT_MS = 15 * 60_000;

@@ -112,6 +112,8 @@ describe.skipIf(skip)('the playground in Chromium', () => {
     ]);
     await page.waitForFunction(() => Number(document.getElementById('timing')?.dataset.ms) > 0);
     await page.waitForTimeout(300);
+    // The test image's label no longer applies to what is on the pad.
+    expect(await page.locator('#test-label').textContent()).toBe('your drawing');
     // What the model got: the drawing centred and scaled as MNIST's digits are.
     const drawn = await canvasValues('model-input');
     const rebuilt = await canvasValues('reconstruction');

@@ -87,7 +87,7 @@ export const hashingView: View = (root, ctx) => {
   const pad = new DrawingPad(run);
   input.append(
     pad.element,
-    testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)), 3),
+    testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)), 3, pad.element),
   );
   return undefined;
 };

@@ -148,7 +148,7 @@ export const reconstructView: View = (root, ctx) => {
       },
     ),
   );
-  const picker = testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)));
+  const picker = testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)), 0, pad.element);
   picker.append(clear);
   own.append(
     ownModelInput(ctx, (m) => {

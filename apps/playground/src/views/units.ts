@@ -91,7 +91,7 @@ export const unitsView: View = (root, ctx) => {
   );
   input.append(
     pad.element,
-    testImagePicker(ctx, (i) => pad.show(ctx.data.image(i))),
+    testImagePicker(ctx, (i) => pad.show(ctx.data.image(i)), 0, pad.element),
   );
   return undefined;
 };
