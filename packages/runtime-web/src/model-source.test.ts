@@ -1,6 +1,6 @@
 import { AekitError } from '@aekit/core/errors';
 import { describe, expect, it } from 'vitest';
-import { fetchModelFiles, textHash } from './model-source.js';
+import { fetchModelFiles, textDigest } from './model-source.js';
 import type { LoadProgress } from './session.js';
 
 describe('fetchModelFiles', () => {
@@ -57,8 +57,11 @@ describe('fetchModelFiles', () => {
     }
   });
 
-  it('tags cache versions by the text of aekit.json', () => {
-    expect(textHash('{"format":"aekit-onnx/1"}')).toMatch(/^[0-9a-f]{8}$/);
-    expect(textHash('a')).not.toBe(textHash('b'));
+  it('tags cache versions by the SHA-256 of the text of aekit.json', async () => {
+    // FIPS 180-2's test vector for "abc".
+    expect(await textDigest('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+    expect(await textDigest('a')).not.toBe(await textDigest('b'));
   });
 });

@@ -27,14 +27,13 @@ export interface FetchOptions {
   readonly cacheKey?: string;
 }
 
-/** FNV-1a, 32 bits, of a text's UTF-16 code units, as 8 hex digits: a version tag, not a digest. */
-export function textHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
+/**
+ * The SHA-256 of a text (UTF-8) as hex: the version the cached graphs of an `aekit.json`
+ * are stored under, so that a new export replaces them.
+ */
+export async function textDigest(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
@@ -195,24 +194,16 @@ async function readBytes(
     const length = Number(res.headers.get('content-length') ?? Number.NaN);
     progress?.start(file, Number.isFinite(length) ? length : undefined, cached);
     if (!res.body || !progress) return new Uint8Array(await res.arrayBuffer());
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-      progress.add(file, value.length, cached);
-    }
-    if (chunks.length === 1) return chunks[0]!;
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
-    }
-    return bytes;
+    // Each chunk is counted on its way through; Response gathers them into one buffer.
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          progress.add(file, chunk.length, cached);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Uint8Array(await new Response(counted).arrayBuffer());
   } catch (err) {
     throw aekitErrorWithCause(
       err,
@@ -285,9 +276,14 @@ export async function fetchModelFiles(
   const metaRes = await get(folder, METADATA_FILE, true, fetchImpl);
   const metaText = metaRes ? await metaRes.text() : undefined;
   const parsed = metaText !== undefined ? parseExportedModelText(metaText, source) : undefined;
-  const version = options.cacheKey ?? (metaText !== undefined ? textHash(metaText) : undefined);
+  const cache =
+    options.cache === false || (options.cacheKey === undefined && metaText === undefined)
+      ? undefined
+      : await openCache();
+  // Every context with the Cache API is a secure one, and so has SubtleCrypto.
+  const version = cache ? (options.cacheKey ?? (await textDigest(metaText!))) : undefined;
   const reader: Reader = {
-    cache: options.cache === false || version === undefined ? undefined : await openCache(),
+    cache,
     version,
     progress: new Progress(options.onProgress),
   };

@@ -80,7 +80,7 @@ export const generateView: View = (root, ctx) => {
   const toolbar = intro(
     root,
     'Generate',
-    'A generative autoencoder (variational or adversarial) learns codings spread like a known distribution, so any coding drawn from it decodes to a plausible digit. Draw new samples, move over the latent plane to decode any point of it, or walk the straight line between two test digits.',
+    'A generative autoencoder (variational or adversarial) learns codings spread like a known distribution, so any coding drawn from it decodes to a plausible digit; a generative stochastic network instead runs its denoising chain from noise. Draw new samples, move over the latent plane to decode any point of it, or walk the straight line between two test digits.',
   );
   const samplesPanel = panel(root, 'Samples from the prior');
   const planePanel = panel(root, 'Latent plane');
