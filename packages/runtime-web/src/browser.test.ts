@@ -87,73 +87,68 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))('browser runtime in 
   });
 
   it('round-trips the torch pair on wasm and on WebGPU (SwiftShader) from a Vite build', async () => {
-    await withChromium(async (page, { context, logs }) => {
-      try {
-        await openPage(page, server.url);
-        const wasm = await roundTrip(page, 'wasm', models.expected);
-        expect(wasm.info).toMatchObject({
-          device: 'wasm',
-          inputShape: [6],
-          codingShape: [3],
-          inputName: 'x',
-          outputName: 'y',
-          described: 'sessions',
-        });
-        expect(wasm.crossOriginIsolated).toBe(true);
-        checkAgainstTorch(wasm, models.expected, WASM_TOLERANCE);
-        // 'wasm' downloads the plain wasm build only, not the WebGPU one
-        const wasmFiles = server.requests.filter((r) => /\.wasm \d+$/.test(r));
-        expect(wasmFiles).toHaveLength(1);
-        expect(wasmFiles[0]).toMatch(/^GET \/assets\/ort-wasm-simd-threaded-[\w-]+\.wasm 200$/);
+    await withChromium(async (page, { context }) => {
+      await openPage(page, server.url);
+      const wasm = await roundTrip(page, 'wasm', models.expected);
+      expect(wasm.info).toMatchObject({
+        device: 'wasm',
+        inputShape: [6],
+        codingShape: [3],
+        inputName: 'x',
+        outputName: 'y',
+        described: 'sessions',
+      });
+      expect(wasm.crossOriginIsolated).toBe(true);
+      checkAgainstTorch(wasm, models.expected, WASM_TOLERANCE);
+      // 'wasm' downloads the plain wasm build only, not the WebGPU one
+      const wasmFiles = server.requests.filter((r) => /\.wasm \d+$/.test(r));
+      expect(wasmFiles).toHaveLength(1);
+      expect(wasmFiles[0]).toMatch(/^GET \/assets\/ort-wasm-simd-threaded-[\w-]+\.wasm 200$/);
 
-        const gpu = await roundTrip(page, 'webgpu', models.expected);
-        expect(gpu.info.device).toBe('webgpu');
-        checkAgainstTorch(gpu, models.expected, WEBGPU_TOLERANCE);
-        expect(server.requests.some((r) => /asyncify-[\w-]+\.wasm 200$/.test(r))).toBe(true);
+      const gpu = await roundTrip(page, 'webgpu', models.expected);
+      expect(gpu.info.device).toBe('webgpu');
+      checkAgainstTorch(gpu, models.expected, WEBGPU_TOLERANCE);
+      expect(server.requests.some((r) => /asyncify-[\w-]+\.wasm 200$/.test(r))).toBe(true);
 
-        // SwiftShader is a fallback adapter: 'auto' keeps wasm (browser-device.test.ts)
-        const auto = await roundTrip(page, 'auto', models.expected);
-        expect(auto.info.device).toBe('wasm');
-        checkAgainstTorch(auto, models.expected, WASM_TOLERANCE);
+      // SwiftShader is a fallback adapter: 'auto' keeps wasm (browser-device.test.ts)
+      const auto = await roundTrip(page, 'auto', models.expected);
+      expect(auto.info.device).toBe('wasm');
+      checkAgainstTorch(auto, models.expected, WASM_TOLERANCE);
 
-        // Without WebGPU, 'auto' is wasm and 'webgpu' says which devices work.
-        const noGpu = await context.newPage();
-        await noGpu.addInitScript(() => {
-          Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
-        });
-        await openPage(noGpu, server.url);
-        const fallback = await roundTrip(noGpu, 'auto', models.expected);
-        expect(fallback.info.device).toBe('wasm');
-        expect(fallback.info.skippedDevices).toEqual([
-          'webgpu: navigator.gpu is missing: this browser has no WebGPU, or the page is not in a secure context (https or localhost).',
-        ]);
-        const refused = await noGpu.evaluate(() =>
-          window.aekitRoundTrip('models/', 'webgpu', { input: [], decodeInput: [] }).then(
-            () => 'loaded',
-            (e: { code?: string; message: string }) => `${e.code}: ${e.message}`,
-          ),
-        );
-        expect(refused).toMatch(
-          /^DeviceUnavailable: Device "webgpu" cannot run here: navigator.gpu is missing.* Devices that work here: "wasm"\.$/,
-        );
-        const unknown = await noGpu.evaluate(() =>
-          window
-            .aekitRoundTrip('models/', 'cpu', { input: [], decodeInput: [] })
-            .catch((e: { code?: string; message: string }) => `${e.code}: ${e.message}`),
-        );
-        expect(unknown).toBe(
-          'UnknownDevice: Unsupported device: "cpu". Should be one of: "auto", "wasm", "webgpu".',
-        );
-        const missing = await noGpu.evaluate(() =>
-          window
-            .aekitRoundTrip('no-such-model/', 'wasm', { input: [], decodeInput: [] })
-            .catch((e: { code?: string; message: string }) => `${e.code}: ${e.message}`),
-        );
-        expect(missing).toMatch(/^ModelLoadFailed: .*no-such-model\/encoder\.onnx answered 404/);
-      } catch (err) {
-        console.log(logs.join('\n'));
-        throw err;
-      }
+      // Without WebGPU, 'auto' is wasm and 'webgpu' says which devices work.
+      const noGpu = await context.newPage();
+      await noGpu.addInitScript(() => {
+        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
+      });
+      await openPage(noGpu, server.url);
+      const fallback = await roundTrip(noGpu, 'auto', models.expected);
+      expect(fallback.info.device).toBe('wasm');
+      expect(fallback.info.skippedDevices).toEqual([
+        'webgpu: navigator.gpu is missing: this browser has no WebGPU, or the page is not in a secure context (https or localhost).',
+      ]);
+      const refused = await noGpu.evaluate(() =>
+        window.aekitRoundTrip('models/', 'webgpu', { input: [], decodeInput: [] }).then(
+          () => 'loaded',
+          (e: { code?: string; message: string }) => `${e.code}: ${e.message}`,
+        ),
+      );
+      expect(refused).toMatch(
+        /^DeviceUnavailable: Device "webgpu" cannot run here: navigator.gpu is missing.* Devices that work here: "wasm"\.$/,
+      );
+      const unknown = await noGpu.evaluate(() =>
+        window
+          .aekitRoundTrip('models/', 'cpu', { input: [], decodeInput: [] })
+          .catch((e: { code?: string; message: string }) => `${e.code}: ${e.message}`),
+      );
+      expect(unknown).toBe(
+        'UnknownDevice: Unsupported device: "cpu". Should be one of: "auto", "wasm", "webgpu".',
+      );
+      const missing = await noGpu.evaluate(() =>
+        window
+          .aekitRoundTrip('no-such-model/', 'wasm', { input: [], decodeInput: [] })
+          .catch((e: { code?: string; message: string }) => `${e.code}: ${e.message}`),
+      );
+      expect(missing).toMatch(/^ModelLoadFailed: .*no-such-model\/encoder\.onnx answered 404/);
     });
   });
 
@@ -167,35 +162,30 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))('browser runtime in 
       Array.from(inNode.data.subarray(i * 6, (i + 1) * 6)),
     );
     const { vae } = models.expected;
-    await withChromium(async (page, { logs }) => {
-      try {
-        await openPage(page, server.url);
-        for (const device of ['wasm', 'webgpu']) {
-          const r: VaeResult = await page.evaluate(
-            ([d, x, count, s]) => window.aekitVae('models/vae/', d, x, count, s),
-            [device, models.expected.input, n, seed] as const,
-          );
-          const tolerance = device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE;
-          expect(r.device).toBe(device);
-          expect(r.logVarianceName).toBe('log_variance');
-          expect(r.encoded.shape).toEqual([3, 2]);
-          expect(r.logVariance?.shape).toEqual([3, 2]);
-          expect(r.sampled.shape).toEqual([n, 6]);
-          expect(r.sampled.codings.shape).toEqual([n, 2]);
-          expect(r.sampled.seed).toBe(seed);
-          // the same seed draws the very same codings in Chromium as in Node
-          expect(r.sampled.codings.data).toEqual(Array.from(inNode.codings!.data));
-          const diffs = {
-            codings: maxAbsDiff(r.encoded.data, vae.codings),
-            logVariance: maxAbsDiff(r.logVariance!.data, vae.logVariance),
-            samples: maxAbsDiff(r.sampled.data, nodeSamples),
-          };
-          console.log(`[runtime-web] chromium ${device} VAE vs torch / Node: max |diff|`, diffs);
-          for (const d of Object.values(diffs)) expect(d).toBeLessThanOrEqual(tolerance);
-        }
-      } catch (err) {
-        console.log(logs.join('\n'));
-        throw err;
+    await withChromium(async (page) => {
+      await openPage(page, server.url);
+      for (const device of ['wasm', 'webgpu']) {
+        const r: VaeResult = await page.evaluate(
+          ([d, x, count, s]) => window.aekitVae('models/vae/', d, x, count, s),
+          [device, models.expected.input, n, seed] as const,
+        );
+        const tolerance = device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE;
+        expect(r.device).toBe(device);
+        expect(r.logVarianceName).toBe('log_variance');
+        expect(r.encoded.shape).toEqual([3, 2]);
+        expect(r.logVariance?.shape).toEqual([3, 2]);
+        expect(r.sampled.shape).toEqual([n, 6]);
+        expect(r.sampled.codings.shape).toEqual([n, 2]);
+        expect(r.sampled.seed).toBe(seed);
+        // the same seed draws the very same codings in Chromium as in Node
+        expect(r.sampled.codings.data).toEqual(Array.from(inNode.codings!.data));
+        const diffs = {
+          codings: maxAbsDiff(r.encoded.data, vae.codings),
+          logVariance: maxAbsDiff(r.logVariance!.data, vae.logVariance),
+          samples: maxAbsDiff(r.sampled.data, nodeSamples),
+        };
+        console.log(`[runtime-web] chromium ${device} VAE vs torch / Node: max |diff|`, diffs);
+        for (const d of Object.values(diffs)) expect(d).toBeLessThanOrEqual(tolerance);
       }
     });
   });
@@ -204,34 +194,26 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))('browser runtime in 
     const cacheDir = mkdtempSync(join(tmpdir(), 'aekit-rtw-vite-cache-'));
     const dev = await serveAppDev(TEST_APP, { publicDir: models.dir, cacheDir });
     try {
-      await withChromium(async (page, { logs }) => {
-        try {
-          await openPage(page, dev.url);
-          for (const device of ['wasm', 'webgpu']) {
-            const r = await roundTrip(page, device, models.expected, './');
-            expect(r.info.device).toBe(device);
-            checkAgainstTorch(
-              r,
-              models.expected,
-              device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE,
-            );
-          }
-          // the worker module, served by the dev server, gives the page's results
-          const { input, decodeInput } = models.expected;
-          const calls = { encode: input, decode: decodeInput, reconstruct: input };
-          const [inPage, inWorker] = await Promise.all(
-            [{}, { worker: true }].map((extra) =>
-              page.evaluate(([c, e]) => window.aekitRun('./', 'wasm', c, e), [
-                calls,
-                extra,
-              ] as const),
-            ),
+      await withChromium(async (page) => {
+        await openPage(page, dev.url);
+        for (const device of ['wasm', 'webgpu']) {
+          const r = await roundTrip(page, device, models.expected, './');
+          expect(r.info.device).toBe(device);
+          checkAgainstTorch(
+            r,
+            models.expected,
+            device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE,
           );
-          expect(inWorker).toEqual(inPage);
-        } catch (err) {
-          console.log(logs.join('\n'));
-          throw err;
         }
+        // the worker module, served by the dev server, gives the page's results
+        const { input, decodeInput } = models.expected;
+        const calls = { encode: input, decode: decodeInput, reconstruct: input };
+        const [inPage, inWorker] = await Promise.all(
+          [{}, { worker: true }].map((extra) =>
+            page.evaluate(([c, e]) => window.aekitRun('./', 'wasm', c, e), [calls, extra] as const),
+          ),
+        );
+        expect(inWorker).toEqual(inPage);
       });
     } finally {
       await dev.close();
@@ -289,7 +271,7 @@ document.title = 'ready';
     // bundled build (here the test app's, by Vite, with its assets where that build put them).
     const builtWorker = readdirSync(join(out, 'assets')).find((f) => /^worker-[\w-]+\.js$/.test(f));
     try {
-      await withChromium(async (browserPage, { context, logs }) => {
+      await withChromium(async (browserPage, { context }) => {
         type Plain = {
           plainEncode(
             d: string,
@@ -305,32 +287,27 @@ document.title = 'ready';
             wasmPaths,
             worker,
           ] as const);
-        try {
-          await openPage(browserPage, plain.url);
-          for (const device of ['wasm', 'webgpu']) {
-            const r = await encode(browserPage, device);
-            expect(r.device).toBe(device);
-            const diff = maxAbsDiff(r.data, models.expected.codings);
-            console.log(`[runtime-web] plain ESM ${device} encode vs torch: max |diff| ${diff}`);
-            expect(diff).toBeLessThanOrEqual(device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE);
-          }
-          // found beside the module, through import.meta.url
-          expect(plain.requests).toContain('GET /ort/ort-wasm-simd-threaded.wasm 200');
-          expect(plain.requests).toContain('GET /ort/ort-wasm-simd-threaded.asyncify.wasm 200');
-
-          const inPage = await encode(browserPage, 'wasm');
-          expect(builtWorker).toBeDefined();
-          const inWorker = await encode(browserPage, 'wasm', undefined, `/assets/${builtWorker}`);
-          expect(inWorker).toEqual(inPage);
-
-          const other = await context.newPage(); // fresh onnxruntime-web instances
-          await openPage(other, plain.url);
-          await encode(other, 'wasm', '/elsewhere/');
-          expect(plain.requests).toContain('GET /elsewhere/ort-wasm-simd-threaded.wasm 200');
-        } catch (err) {
-          console.log(logs.join('\n'));
-          throw err;
+        await openPage(browserPage, plain.url);
+        for (const device of ['wasm', 'webgpu']) {
+          const r = await encode(browserPage, device);
+          expect(r.device).toBe(device);
+          const diff = maxAbsDiff(r.data, models.expected.codings);
+          console.log(`[runtime-web] plain ESM ${device} encode vs torch: max |diff| ${diff}`);
+          expect(diff).toBeLessThanOrEqual(device === 'wasm' ? WASM_TOLERANCE : WEBGPU_TOLERANCE);
         }
+        // found beside the module, through import.meta.url
+        expect(plain.requests).toContain('GET /ort/ort-wasm-simd-threaded.wasm 200');
+        expect(plain.requests).toContain('GET /ort/ort-wasm-simd-threaded.asyncify.wasm 200');
+
+        const inPage = await encode(browserPage, 'wasm');
+        expect(builtWorker).toBeDefined();
+        const inWorker = await encode(browserPage, 'wasm', undefined, `/assets/${builtWorker}`);
+        expect(inWorker).toEqual(inPage);
+
+        const other = await context.newPage(); // fresh onnxruntime-web instances
+        await openPage(other, plain.url);
+        await encode(other, 'wasm', '/elsewhere/');
+        expect(plain.requests).toContain('GET /elsewhere/ort-wasm-simd-threaded.wasm 200');
       });
     } finally {
       await plain.close();
