@@ -3,6 +3,11 @@ import { formatNumber as format } from '@aekit/core';
  * Charts on a canvas: a plotting area with tick values, axis names and a zero line, drawn at
  * the screen's pixel density so that text and lines stay crisp. Every chart of the page
  * (coding bars, the latent plane, the loss curves) draws its axes here.
+ *
+ * Drawn by hand rather than with Vega-Lite (which `aekit figures` and `aekit report` use):
+ * these charts redraw on every pointer move and every stroke of the pad, within a frame,
+ * where a Vega view re-parses and re-lays out its spec; and Vega's runtime would add several
+ * hundred kilobytes to a page whose size is tested against a budget.
  */
 
 /** The page's chart colours, matching style.css. */
