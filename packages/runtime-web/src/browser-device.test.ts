@@ -217,8 +217,8 @@ describe.skipIf(missing(CHROMIUM) || missing(PYTHON_TORCH))(
           return (await cache.keys()).map((k) => new URL(k.url).pathname + new URL(k.url).search);
         });
         expect(keys.sort()).toEqual([
-          expect.stringMatching(/^\/models\/vae\/decoder\.onnx\?aekit-cache-version=[0-9a-f]{8}$/),
-          expect.stringMatching(/^\/models\/vae\/encoder\.onnx\?aekit-cache-version=[0-9a-f]{8}$/),
+          expect.stringMatching(/^\/models\/vae\/decoder\.onnx\?aekit-cache-version=[0-9a-f]{64}$/),
+          expect.stringMatching(/^\/models\/vae\/encoder\.onnx\?aekit-cache-version=[0-9a-f]{64}$/),
         ]);
 
         // cache: false downloads them; a model without aekit.json or cacheKey is not cached
