@@ -6,6 +6,7 @@ import {
   loadHashIndex,
   type ModelBytes,
 } from '@aekit/runtime-web';
+import { imageBlock, type TestImages } from './data.js';
 
 /** Download progress of one model, or `done` once it has loaded (or failed). */
 export type ModelProgress = { readonly name: string } & (
@@ -52,6 +53,7 @@ export class ModelStore {
   /** Models a visitor loaded from their own files, by name. */
   #own = new Map<string, ModelBytes>();
   #indexes = new Map<string, Promise<HashIndex>>();
+  #codings = new Map<string, Promise<Float32Array>>();
 
   constructor(device: string) {
     this.#device = device;
@@ -107,7 +109,30 @@ export class ModelStore {
     this.#loaded.delete(name);
     await old?.then((ae) => ae.dispose()).catch(() => undefined);
     this.#own.set(name, files);
+    for (const key of this.#codings.keys())
+      if (key.startsWith(`${name}/`)) this.#codings.delete(key);
     return this.get(name);
+  }
+
+  /**
+   * The codings of the first `count` images of `images` by model `name`, back to back:
+   * encoded once per model and count, for views that show or average them. A failure is
+   * not kept, so the next call tries again.
+   */
+  testCodings(name: string, images: TestImages, count = images.count): Promise<Float32Array> {
+    const key = `${name}/${count}`;
+    let z = this.#codings.get(key);
+    if (!z) {
+      z = (async () => {
+        const ae = await this.get(name);
+        const n = Math.min(count, images.count);
+        const x = imageBlock(images, n);
+        return (await ae.encode({ data: x, shape: [n, 28, 28, 1] })).data;
+      })();
+      z.catch(() => this.#codings.delete(key));
+      this.#codings.set(key, z);
+    }
+    return z;
   }
 
   /** A model's hash index (models/NAME/FILE). */

@@ -9,16 +9,7 @@ import {
   type Plot,
 } from '../charts.js';
 import type { ModelEntry } from '../models.js';
-import {
-  el,
-  figure,
-  intro,
-  latest,
-  modelSelect,
-  panel,
-  type View,
-  type ViewContext,
-} from '../ui.js';
+import { el, figure, intro, latest, modelSelect, panel, type View } from '../ui.js';
 
 /** The extent of the latent plane: codings from -EXTENT to EXTENT on both axes. */
 const EXTENT = 3;
@@ -32,26 +23,6 @@ const MARGINS = { left: 40, right: 12, top: 12, bottom: 40 };
 /** The plane's size in CSS pixels: a square plotting area of 268 pixels. */
 const PLANE_WIDTH = 320;
 const PLANE_HEIGHT = 320;
-
-const codingsOfTests = new Map<string, Promise<Float32Array>>();
-
-/** The 2-D codings of every test image by `model` (once per model). */
-function testCodings(ctx: ViewContext, model: ModelEntry): Promise<Float32Array> {
-  let z = codingsOfTests.get(model.name);
-  if (!z) {
-    z = (async () => {
-      const ae = await ctx.store.get(model.name);
-      const n = ctx.data.count;
-      const x = new Float32Array(n * 784);
-      for (let i = 0; i < n; i++) x.set(ctx.data.image(i), i * 784);
-      return (await ae.encode({ data: x, shape: [n, 28, 28, 1] })).data;
-    })();
-    // A failure is not cached: the next visit tries again.
-    z.catch(() => codingsOfTests.delete(model.name));
-    codingsOfTests.set(model.name, z);
-  }
-  return z;
-}
 
 /** A key of the colours of the test digits' codings: one swatch per label. */
 function labelLegend(): HTMLElement {
@@ -307,7 +278,7 @@ export const generateView: View = (root, ctx) => {
     dots = undefined;
     const mine = model;
     decode();
-    void testCodings(ctx, mine).then(
+    void ctx.store.testCodings(mine.name, ctx.data).then(
       (z) => {
         if (!ctx.alive() || model !== mine) return;
         dots = z;

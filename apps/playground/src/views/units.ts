@@ -19,26 +19,14 @@ const BASELINE_IMAGES = 100;
 /** A unit fires when its coding is above this many times its mean over the baseline images. */
 export const FIRING_RATIO = 2;
 
-const baselines = new Map<string, Promise<Float32Array>>();
-
-/** Each unit's mean coding over the first test images (once per model). */
-function baseline(ctx: ViewContext, model: ModelEntry): Promise<Float32Array> {
-  let means = baselines.get(model.name);
-  if (!means) {
-    means = (async () => {
-      const ae = await ctx.store.get(model.name);
-      const n = Math.min(BASELINE_IMAGES, ctx.data.count);
-      const x = new Float32Array(n * 784);
-      for (let i = 0; i < n; i++) x.set(ctx.data.image(i), i * 784);
-      const z = await ae.encode({ data: x, shape: [n, 28, 28, 1] });
-      const d = z.data.length / n;
-      const mean = new Float32Array(d);
-      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += z.data[i * d + j]! / n;
-      return mean;
-    })();
-    baselines.set(model.name, means);
-  }
-  return means;
+/** Each unit's mean coding over the first test images. */
+async function baseline(ctx: ViewContext, model: ModelEntry): Promise<Float32Array> {
+  const n = Math.min(BASELINE_IMAGES, ctx.data.count);
+  const z = await ctx.store.testCodings(model.name, ctx.data, n);
+  const d = z.length / n;
+  const mean = new Float32Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += z[i * d + j]! / n;
+  return mean;
 }
 
 /**
