@@ -1,5 +1,5 @@
 import { drawImages } from './canvas.js';
-import { blockMean, type Stroke, strokesToMnist } from './preprocess.js';
+import { blockMean, strokesToMnist } from './preprocess.js';
 import { DRAW_EVENT } from './ui.js';
 
 /**
@@ -126,11 +126,6 @@ export class DrawingPad {
       this.#preview.dataset.sum = pixelSum(pixels);
       this.onChange(pixels);
     });
-  }
-
-  /** The strokes drawn since the pad was last cleared, in pad pixels (0..280). */
-  get strokes(): readonly Stroke[] {
-    return this.#strokes;
   }
 
   /** What the model gets: 28x28 values in [0, 1]. */

@@ -27,6 +27,7 @@ beforeAll(async () => {
   server = await serveStatic(join(work, 'site'));
   browser = await openBrowser();
   page = browser.page;
+  mkdirSync(join(APP, 'test-results'), { recursive: true });
   // `aekit classify --from-scratch` takes its network from a run: a one-epoch stacked run
   // gives it the layers, and its weights are not used.
   const ae = join(work, 'ae');
@@ -183,5 +184,3 @@ describe.skipIf(skip)('digits drawn on the pad', () => {
     expect(before.right).toBeLessThan(after.right);
   });
 });
-
-mkdirSync(join(APP, 'test-results'), { recursive: true });
